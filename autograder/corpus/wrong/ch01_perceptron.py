@@ -1,0 +1,89 @@
+"""Wrong answers for chapter 1 (perceptron)."""
+
+import numpy as np
+
+
+def predict_ge_zero(X, w, b):
+    """Uses >= 0, so a score of exactly 0 becomes class 1."""
+    return (X @ w + b >= 0).astype(int)
+
+
+def predict_no_bias(X, w, b):
+    """Forgets the bias."""
+    return (X @ w > 0).astype(int)
+
+
+def predict_sign_labels(X, w, b):
+    """Returns -1/+1 labels instead of 0/1."""
+    return np.where(X @ w + b > 0, 1, -1)
+
+
+def predict_column(X, w, b):
+    """Returns a (N, 1) column instead of (N,)."""
+    return (X @ w + b > 0).astype(int)[:, None]
+
+
+def _train(X, y, lr, epochs, rng, *, shuffle=True, bias=True, sign=1, reset=False, count_after=False):
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    for _ in range(epochs):
+        if reset:
+            w, b = np.zeros(D), 0.0
+        order = rng.permutation(N) if shuffle else np.arange(N)
+        mistakes = 0
+        for i in order:
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                w += sign * lr * (y[i] - pred) * X[i]
+                if bias:
+                    b += sign * lr * (y[i] - pred)
+                mistakes += 1
+        if count_after:
+            mistakes = int(np.sum((X @ w + b > 0).astype(int) != y))
+        errors.append(mistakes)
+    return w, b, errors
+
+
+def train_no_shuffle(X, y, lr, epochs, rng):
+    """Visits the examples in the same order every epoch (ignores rng)."""
+    return _train(X, y, lr, epochs, rng, shuffle=False)
+
+
+def train_no_bias(X, y, lr, epochs, rng):
+    """Never updates the bias."""
+    return _train(X, y, lr, epochs, rng, bias=False)
+
+
+def train_wrong_sign(X, y, lr, epochs, rng):
+    """Moves the weights away from the missed example."""
+    return _train(X, y, lr, epochs, rng, sign=-1)
+
+
+def train_reset_each_epoch(X, y, lr, epochs, rng):
+    """Re-initialises w and b at the start of every epoch."""
+    return _train(X, y, lr, epochs, rng, reset=True)
+
+
+def train_counts_after_epoch(X, y, lr, epochs, rng):
+    """Counts mistakes of the final weights instead of the mistakes made during the epoch."""
+    return _train(X, y, lr, epochs, rng, count_after=True)
+
+
+def train_batch_update(X, y, lr, epochs, rng):
+    """Updates once per epoch with the summed error (batch rule, not Rosenblatt's online rule)."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    for _ in range(epochs):
+        rng.permutation(N)
+        err = y - (X @ w + b > 0).astype(int)
+        w = w + lr * err @ X
+        b = b + lr * err.sum()
+        errors.append(int(np.count_nonzero(err)))
+    return w, b, errors
+
+
+WRONG = {
+    "perceptron_predict": [predict_ge_zero, predict_no_bias, predict_sign_labels, predict_column],
+    "perceptron_train": [train_no_shuffle, train_no_bias, train_wrong_sign, train_reset_each_epoch,
+                         train_counts_after_epoch, train_batch_update],
+}

@@ -1,0 +1,28 @@
+"""Helpers for the visible tests in the notebooks: each failure says what was expected and what you gave.
+
+They raise AssertionError, so a failing visible test shows a one-line explanation instead of a bare assert.
+"""
+
+from autograder.checks._core import call, expect_close, expect_shape, expect_tuple
+
+__all__ = ["assert_close", "assert_shape", "assert_returns_tuple", "run"]
+
+
+def assert_shape(value, shape, what="result"):
+    """Fail with a clear message unless ``value`` is an array of exactly ``shape``."""
+    return expect_shape(value, tuple(shape), what)
+
+
+def assert_close(actual, expected, what="result", rtol=1e-6, atol=1e-8):
+    """Fail unless shapes match and values agree within ``atol + rtol * |expected|``."""
+    return expect_close(actual, expected, what, rtol, atol)
+
+
+def assert_returns_tuple(value, length, what="result", names=""):
+    """Fail unless ``value`` is a tuple of ``length`` items (e.g. ``(out, cache)``)."""
+    return expect_tuple(value, length, what, names)
+
+
+def run(fn, *args, **kwargs):
+    """Call ``fn`` like the graders do: a skeleton or a crash becomes a readable AssertionError."""
+    return call(fn, *args, **kwargs)

@@ -1,0 +1,44 @@
+#!/usr/bin/env bash
+# The README's two commands:
+#   ./run.sh course   set up .venv and start JupyterLab on release/ (the student notebooks)
+#   ./run.sh test     set up .venv with test extras and run the whole test suite
+set -euo pipefail
+cd "$(dirname "$0")"
+VENV=${COURSE_VENV:-.venv}
+PY=${PYTHON:-python3}
+
+setup() {  # $1: extras ("" or "[test]")
+    if [ ! -x "$VENV/bin/python" ]; then
+        echo "==> creating virtual environment $VENV"
+        "$PY" -m venv "$VENV"
+    fi
+    local stamp="$VENV/.installed$1" want
+    want=$(cat pyproject.toml | sha256sum | cut -c1-16)
+    if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+        echo "==> installing the course package$1 into $VENV"
+        "$VENV/bin/python" -m pip install --upgrade --quiet pip
+        "$VENV/bin/python" -m pip install --quiet -e ".$1"
+        echo "$want" > "$stamp"
+    fi
+}
+
+case "${1:-}" in
+    course)
+        setup ""
+        shift
+        exec "$VENV/bin/jupyter" lab --notebook-dir=release "$@"
+        ;;
+    test)
+        setup "[test]"
+        shift
+        if [ -x .ci/browser-deps ]; then .ci/browser-deps; fi
+        echo "==> ruff"
+        "$VENV/bin/ruff" check .
+        echo "==> pytest"
+        exec "$VENV/bin/python" -m pytest "$@"
+        ;;
+    *)
+        echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2
+        exit 2
+        ;;
+esac

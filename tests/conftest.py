@@ -1,0 +1,37 @@
+"""Shared fixtures: repository paths, chapter list, and an isolated Jupyter environment for subprocesses."""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.build import chapters  # noqa: E402
+
+CHAPTERS = chapters()
+SHARED_DATA = ROOT.parent / "shared" / "data"
+
+
+def isolated_env(tmp: Path, **extra) -> dict:
+    """Environment for a Jupyter/nbgrader subprocess that reads and writes nothing outside ``tmp``."""
+    env = dict(os.environ)
+    for var, sub in [("HOME", "home"), ("JUPYTER_CONFIG_DIR", "jcfg"), ("JUPYTER_DATA_DIR", "jdata"),
+                     ("JUPYTER_RUNTIME_DIR", "jrun"), ("IPYTHONDIR", "ipy"), ("MPLCONFIGDIR", "mpl")]:
+        path = tmp / ".env" / sub
+        path.mkdir(parents=True, exist_ok=True)
+        env[var] = str(path)
+    env.pop("JPY_SESSION_NAME", None)
+    env["MPLBACKEND"] = "Agg"
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
+    env.update(extra)
+    return env
+
+
+@pytest.fixture(scope="session")
+def root() -> Path:
+    return ROOT

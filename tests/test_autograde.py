@@ -1,0 +1,73 @@
+"""The real nbgrader pipeline: the source notebook earns full marks, the release skeleton earns zero on every
+graded cell without crashing the run, and feedback is generated."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from autograder.build import ROOT, release_path, source_path
+from tests.conftest import CHAPTERS, isolated_env
+
+pytestmark = pytest.mark.slow
+
+
+def nbgrader(course: Path, *args: str) -> subprocess.CompletedProcess:
+    cmd = [sys.executable, "-m", "nbgrader", *args, f"--CourseDirectory.root={course}"]
+    proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True,
+                          timeout=900)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+@pytest.fixture(scope="module", params=CHAPTERS)
+def graded_course(request, tmp_path_factory):
+    """A course directory where 'solution' submitted the source notebook and 'skeleton' the release one."""
+    chapter = request.param
+    course = tmp_path_factory.mktemp(f"course-{chapter}")
+    shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source" / chapter, course / "source" / chapter)
+    nbgrader(course, "generate_assignment", chapter, "--force")
+    for student, nb in [("solution", source_path(chapter)), ("skeleton", release_path(chapter))]:
+        dest = course / "submitted" / student / chapter
+        dest.mkdir(parents=True)
+        shutil.copy(nb, dest / nb.name)
+    nbgrader(course, "autograde", chapter, "--force")
+    nbgrader(course, "generate_feedback", chapter, "--force")
+    return chapter, course
+
+
+def _grades(course: Path, chapter: str, student: str):
+    from nbgrader.api import Gradebook
+
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(chapter, student)
+        grades = [(g.name, g.score, g.max_score) for nb in sub.notebooks for g in nb.grades]
+        return sub.score, sub.max_score, grades
+
+
+def test_solution_earns_full_marks(graded_course):
+    chapter, course = graded_course
+    score, max_score, grades = _grades(course, chapter, "solution")
+    assert max_score > 0 and grades
+    assert score == max_score, f"solution lost points: {grades}"
+
+
+def test_skeleton_earns_zero_on_every_graded_cell(graded_course):
+    chapter, course = graded_course
+    score, max_score, grades = _grades(course, chapter, "skeleton")
+    assert max_score > 0
+    assert all(s == 0 for _, s, _ in grades), f"skeleton got points: {grades}"
+    assert score == 0
+
+
+def test_feedback_generated(graded_course):
+    chapter, course = graded_course
+    for student in ("solution", "skeleton"):
+        html = course / "feedback" / student / chapter / f"{chapter}.html"
+        assert html.exists(), f"no feedback for {student}"
+        assert "NotImplementedError" in html.read_text() if student == "skeleton" else True
