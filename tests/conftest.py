@@ -27,6 +27,8 @@ def isolated_env(tmp: Path, **extra) -> dict:
         env[var] = str(path)
     env.pop("JPY_SESSION_NAME", None)
     env["MPLBACKEND"] = "Agg"
+    if SHARED_DATA.is_dir():
+        env.setdefault("COURSE_DATA_FIXTURES", str(SHARED_DATA))
     env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")
     env.update(extra)
     return env
@@ -35,3 +37,12 @@ def isolated_env(tmp: Path, **extra) -> dict:
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
+
+
+@pytest.fixture
+def fixtures_env(monkeypatch):
+    """Point the course's data loaders at the offline fixtures in ../shared/data (skip if absent)."""
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"offline fixtures not found at {SHARED_DATA}")
+    monkeypatch.setenv("COURSE_DATA_FIXTURES", str(SHARED_DATA))
+    return SHARED_DATA

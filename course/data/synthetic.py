@@ -1,4 +1,4 @@
-"""Data sets for the course. Chapter 1 uses small synthetic sets made here; later chapters add real data."""
+"""Small synthetic data sets made on the fly (chapter 1)."""
 
 from __future__ import annotations
 

@@ -1,0 +1,14 @@
+"""Data sets for the course.
+
+- ``make_blobs``, ``make_xor``: small synthetic sets (chapter 1).
+- ``load_mnist``, ``load_cifar10``: the real data sets, downloaded once with checksum checks and cached
+  (see ``course.data.mnist`` / ``course.data.cifar``).
+
+Offline fixtures: when the environment variable ``COURSE_DATA_FIXTURES`` names a folder holding
+``mnist-subset.npz`` / ``cifar10-subset.npz`` / ``sr-patches.npz`` (the tests point it at ``../shared/data``),
+the loaders return those small subsets instead of downloading anything.
+"""
+
+from course.data.synthetic import make_blobs, make_xor
+
+__all__ = ["make_blobs", "make_xor"]
