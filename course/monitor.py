@@ -65,6 +65,9 @@ class TrainingMonitor:
         self.mode = mode or detect_mode()
         self.history: dict[str, list[tuple[int, float]]] = {m: [] for m in self.metrics}
         self.redraws = 0
+        self.stopped = False  # set by the stop button (live mode); training loops check it
+        self.params = None
+        self.grads = None
         self._last_draw = -math.inf
         self._closed = False
         self._widget = None
@@ -72,8 +75,16 @@ class TrainingMonitor:
             self._build_widget()
 
     # -- recording ------------------------------------------------------------------------------------------
-    def update(self, step: int, **values: float) -> None:
-        """Add one point per metric given (unknown metric names are added as new curves)."""
+    def update(self, step: int, *, params=None, grads=None, **values: float) -> None:
+        """Add one point per metric given (unknown metric names are added as new curves).
+
+        ``params`` / ``grads``: optional dicts ``{name: array}`` of the current weights and gradients, for the
+        histogram and diagnosis panels. Training loops should stop when ``monitor.stopped`` becomes True.
+        """
+        if params is not None:
+            self.params = params
+        if grads is not None:
+            self.grads = grads
         for name, value in values.items():
             self.history.setdefault(name, []).append((int(step), float(value)))
         if self.mode == "live" and time.monotonic() - self._last_draw >= self.every_seconds:
