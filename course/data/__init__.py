@@ -9,6 +9,8 @@ Offline fixtures: when the environment variable ``COURSE_DATA_FIXTURES`` names a
 the loaders return those small subsets instead of downloading anything.
 """
 
+from course.data.cifar import CIFAR10_CLASSES, load_cifar10
+from course.data.mnist import load_mnist
 from course.data.synthetic import make_blobs, make_xor
 
-__all__ = ["make_blobs", "make_xor"]
+__all__ = ["CIFAR10_CLASSES", "load_cifar10", "load_mnist", "make_blobs", "make_xor"]
