@@ -22,6 +22,9 @@ setup() {  # $1: extras ("" or "[test]")
     fi
 }
 
+# nbgrader runs helper programs (alembic) from PATH: put the venv first, as activation would.
+export PATH="$PWD/$VENV/bin:$PATH"
+
 case "${1:-}" in
     course)
         setup ""

@@ -128,13 +128,21 @@ def render_source(chapter: str) -> str:
     return nbformat.writes(nb) + "\n"
 
 
+def tool_env(base: dict | None = None) -> dict:
+    """Environment for running nbgrader/jupyter subprocesses: this interpreter's bin folder first on PATH
+    (nbgrader calls ``alembic`` by name)."""
+    env = dict(os.environ if base is None else base)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    return env
+
+
 def generate_release(source_dir: Path, chapter: str, out_dir: Path) -> Path:
     """Run the real ``nbgrader generate_assignment`` on ``source_dir/<chapter>`` into ``out_dir``."""
     with tempfile.TemporaryDirectory(prefix="nbgrader-gen-") as tmp:
         course = Path(tmp)
         shutil.copytree(source_dir / chapter, course / "source" / chapter)
         shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
-        env = dict(os.environ)
+        env = tool_env()
         for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
             env[var] = str(course / ".jupyter" / var.lower())
         cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force",

@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.build import chapters  # noqa: E402
+from autograder.build import chapters, tool_env  # noqa: E402
 
 CHAPTERS = chapters()
 SHARED_DATA = ROOT.parent / "shared" / "data"
@@ -19,7 +19,7 @@ SHARED_DATA = ROOT.parent / "shared" / "data"
 
 def isolated_env(tmp: Path, **extra) -> dict:
     """Environment for a Jupyter/nbgrader subprocess that reads and writes nothing outside ``tmp``."""
-    env = dict(os.environ)
+    env = tool_env()
     for var, sub in [("HOME", "home"), ("JUPYTER_CONFIG_DIR", "jcfg"), ("JUPYTER_DATA_DIR", "jdata"),
                      ("JUPYTER_RUNTIME_DIR", "jrun"), ("IPYTHONDIR", "ipy"), ("MPLCONFIGDIR", "mpl")]:
         path = tmp / ".env" / sub
