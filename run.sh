@@ -5,6 +5,7 @@
 set -euo pipefail
 cd "$(dirname "$0")"
 VENV=${COURSE_VENV:-.venv}
+case "$VENV" in /*) ;; *) VENV="$PWD/$VENV" ;; esac
 PY=${PYTHON:-python3}
 
 setup() {  # $1: extras ("" or "[test]")
@@ -23,7 +24,7 @@ setup() {  # $1: extras ("" or "[test]")
 }
 
 # nbgrader runs helper programs (alembic) from PATH: put the venv first, as activation would.
-export PATH="$PWD/$VENV/bin:$PATH"
+export PATH="$VENV/bin:$PATH"
 
 case "${1:-}" in
     course)
