@@ -1,0 +1,195 @@
+"""course.data._fetch: cache folder, mirrors, md5 verification, atomic caching, progress display. No network."""
+
+from __future__ import annotations
+
+import gzip
+import hashlib
+import io
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from course.data import _fetch
+from course.data._fetch import ChecksumError, DownloadError, Progress
+
+
+def md5(data: bytes) -> str:
+    return hashlib.md5(data).hexdigest()
+
+
+@pytest.fixture
+def offline(monkeypatch):
+    """Only file:// URLs may be opened (no network in tests); returns the list of opened URLs."""
+    opened = []
+
+    def guarded(request, timeout=None):
+        url = request.full_url if isinstance(request, urllib.request.Request) else request
+        assert url.startswith("file://"), f"test tried to open a network URL: {url}"
+        opened.append(url)
+        return urllib.request.urlopen(request, timeout=timeout)
+
+    monkeypatch.setattr(_fetch, "urlopen", guarded)
+    return opened
+
+
+def leftovers(folder: Path) -> list[str]:
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def test_cache_dir_precedence(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
+    assert _fetch.cache_dir() == tmp_path / "home" / ".cache" / "nn-from-scratch"
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "env"))
+    assert _fetch.cache_dir(sub="mnist") == tmp_path / "env" / "mnist"
+    assert (tmp_path / "env" / "mnist").is_dir()
+    assert _fetch.cache_dir(tmp_path / "arg") == tmp_path / "arg"
+
+
+def test_fetch_verifies_and_moves_into_place(tmp_path, offline):
+    payload = b"hello data" * 1000
+    src = tmp_path / "mirror" / "file.bin"
+    src.parent.mkdir()
+    src.write_bytes(payload)
+    dest = tmp_path / "cache" / "file.bin"
+    out = _fetch.fetch("file.bin", [src.as_uri()], dest, md5=md5(payload), progress=False)
+    assert out == dest and dest.read_bytes() == payload
+    assert leftovers(dest.parent) == ["file.bin"]  # no temporary .part file left
+
+
+def test_fetch_tries_mirrors_in_order(tmp_path, offline):
+    payload = b"abc" * 100
+    (tmp_path / "m2").mkdir()
+    (tmp_path / "m2" / "f").write_bytes(payload)
+    urls = [(tmp_path / "m1" / "f").as_uri(), (tmp_path / "m2" / "f").as_uri(), (tmp_path / "m3" / "f").as_uri()]
+    _fetch.fetch("f", urls, tmp_path / "cache" / "f", md5=md5(payload), progress=False)
+    assert offline == urls[:2]  # first failed, second worked, third never tried
+
+
+def test_fetch_checksum_mismatch_is_not_cached(tmp_path, offline):
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "f").write_bytes(b"corrupted")
+    dest = tmp_path / "cache" / "f"
+    expected = "0" * 32
+    with pytest.raises(ChecksumError) as info:
+        _fetch.fetch("f", [(tmp_path / "m" / "f").as_uri()], dest, md5=expected, progress=False)
+    message = str(info.value)
+    assert expected in message and md5(b"corrupted") in message and "not" in message and "cached" in message
+    assert leftovers(dest.parent) == []
+
+
+def test_fetch_gunzip_md5_checks_unzipped_content(tmp_path, offline):
+    raw = bytes(range(256)) * 10
+    (tmp_path / "m").mkdir()
+    (tmp_path / "m" / "a.gz").write_bytes(gzip.compress(raw, mtime=123))
+    (tmp_path / "m" / "b.gz").write_bytes(b"not gzip at all")
+    dest = tmp_path / "cache" / "a.gz"
+    _fetch.fetch("a.gz", [(tmp_path / "m" / "a.gz").as_uri()], dest, md5=md5(raw), gunzip_md5=True, progress=False)
+    assert gzip.decompress(dest.read_bytes()) == raw
+    with pytest.raises(ChecksumError, match="cannot be unzipped"):
+        _fetch.fetch("b.gz", [(tmp_path / "m" / "b.gz").as_uri()], tmp_path / "cache" / "b.gz", md5=md5(raw),
+                     gunzip_md5=True, progress=False)
+    assert leftovers(tmp_path / "cache") == ["a.gz"]
+
+
+def test_fetch_offline_error_lists_urls_and_hint(tmp_path, monkeypatch):
+    def no_network(request, timeout=None):
+        raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
+
+    monkeypatch.setattr(_fetch, "urlopen", no_network)
+    urls = ["https://a.example/f.gz", "https://b.example/f.gz"]
+    with pytest.raises(DownloadError) as info:
+        _fetch.fetch("f.gz", urls, tmp_path / "cache" / "f.gz", md5="0" * 32, hint="PUT IT IN /some/folder")
+    message = str(info.value)
+    assert all(url in message for url in urls) and "PUT IT IN /some/folder" in message
+    assert leftovers(tmp_path / "cache") == []
+
+
+class FakeResponse:
+    def __init__(self, body: bytes, length: int | None = None, fail_with: BaseException | None = None):
+        self.body = io.BytesIO(body)
+        self.headers = {"Content-Length": str(length if length is not None else len(body))}
+        self.fail_with = fail_with
+
+    def read(self, n=-1):
+        if self.fail_with is not None:
+            raise self.fail_with
+        return self.body.read(n)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+
+def test_incomplete_download_falls_back_to_next_mirror(tmp_path, monkeypatch):
+    payload = b"x" * 5000
+    responses = {"https://one/f": FakeResponse(payload[:100], length=5000), "https://two/f": FakeResponse(payload)}
+    monkeypatch.setattr(_fetch, "urlopen", lambda request, timeout=None: responses[request.full_url])
+    dest = tmp_path / "cache" / "f"
+    _fetch.fetch("f", list(responses), dest, md5=md5(payload), progress=False)
+    assert dest.read_bytes() == payload
+
+
+def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
+    monkeypatch.setattr(_fetch, "urlopen", lambda request, timeout=None: FakeResponse(b"", 10, KeyboardInterrupt()))
+    with pytest.raises(KeyboardInterrupt):
+        _fetch.fetch("f", ["https://one/f"], tmp_path / "cache" / "f", md5="0" * 32, progress=False)
+    assert leftovers(tmp_path / "cache") == []
+
+
+def test_progress_plain_lines_when_not_a_tty():
+    stream = io.StringIO()
+    with Progress(1000, "downloading x", stream=stream, min_interval=0) as bar:
+        for _ in range(4):
+            bar.update(250)
+    text = stream.getvalue()
+    assert "\r" not in text
+    lines = text.splitlines()
+    assert len(lines) == 5 and "25%" in lines[0] and "100%" in lines[-1] and "1.0 kB" in lines[-1]
+
+
+def test_progress_is_throttled():
+    stream = io.StringIO()
+    with Progress(10**6, "downloading x", stream=stream, min_interval=3600) as bar:
+        for _ in range(1000):
+            bar.update(1000)
+    lines = stream.getvalue().splitlines()
+    assert len(lines) == 2 and "100%" in lines[-1]  # first update + final line only
+
+
+def test_progress_updates_in_place_on_a_tty():
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    stream = Tty()
+    with Progress(4, "decoding", unit="images", stream=stream, min_interval=0) as bar:
+        bar.update(2)
+        bar.update(2)
+    text = stream.getvalue()
+    assert text.count("\r") == 3 and text.endswith("\n") and "4 / 4 images (100%)" in text
+
+
+def test_progress_disabled_prints_nothing():
+    stream = io.StringIO()
+    with Progress(10, "x", stream=stream, enabled=False) as bar:
+        bar.update(10)
+    assert stream.getvalue() == ""
+
+
+def test_save_and_load_arrays(tmp_path):
+    path = tmp_path / "c" / "a.npz"
+    x, y = np.arange(12, dtype=np.uint8).reshape(3, 4), np.array([1, 2, 3], dtype=np.uint8)
+    _fetch.save_arrays(path, x=x, y=y)
+    loaded = _fetch.load_arrays(path, ("x", "y"))
+    np.testing.assert_array_equal(loaded["x"], x)
+    np.testing.assert_array_equal(loaded["y"], y)
+    assert leftovers(path.parent) == ["a.npz"]
+    assert _fetch.load_arrays(tmp_path / "missing.npz", ("x",)) is None
+    path.write_bytes(b"garbage")
+    assert _fetch.load_arrays(path, ("x", "y")) is None and not path.exists()
