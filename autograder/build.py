@@ -11,6 +11,8 @@ Cell headers in a ``.nbpy`` file (one line each, starting the cell)::
     # %% readonly                        code students cannot edit (locked)
     # %% solution id=perceptron_predict  graded answer cell (### BEGIN/END SOLUTION inside)
     # %% tests id=test_x points=2        autograded test cell (### BEGIN/END HIDDEN TESTS inside)
+    # %% meta time_budget_seconds=90     no cell: notebook metadata ``course`` (the tests run the source notebook
+                                         top to bottom and hold it to this budget)
 
 Usage::
 
@@ -33,8 +35,8 @@ import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
-HEADER = re.compile(r"^# %% (md|code|readonly|solution|tests)\b(.*)$")
-KINDS = ("md", "code", "readonly", "solution", "tests")
+HEADER = re.compile(r"^# %% (md|code|readonly|solution|tests|meta)\b(.*)$")
+KINDS = ("md", "code", "readonly", "solution", "tests", "meta")
 
 
 class NbpyError(ValueError):
@@ -78,6 +80,12 @@ def to_notebook(cells: list[dict], name: str = "<nbpy>") -> nbformat.NotebookNod
         "language_info": {"name": "python"},
     }
     seen_ids: set[str] = set()
+    for cell in [c for c in cells if c["kind"] == "meta"]:
+        if cell["source"].strip():
+            raise NbpyError(f"{name}: a '# %% meta' header takes key=value pairs only, no body")
+        course = nb.metadata.setdefault("course", {})
+        course.update({k: int(v) if v.isdigit() else v for k, v in cell["attrs"].items()})
+    cells = [c for c in cells if c["kind"] != "meta"]
     for i, cell in enumerate(cells):
         kind, src, attrs = cell["kind"], cell["source"], cell["attrs"]
         if kind == "md":
