@@ -1,0 +1,260 @@
+"""The training monitor in a real browser: JupyterLab + Debian's Chromium driven by playwright.
+
+Starts JupyterLab on 127.0.0.1 (random free port, token, isolated config/data/runtime dirs), opens a notebook that
+trains a small network with the monitor, runs all cells, and checks that the widget renders, that the loss plot
+changes while training runs, that the histograms are shown, and that the Stop button ends training early with the
+parameters kept (and that the next cell still runs). Screenshots go to test-artifacts/. Every process it started
+(server, kernel, browser) is ended, even on failure.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import secrets
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+import nbformat
+import pytest
+
+from tests.conftest import ROOT, isolated_env
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = Path("/usr/bin/chromium")
+ARTIFACTS = ROOT / "test-artifacts"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                 "--disable-sync", "--no-first-run"]
+MAX_SECONDS = 90  # the notebook's training loop gives up by itself after this long
+
+SETUP = """\
+import time
+import numpy as np
+from course.monitor import TrainingMonitor
+
+rng = np.random.default_rng(0)
+X = rng.standard_normal((2000, 40)).astype(np.float32)
+y = (X[:, :3].sum(1) > 0).astype(np.int64)
+P = {"W1": (rng.standard_normal((40, 128)) * np.sqrt(2 / 40)).astype(np.float32), "b1": np.zeros(128, np.float32),
+     "W2": (rng.standard_normal((128, 2)) * np.sqrt(2 / 128)).astype(np.float32), "b2": np.zeros(2, np.float32)}
+W1_start = P["W1"].copy()
+print("SETUP DONE")
+"""
+
+TRAIN = f"""\
+t_end = time.monotonic() + {MAX_SECONDS}
+with TrainingMonitor("browser test MLP", metrics=["loss", "val_loss"], every_seconds=0.3, log_scale=True) as mon:
+    step = 0
+    while time.monotonic() < t_end:
+        idx = rng.integers(0, 1600, 128)
+        xb, yb = X[idx], y[idx]
+        h = np.maximum(0, xb @ P["W1"] + P["b1"])
+        s = h @ P["W2"] + P["b2"]
+        p = np.exp(s - s.max(1, keepdims=True))
+        p /= p.sum(1, keepdims=True)
+        loss = -np.log(p[np.arange(len(yb)), yb] + 1e-12).mean()
+        d = p.copy()
+        d[np.arange(len(yb)), yb] -= 1
+        d /= len(yb)
+        G = {{"W2": h.T @ d, "b2": d.sum(0)}}
+        dh = d @ P["W2"].T * (h > 0)
+        G["W1"], G["b1"] = xb.T @ dh, dh.sum(0)
+        for k in P:
+            P[k] -= 0.02 * G[k]
+        scalars = {{"loss": loss, "accuracy": (s.argmax(1) == yb).mean()}}
+        if step % 20 == 0:
+            scalars["val_loss"] = loss * 1.05
+        mon.update(step, params=P, grads=G, activations={{"h1": h}}, outputs=s, **scalars)
+        if mon.stopped:
+            break
+        step += 1
+        time.sleep(0.002)
+print(("STOPPED" if mon.stopped else "FINISHED") + f" at step {{step}} mode={{mon.mode}} redraws={{mon.redraws}}")
+"""
+
+AFTER = """\
+print(f"AFTER params kept: finite={bool(np.isfinite(P['W1']).all())} changed={bool((P['W1'] != W1_start).any())}")
+"""
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _pids_mentioning(text: str) -> list[int]:
+    """Processes whose command line contains ``text`` (our unique temp path): the server and its kernels."""
+    pids = []
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit() and int(entry.name) != os.getpid():
+            try:
+                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
+                    pids.append(int(entry.name))
+            except OSError:
+                pass
+    return pids
+
+
+def _end_processes(server: subprocess.Popen, marker: str) -> None:
+    if server.poll() is None:
+        server.send_signal(signal.SIGTERM)
+        try:
+            server.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(server.pid, signal.SIGKILL)
+            server.wait(timeout=10)
+    deadline = time.monotonic() + 10
+    while (pids := _pids_mentioning(marker)) and time.monotonic() < deadline:
+        for pid in pids:
+            try:
+                os.kill(pid, signal.SIGTERM if time.monotonic() < deadline - 5 else signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+        time.sleep(0.5)
+
+
+def _need_chromium():
+    if not CHROMIUM.exists():
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/browser-deps should have installed it")
+        pytest.skip(f"{CHROMIUM} not installed (run .ci/browser-deps as root to install Debian's chromium)")
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError:
+        if os.environ.get("CI") == "true":
+            raise
+        pytest.skip("the playwright package is not installed (pip install -e .[test])")
+    return sync_playwright
+
+
+IMG_HASH = """async (sel) => {
+  const img = document.querySelector(sel);
+  if (!img || !img.src) return null;
+  const buf = new Uint8Array(await (await fetch(img.src)).arrayBuffer());
+  let h = 0;
+  for (let i = 0; i < buf.length; i++) h = (h * 31 + buf[i]) | 0;
+  return [buf.length, h, img.naturalWidth, img.naturalHeight];
+}"""
+
+
+def _img_hash(page, sel):
+    for _ in range(5):  # the blob URL may be revoked by a redraw between reading src and fetching it
+        try:
+            return page.evaluate(IMG_HASH, sel)
+        except Exception:
+            time.sleep(0.2)
+    return page.evaluate(IMG_HASH, sel)
+
+
+def test_monitor_live_in_jupyterlab(tmp_path):
+    sync_playwright = _need_chromium()
+    ARTIFACTS.mkdir(exist_ok=True)
+    nbdir = tmp_path / "notebooks"
+    nbdir.mkdir()
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+    nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN), nbformat.v4.new_code_cell(AFTER)]
+    nbformat.write(nb, nbdir / "monitor_test.ipynb")
+
+    port, token = _free_port(), secrets.token_hex(16)
+    env = isolated_env(tmp_path)
+    env.pop("COURSE_MONITOR", None)
+    env.pop("NBGRADER_EXECUTION", None)
+    log = open(tmp_path / "jupyter.log", "w")
+    server = subprocess.Popen(
+        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
+         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+         f"--ServerApp.root_dir={nbdir}", "--LabApp.news_url=None",
+         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"],
+        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
+                    if r.status == 200:
+                        break
+            except OSError:
+                pass
+            assert server.poll() is None, "JupyterLab exited: " + (tmp_path / "jupyter.log").read_text()[-3000:]
+            assert time.monotonic() < deadline, "JupyterLab did not start within 60 s"
+            time.sleep(0.5)
+
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            try:
+                _drive(browser.new_page(viewport={"width": 1400, "height": 1400}), base, token)
+            finally:
+                browser.close()
+    finally:
+        _end_processes(server, str(tmp_path))
+        log.close()
+    assert not _pids_mentioning(str(tmp_path)), "a server or kernel process survived the cleanup"
+
+
+OUTPUT_HAS = "(t) => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.innerText.includes(t))"
+
+
+def _outputs(page) -> str:
+    return "\n".join(page.locator(".jp-OutputArea-output").all_inner_texts())
+
+
+def _drive(page, base, token):
+    def shot(name):
+        page.screenshot(path=str(ARTIFACTS / f"browser_monitor_{name}.png"), full_page=True)
+
+    try:
+        page.goto(f"{base}/lab/tree/monitor_test.ipynb?token={token}&reset", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+        page.wait_for_selector(".course-training-monitor", state="visible", timeout=90_000)
+        curves = ".course-training-monitor img.ctm-curves"
+        page.wait_for_function(f"document.querySelector('{curves}') && document.querySelector('{curves}').src",
+                               timeout=30_000)
+        page.wait_for_timeout(1500)
+        first = _img_hash(page, curves)
+        shot("1_training")
+        assert first is not None, "the loss plot image is missing"
+        assert first[2] > 300 and first[3] > 150, f"loss plot image too small: {first}"
+        deadline = time.monotonic() + 20  # redraws are throttled to the monitor's overhead budget
+        while (second := _img_hash(page, curves)) is not None and second[:2] == first[:2]:
+            assert time.monotonic() < deadline, "the loss plot did not change within 20 s while training ran"
+            page.wait_for_timeout(500)
+        assert second is not None, "the loss plot image disappeared"
+
+        hists = ".course-training-monitor img.ctm-histograms"
+        page.wait_for_selector(hists, state="visible", timeout=10_000)
+        hist = _img_hash(page, hists)
+        assert hist is not None and hist[2] > 200, f"histogram image missing or empty: {hist}"
+        assert "no problems detected" in page.inner_text(".course-training-monitor .ctm-diagnoses")
+        assert "STOPPED" not in _outputs(page) and "FINISHED" not in _outputs(page), "training ended too early"
+
+        page.locator(".course-training-monitor button.ctm-stop").click()
+        clicked = time.monotonic()
+        page.wait_for_function(OUTPUT_HAS, arg="STOPPED at step", timeout=30_000)
+        took = time.monotonic() - clicked
+        page.wait_for_function(OUTPUT_HAS, arg="AFTER params kept", timeout=30_000)
+        page.wait_for_timeout(500)
+        shot("2_stopped")
+        text = _outputs(page)
+        m = re.search(r"STOPPED at step (\d+) mode=(\w+) redraws=(\d+)", text)
+        assert m, text[-2000:]
+        assert m.group(2) == "live", f"monitor mode in JupyterLab was {m.group(2)}"
+        assert int(m.group(3)) >= 3, "too few redraws during training"
+        assert took < 20, f"stopping took {took:.1f} s"
+        assert "AFTER params kept: finite=True changed=True" in text
+        assert "stopped by you at step" in page.inner_text(".course-training-monitor")
+    except BaseException:
+        shot("failure")
+        raise
