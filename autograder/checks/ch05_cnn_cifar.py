@@ -1,0 +1,273 @@
+"""Checks for chapter 5 (convolution, im2col, max-pooling).
+
+Backward passes are graded with caches made by the reference forward passes, so the cache contracts in the
+notebook (and in autograder.reference.ch05_cnn_cifar) are part of the exercise. The fast convolution is also
+timed against the reference naive loops on a fixed shape: it must be at least ``SPEEDUP`` times faster.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+
+import numpy as np
+
+from autograder.checks._core import call, expect_close, expect_shape, expect_tuple, fail, rngs
+from autograder.reference import ch05_cnn_cifar as ref
+
+__all__ = [
+    "check_conv_forward_naive",
+    "check_conv_backward_naive",
+    "check_im2col",
+    "check_col2im",
+    "check_conv_forward_fast",
+    "check_conv_backward_fast",
+    "check_maxpool_forward",
+    "check_maxpool_backward",
+]
+
+SPEEDUP = 50  # the fast convolution must beat the naive loops by at least this factor
+OVERHEAD_MARGIN = 3.0  # see _channel_overhead
+SPEED_SHAPE = dict(x=(8, 3, 16, 16), w=(8, 3, 3, 3), stride=1, pad=1)
+
+LAYOUT = ("im2col layout: cols[(c * kh + p) * kw + q, (n * Ho + i) * Wo + j] = "
+          "x_pad[n, c, i * stride + p, j * stride + q]")
+
+
+def _conv_case(rng, case):
+    """A random convolution problem; later cases add stride, padding, non-square kernels and images."""
+    N, C, F = int(rng.integers(1, 4)), int(rng.integers(1, 4)), int(rng.integers(1, 4))
+    stride = 1 if case < 2 else int(rng.integers(1, 4))
+    pad = 0 if case % 2 == 0 else int(rng.integers(1, 3))
+    if case == 4:
+        N, stride, pad = 3, 2, 1  # always one batch > 1 with stride and padding
+    KH, KW = int(rng.integers(1, 5)), int(rng.integers(1, 5))
+    if case == 0:
+        KH, KW = 3, 2  # non-square, non-symmetric kernel
+    H = int(rng.integers(max(KH - 2 * pad, 1), 9))
+    W = int(rng.integers(max(KW - 2 * pad, 1), 9))
+    if case == 5:
+        H, W = 5, 9  # non-square image
+    x = rng.normal(size=(N, C, H, W))
+    w = rng.normal(size=(F, C, KH, KW))
+    b = rng.normal(size=F)
+    what = f"x {x.shape}, w {w.shape}, stride={stride}, pad={pad}"
+    return x, w, b, stride, pad, what
+
+
+CONV_CASES = 7
+
+
+def _check_conv_forward(fn, name, fast):
+    for case, rng in enumerate(rngs(501 if not fast else 502, CONV_CASES)):
+        x, w, b, stride, pad, what = _conv_case(rng, case)
+        res = expect_tuple(call(fn, x, w, b, stride, pad), 2, f"{name}({what})", "out, cache")
+        out_ref, cache_ref = (ref.conv_forward_fast if fast else ref.conv_forward_naive)(x, w, b, stride, pad)
+        expect_close(res[0], out_ref, f"{name}({what}): out", 1e-6, 1e-8)
+        n_cache = 6 if fast else 5
+        names = "(x, w, b, stride, pad, cols)" if fast else "(x, w, b, stride, pad)"
+        cache = expect_tuple(res[1], n_cache, f"{name}({what}): cache", names)
+        expect_close(cache[0], x, f"{name}({what}): cache[0] should be the input x", 0, 0)
+        expect_close(cache[1], w, f"{name}({what}): cache[1] should be the filters w", 0, 0)
+        if (cache[3], cache[4]) != (stride, pad):
+            fail(f"{name}({what}): cache[3:5] should be (stride, pad) = ({stride}, {pad}), got {cache[3:5]}")
+        if fast:
+            expect_close(cache[5], cache_ref[5], f"{name}({what}): cache[5] should be im2col(x, KH, KW, stride, "
+                         f"pad) ({LAYOUT})", 1e-12, 0)
+
+
+def _check_conv_backward(fn, name, fast):
+    forward = ref.conv_forward_fast if fast else ref.conv_forward_naive
+    backward = ref.conv_backward_fast if fast else ref.conv_backward_naive
+    for case, rng in enumerate(rngs(511 if not fast else 512, CONV_CASES)):
+        x, w, b, stride, pad, what = _conv_case(rng, case)
+        out, cache = forward(x, w, b, stride, pad)
+        dout = rng.normal(size=out.shape)
+        res = expect_tuple(call(fn, dout, cache), 3, f"{name}(dout, cache) for {what}", "dx, dw, db")
+        dx, dw, db = backward(dout, cache)
+        expect_close(res[0], dx, f"{name}, {what}: dx", 1e-6, 1e-8)
+        expect_close(res[1], dw, f"{name}, {what}: dw (summed over the {x.shape[0]} images of the batch)",
+                     1e-6, 1e-8)
+        expect_close(res[2], db, f"{name}, {what}: db", 1e-6, 1e-8)
+
+
+def check_conv_forward_naive(fn):
+    """conv_forward_naive(x, w, b, stride, pad) -> (out, cache=(x, w, b, stride, pad)); cross-correlation."""
+    _check_conv_forward(fn, "conv_forward_naive", fast=False)
+
+
+def check_conv_backward_naive(fn):
+    """conv_backward_naive(dout, cache) -> (dx, dw, db) for the reference naive cache."""
+    _check_conv_backward(fn, "conv_backward_naive", fast=False)
+
+
+def check_im2col(fn):
+    """im2col(x, kh, kw, stride, pad) -> cols (C*kh*kw, N*Ho*Wo) in the documented layout."""
+    for case, rng in enumerate(rngs(521, CONV_CASES)):
+        x, w, _, stride, pad, what = _conv_case(rng, case)
+        F, C, KH, KW = w.shape
+        expected = ref.im2col(x, KH, KW, stride, pad)
+        cols = expect_shape(call(fn, x, KH, KW, stride, pad), expected.shape,
+                            f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})")
+        expect_close(cols, expected, f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad}) "
+                     f"[{LAYOUT}]", 0, 0)
+
+
+def check_col2im(fn):
+    """col2im(cols, x_shape, kh, kw, stride, pad) -> (N, C, H, W), overlapping windows accumulate."""
+    cases = []
+    for case, rng in enumerate(rngs(531, CONV_CASES)):
+        x, w, _, stride, pad, what = _conv_case(rng, case)
+        cases.append((rng, x.shape, w.shape[2], w.shape[3], stride, pad))
+    rng = np.random.default_rng(532)
+    cases.append((rng, (2, 3, 6, 7), 3, 3, 1, 1))  # heavy overlap: a pixel is in up to 9 windows
+    cases.append((rng, (1, 2, 7, 7), 3, 2, 2, 0))  # overlap in H only
+    for rng, shape, KH, KW, stride, pad in cases:
+        N, C, H, W = shape
+        Ho, Wo = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
+        cols = rng.normal(size=(C * KH * KW, N * Ho * Wo))
+        what = f"col2im(cols {cols.shape}, x_shape={shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})"
+        overlap = " (windows overlap here: their contributions must be added, not overwritten)" \
+            if stride < max(KH, KW) else ""
+        expect_close(call(fn, cols, shape, KH, KW, stride, pad), ref.col2im(cols, shape, KH, KW, stride, pad),
+                     what + overlap, 1e-9, 1e-12)
+
+
+def _best_time(thunk, repeats):
+    best = np.inf
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        thunk()
+        best = min(best, time.perf_counter() - t0)
+    return best
+
+
+def _channel_overhead(fn, args, result):
+    """Seconds that running ``fn`` in another process adds to one call (0 when it runs in this process).
+
+    Under the trusted judge (autograder.trusted) the student's function runs in the kernel and every call
+    carries its arguments there and its result (plus the arguments' final state) back, as base64 arrays in
+    JSON. That cost is not the student's: estimate it from one minimal round trip (a call that fails at once)
+    plus serialising and parsing the same data here, times OVERHEAD_MARGIN (the estimate misses pipe copies
+    and the kernel's event loop). Over-estimating cannot make a loop version pass: the student's own time is
+    never taken below 5% of the measured call (see _check_speed), which caps the ratio at 20x the raw one.
+    """
+    if type(fn).__name__ != "RemoteFunction":
+        return 0.0
+    try:
+        from autograder.trusted import _decode, _encode
+    except ImportError:
+        return 0.0
+
+    def latency():
+        try:
+            fn(None, None)
+        except Exception:
+            pass
+
+    def transfer():
+        for value in (args, args, result):  # arguments out, arguments' state and result back
+            _decode(json.loads(json.dumps(_encode(value, None))), None)
+
+    return OVERHEAD_MARGIN * (_best_time(latency, 5) + _best_time(transfer, 3))
+
+
+def _check_speed(name, fast_thunk, naive_thunk, fn, args):
+    """The fast version must be SPEEDUP times faster than the naive loops (best of several runs each)."""
+    result = fast_thunk()  # warm-up
+    t_fast = _best_time(fast_thunk, 10)
+    t_naive = _best_time(naive_thunk, 3)
+    t_fast = min(t_fast, _best_time(fast_thunk, 5))
+    overhead = _channel_overhead(fn, args, result)
+    t_own = max(t_fast - overhead, 0.05 * t_fast, 1e-6)
+    ratio = t_naive / t_own
+    shape = f"x {SPEED_SHAPE['x']}, w {SPEED_SHAPE['w']}, stride={SPEED_SHAPE['stride']}, pad={SPEED_SHAPE['pad']}"
+    timing = f"{t_own * 1e3:.2f} ms vs {t_naive * 1e3:.1f} ms"
+    if overhead:
+        timing += f"; {overhead * 1e3:.1f} ms of inter-process transfer not counted"
+    if ratio < SPEEDUP:
+        fail(f"{name} is only {ratio:.1f}x faster than the reference naive loops on {shape} ({timing}); it must "
+             f"be at least {SPEEDUP}x faster. Loop over the kernel offsets (kh * kw iterations) in im2col/col2im, "
+             "never over pixels or images.")
+    print(f"{name}: {ratio:.0f}x faster than the naive loops on {shape} ({timing}; at least {SPEEDUP}x required)")
+    return ratio
+
+
+def _speed_inputs():
+    rng = np.random.default_rng(540)
+    x = rng.normal(size=SPEED_SHAPE["x"])
+    w = rng.normal(size=SPEED_SHAPE["w"])
+    b = rng.normal(size=SPEED_SHAPE["w"][0])
+    return x, w, b, SPEED_SHAPE["stride"], SPEED_SHAPE["pad"]
+
+
+def check_conv_forward_fast(fn):
+    """conv_forward_fast: same result as the naive version, cache=(x, w, b, stride, pad, cols), >= 50x faster."""
+    _check_conv_forward(fn, "conv_forward_fast", fast=True)
+    x, w, b, stride, pad = _speed_inputs()
+    _check_speed("conv_forward_fast", lambda: fn(x, w, b, stride, pad),
+                 lambda: ref.conv_forward_naive(x, w, b, stride, pad), fn, (x, w, b, stride, pad))
+
+
+def check_conv_backward_fast(fn):
+    """conv_backward_fast(dout, cache) -> (dx, dw, db) for the reference fast cache; >= 50x faster than naive."""
+    _check_conv_backward(fn, "conv_backward_fast", fast=True)
+    x, w, b, stride, pad = _speed_inputs()
+    out, cache_fast = ref.conv_forward_fast(x, w, b, stride, pad)
+    _, cache_naive = ref.conv_forward_naive(x, w, b, stride, pad)
+    dout = np.random.default_rng(541).normal(size=out.shape)
+    _check_speed("conv_backward_fast", lambda: fn(dout, cache_fast), lambda: ref.conv_backward_naive(dout, cache_naive),
+                 fn, (dout, cache_fast))
+
+
+def _pool_cases():
+    """(x, size, stride): random, overlapping windows, windows that leave a border, and many ties."""
+    cases = []
+    for case, rng in enumerate(rngs(551, 6)):
+        size = int(rng.integers(1, 4))
+        stride = size if case < 2 else int(rng.integers(1, 4))
+        H, W = int(rng.integers(size, 9)), int(rng.integers(size, 9))
+        N, C = int(rng.integers(1, 4)), int(rng.integers(1, 4))
+        x = rng.normal(size=(N, C, H, W))
+        if case >= 3:
+            x = rng.integers(0, 3, size=(N, C, H, W)).astype(np.float64)  # lots of tied maxima
+        cases.append((x, size, stride))
+    rng = np.random.default_rng(552)
+    cases.append((np.maximum(rng.normal(size=(2, 3, 6, 6)), 0), 2, 2))  # after ReLU: windows of zeros tie
+    cases.append((rng.integers(0, 2, size=(2, 2, 7, 7)).astype(np.float64), 3, 1))  # ties + overlap
+    cases.append((rng.normal(size=(1, 2, 7, 5)), 2, 2))  # odd sizes: the last row/column is not pooled
+    return cases
+
+
+def check_maxpool_forward(fn):
+    """maxpool_forward(x, size, stride) -> (out, cache=(x, size, stride))."""
+    for x, size, stride in _pool_cases():
+        what = f"maxpool_forward(x {x.shape}, size={size}, stride={stride})"
+        res = expect_tuple(call(fn, x, size, stride), 2, what, "out, cache")
+        out, _ = ref.maxpool_forward(x, size, stride)
+        expect_close(res[0], out, f"{what}: out", 0, 0)
+        cache = expect_tuple(res[1], 3, f"{what}: cache", "(x, size, stride)")
+        expect_close(cache[0], x, f"{what}: cache[0] should be the input x", 0, 0)
+        if (cache[1], cache[2]) != (size, stride):
+            fail(f"{what}: cache should be (x, size, stride), got (x, {cache[1]!r}, {cache[2]!r})")
+
+
+def check_maxpool_backward(fn):
+    """maxpool_backward(dout, cache) -> dx; each window's gradient goes to its first maximum only."""
+    # A hand case: ties in a 2x2 window; the whole gradient goes to the first maximum in row-major order.
+    x = np.array([[[[1.0, 1.0], [0.0, 1.0]]]])
+    dx = call(fn, np.array([[[[5.0]]]]), (x, 2, 2))
+    expect_close(dx, [[[[5.0, 0.0], [0.0, 0.0]]]], "maxpool_backward for the window [[1, 1], [0, 1]] with "
+                 "dout 5 (tied maxima: only the first one, in row-major order, gets the gradient)", 0, 0)
+    for x, size, stride in _pool_cases():
+        out, cache = ref.maxpool_forward(x, size, stride)
+        dout = np.random.default_rng(int(x.size)).normal(size=out.shape)
+        what = f"maxpool_backward for x {x.shape}, size={size}, stride={stride}"
+        notes = []
+        if len(np.unique(x)) < x.size:
+            notes.append("tied maxima: only the first in each window gets the gradient")
+        if stride < size:
+            notes.append("overlapping windows: a pixel's gradient is the sum over the windows it wins")
+        if notes:
+            what += " (" + "; ".join(notes) + ")"
+        expect_close(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what, 1e-9, 1e-12)
