@@ -206,7 +206,11 @@ def check_deep_forward(fn):
             fail(f"{what}: caches should be a list with one entry per layer ({L}), got {type(caches).__name__}"
                  + (f" of length {len(caches)}" if isinstance(caches, (list, tuple)) else ""))
         for l in range(1, L + 1):
-            (A_prev, W, b), Z = caches[l - 1]  # the contract; a different layout fails here with a clear message
+            try:
+                (A_prev, W, b), Z = caches[l - 1]
+            except (TypeError, ValueError):
+                fail(f"{what}: caches[{l - 1}] should be ((A_prev, W, b), Z) for layer {l} (the affine cache and the "
+                     f"pre-activation Z), got {type(caches[l - 1]).__name__}")
             (rA, rW, rb), rZ = ref_caches[l - 1]
             expect_close(A_prev, rA, f"{what}: caches[{l - 1}][0][0] (the input A_prev of layer {l})", 1e-8, 1e-12)
             expect_close(W, rW, f"{what}: caches[{l - 1}][0][1] (W{l})", 0, 0)

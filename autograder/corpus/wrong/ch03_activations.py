@@ -223,6 +223,12 @@ def deep_forward_caches_activation(X, params):
     return probs, [(aff, np.maximum(Z, 0)) for aff, Z in caches]
 
 
+def deep_forward_flat_caches(X, params):
+    """Caches (A_prev, W, b, Z) flat, not the ((A_prev, W, b), Z) layout the contract asks for."""
+    probs, caches = _forward(X, params)
+    return probs, [(*aff, Z) for aff, Z in caches]
+
+
 def deep_forward_skips_last_layer(X, params):
     """Loops over range(1, L) (off by one): the output layer's weights are never used."""
     L = len(params) // 2
@@ -302,7 +308,8 @@ WRONG = {
     "init_params": [init_he_without_2, init_transposed, init_fan_out, init_random_bias, init_small_without_001,
                     init_global_random, init_variance_not_std, init_unknown_scheme_silently],
     "deep_forward": [deep_forward_sigmoid_everywhere, deep_forward_relu_output, deep_forward_no_bias,
-                     deep_forward_column, deep_forward_caches_activation, deep_forward_skips_last_layer],
+                     deep_forward_column, deep_forward_caches_activation, deep_forward_skips_last_layer,
+                     deep_forward_flat_caches],
     "deep_backward": [deep_backward_no_1_over_N, deep_backward_db_wrong_axis, deep_backward_mask_on_dA,
                       deep_backward_mask_on_activation_threshold, deep_backward_no_bias_grad,
                       deep_backward_sigmoid_twice, deep_backward_missing_bias_keys],
