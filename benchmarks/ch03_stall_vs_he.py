@@ -1,0 +1,51 @@
+"""Time chapter 3's stalled-vs-He comparison (the notebook's sections 7 and 9) with the reference functions.
+
+Same setup as the notebook: CIFAR-10 cat vs not-cat, 100 cats + 200 other images, D = 3072, layer_dims
+[3072, 20, 7, 5, 1], lr 0.0075, 1000 full-batch iterations in float32, for the "small" and the "he" init.
+Target (issue 3): both runs together well under 60 s on 2 cores.
+
+    COURSE_DATA_FIXTURES=../shared/data python benchmarks/ch03_stall_vs_he.py
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import numpy as np
+
+from autograder.reference.ch03_activations import bce_with_logits, deep_backward, deep_forward, init_params
+from course.data import CIFAR10_CLASSES, load_cifar10
+
+
+def main():
+    X_all, y_all = load_cifar10("train")
+    cat = CIFAR10_CLASSES.index("cat")
+    rng = np.random.default_rng(1)
+    cats, others = np.flatnonzero(y_all == cat), np.flatnonzero(y_all != cat)
+    idx = np.concatenate([rng.choice(cats, 100, replace=False), rng.choice(others, 200, replace=False)])
+    rng.shuffle(idx)
+    X = (X_all[idx].reshape(len(idx), -1) / 255).astype(np.float32)
+    y = (y_all[idx] == cat).astype(np.float32)
+    print(f"load average {os.getloadavg()[0]:.2f}; X {X.shape}")
+    total = 0.0
+    for scheme in ("small", "he"):
+        params = {k: v.astype(np.float32)
+                  for k, v in init_params([3072, 20, 7, 5, 1], scheme, np.random.default_rng(3)).items()}
+        start = time.perf_counter()
+        for it in range(1001):
+            probs, caches = deep_forward(X, params)
+            cost = bce_with_logits(caches[-1][1][:, 0], y)[0]
+            if it in (0, 1000):
+                print(f"{scheme:>5} iteration {it:4d}: cost {cost:.4f}")
+            grads = deep_backward(probs, y, caches)
+            for k in params:
+                params[k] -= 0.0075 * grads[k]
+        elapsed = time.perf_counter() - start
+        total += elapsed
+        print(f"{scheme:>5}: 1000 iterations in {elapsed:.1f} s")
+    print(f"both runs: {total:.1f} s")
+
+
+if __name__ == "__main__":
+    main()
