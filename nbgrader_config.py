@@ -8,3 +8,39 @@ c.CourseDirectory.release_directory = "release"
 c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__", "*.nbpy"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.Execute.timeout = 300
+
+# --- Grading hardening (autograder/nbgrader_ext.py, docs/grading.md) -------------------------------------------
+# Preprocessor lists are nbgrader 0.9.6's defaults with four course classes swapped in or added:
+#   CourseDeduplicateIds: a duplicated graded cell does not fail the notebook (the last copy is graded);
+#   CourseOverwriteCells: no false "checksum changed" warning; deleted test cells are re-added and graded;
+#   CapOutput: output capped by bytes and lines (all output types); stderr alone does not fail a test cell;
+#   HideHiddenTests: feedback never shows hidden tests or tracebacks through check code.
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
+from nbgrader.preprocessors import (  # noqa: E402
+    AssignLatePenalties,
+    CheckCellMetadata,
+    ClearOutput,
+    Execute,
+    GetGrades,
+    IgnorePattern,
+    LimitOutput,
+    OverwriteKernelspec,
+    SaveAutoGrades,
+)
+
+from autograder.nbgrader_ext import (  # noqa: E402
+    CapOutput,
+    CourseDeduplicateIds,
+    CourseOverwriteCells,
+    HideHiddenTests,
+)
+
+c.Autograde.sanitize_preprocessors = [ClearOutput, CourseDeduplicateIds, OverwriteKernelspec, CourseOverwriteCells,
+                                      CheckCellMetadata]
+c.Autograde.autograde_preprocessors = [Execute, IgnorePattern, ClearMetadataPreprocessor, CapOutput, LimitOutput,
+                                       SaveAutoGrades, AssignLatePenalties, CheckCellMetadata]
+c.GenerateFeedback.preprocessors = [HideHiddenTests, GetGrades, CSSHTMLHeaderPreprocessor]
+c.OverwriteCells.add_missing_cells = True
+c.CourseOverwriteCells.add_missing_cells = True
+c.LimitOutput.max_lines = 200
+c.LimitOutput.max_traceback = 60

@@ -55,8 +55,14 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     except CheckFailure:
         raise
     except Exception as exc:  # the student's bug, reported with the input shapes
+        if getattr(exc, "remote_died", False):  # the student's process is gone (autograder.trusted)
+            raise
+        # ``ename``: the original type name of an exception raised in the student's process
+        ename = getattr(exc, "ename", None) or type(exc).__name__
+        if ename == "NotImplementedError":
+            fail(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.")
         shapes = ", ".join(_describe(a) for a in args)
-        fail(f"{name} raised {type(exc).__name__}: {exc}\n  (called with: {shapes})")
+        fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})")
     if check_inputs_unchanged:
         for i, (orig, used) in enumerate(zip(args, given)):
             if isinstance(orig, np.ndarray) and (orig.shape != used.shape or not np.array_equal(orig, used)):

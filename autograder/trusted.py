@@ -1,0 +1,602 @@
+"""Trusted checking: the real checks run in a process where student code never runs.
+
+Why
+---
+nbgrader runs the hidden tests in the student's own kernel. Anything the student ran before (``np.allclose =
+lambda *a, **k: True``, patching ``numpy.testing``, ``builtins``, ``autograder.checks`` or ``sys.modules``) changes
+what an in-kernel check sees. No check can defend itself from inside a process the student controls, so we
+split the work in two processes that only exchange *data*:
+
+* the **judge** (this module, ``python -m autograder.trusted judge``) imports numpy, the references and the
+  real checks (``autograder.checks.chNN_*``) and never executes a line of student code;
+* the **student side** holds the student's functions and runs them when the judge asks. Arguments and
+  results travel as JSON with arrays serialised by ``np.save(allow_pickle=False)``: the judge only ever decodes
+  numbers, strings, arrays, lists/tuples/dicts of them and generator states, never pickles or objects.
+  Callables crossing the boundary become *handles*: calling one sends a request back to its owner.
+
+The comparisons (``expect_close`` ...) therefore use the judge's pristine numpy; the student's function only
+ever sees copies of the inputs, and what it returns is judged as data.
+
+Two layers use this protocol:
+
+1. **In the kernel** (what nbgrader runs): ``autograder.checks.check_<fn>(fn)`` is a thin client. It starts
+   (once per process) a judge subprocess, offers ``fn`` as handle 0 and serves the judge's calls until the
+   verdict comes back, then raises ``CheckFailure`` with the judge's message. This defeats patching numpy,
+   numpy.testing, builtins or the numpy namespace of the kernel. It cannot stop a student who replaces the
+   client itself (``check_x = lambda f: None``, a fake module in ``sys.modules``, a patched ``subprocess``):
+   nothing in the kernel can.
+2. **Out of the kernel** (``course-grade`` and ``course-selfcheck``): :func:`verify_notebook` rebuilds the
+   student's functions in a fresh *sandbox* process (``autograder.sandbox``) from the submitted notebook's
+   solution cells only (the locked setup cells come from the instructor's source notebook; demo and test
+   cells are not run), with imports of anything under ``autograder/`` refused and memory/CPU rlimits, and
+   runs every check of every test cell from the judge. The instructor command trusts this verdict over the
+   kernel's: a test cell that nbgrader scored but the out-of-kernel check fails gets zero and is listed for
+   manual review. This is what makes the listed attacks end in zero; layer 1 only gives honest students
+   the same answer while they work.
+
+The judge never upgrades a score nbgrader gave as zero (a notebook that crashes elsewhere is flagged for
+review instead), so the worst a student can do to the judge is send it wrong data.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import os
+import select
+import struct
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+PKG_DIR = Path(__file__).resolve().parent
+MAX_MESSAGE = 256 * 1024 * 1024
+
+
+class ProtocolError(RuntimeError):
+    """The other side sent something that is not a valid message (or died)."""
+
+
+class RemoteDied(AssertionError):
+    """The student's process ended (crash, os._exit, memory limit) or timed out during a check."""
+
+    remote_died = True
+
+
+class StudentError(Exception):
+    """An exception raised by the student's code on the other side; ``ename`` is its type name."""
+
+    def __init__(self, ename: str, message: str):
+        super().__init__(message)
+        self.ename = ename
+
+
+# ----------------------------------------------------------------------------------------------- encoding
+def _encode(value, ep: "Endpoint", track: list | None = None):
+    """JSON-able form of ``value``. ``track`` collects arrays, generators and containers in pre-order, so
+    that the other side's in-place changes can be mirrored onto the same objects after a call."""
+    if track is not None and (isinstance(value, (np.ndarray, np.random.Generator, dict))
+                              or type(value) in (list, tuple)):
+        track.append(value)
+    if value is None or isinstance(value, (bool, str)):
+        return value
+    if isinstance(value, int) and type(value) is int:
+        return value
+    if isinstance(value, float) and type(value) is float:
+        return {"t": "f", "v": repr(value)}
+    if isinstance(value, np.ndarray) or isinstance(value, np.generic):
+        arr = np.asarray(value)
+        if arr.dtype == object:
+            raise TypeError("an array of Python objects")
+        buf = io.BytesIO()
+        np.save(buf, arr, allow_pickle=False)
+        return {"t": "a", "s": isinstance(value, np.generic), "b": base64.b64encode(buf.getvalue()).decode()}
+    if isinstance(value, np.random.Generator):
+        bg = value.bit_generator
+        return {"t": "g", "n": type(bg).__name__, "st": json.dumps(bg.state)}
+    if type(value) in (list, tuple):
+        return {"t": "l" if type(value) is list else "u", "v": [_encode(v, ep, track) for v in value]}
+    if type(value) is dict:
+        return {"t": "d", "v": [[_encode(k, ep), _encode(v, ep, track)] for k, v in value.items()]}
+    if isinstance(value, complex):
+        return {"t": "c", "v": [value.real, value.imag]}
+    if callable(value):
+        return {"t": "h", "h": ep.register(value), "n": str(getattr(value, "__name__", "function"))[:80]}
+    raise TypeError(f"a {type(value).__name__} object")
+
+
+_BIT_GENERATORS = {"PCG64": np.random.PCG64, "PCG64DXSM": np.random.PCG64DXSM, "Philox": np.random.Philox,
+                   "SFC64": np.random.SFC64, "MT19937": np.random.MT19937}
+
+
+def _decode(obj, ep: "Endpoint", track: list | None = None):
+    if obj is None or isinstance(obj, (bool, str, int)):
+        return obj
+    if not isinstance(obj, dict):
+        raise ProtocolError("bad value")
+    t = obj.get("t")
+    if track is not None and t in ("a", "g", "l", "u", "d") and not (t == "a" and obj.get("s")):
+        slot = len(track)
+        track.append(None)
+        value = _decode(obj, ep, None) if t in ("a", "g") else None
+        if t == "l":
+            value = []
+            track[slot] = value
+            value.extend(_decode(v, ep, track) for v in obj["v"])
+        elif t == "u":
+            value = tuple(_decode(v, ep, track) for v in obj["v"])
+        elif t == "d":
+            value = {}
+            track[slot] = value
+            for k, v in obj["v"]:
+                value[_decode(k, ep)] = _decode(v, ep, track)
+        track[slot] = value
+        return value
+    if t == "f":
+        return float(obj["v"])
+    if t == "a":
+        arr = np.load(io.BytesIO(base64.b64decode(obj["b"])), allow_pickle=False)
+        return arr[()] if obj.get("s") else arr
+    if t == "g":
+        bg = _BIT_GENERATORS[obj["n"]]()
+        bg.state = json.loads(obj["st"])
+        return np.random.Generator(bg)
+    if t == "l":
+        return [_decode(v, ep) for v in obj["v"]]
+    if t == "u":
+        return tuple(_decode(v, ep) for v in obj["v"])
+    if t == "d":
+        return {_decode(k, ep): _decode(v, ep) for k, v in obj["v"]}
+    if t == "c":
+        return complex(*obj["v"])
+    if t == "h":
+        return RemoteFunction(ep, f"h:{int(obj['h'])}", str(obj.get("n", "function")))
+    raise ProtocolError(f"unknown value type {t!r}")
+
+
+# ----------------------------------------------------------------------------------------------- transport
+class Endpoint:
+    """One side of a length-prefixed JSON channel. Both sides can call the other (nested calls allowed)."""
+
+    def __init__(self, rfd: int, wfd: int, resolve, timeout: float | None = None, peer=None):
+        self.rfd, self.wfd = rfd, wfd
+        self.resolve = resolve  # target string -> local callable (raises KeyError if not allowed)
+        self.handles: dict[int, object] = {}
+        self.timeout = timeout
+        self.peer = peer  # Popen of the other side, to report its exit code
+        self.next_id = 0
+        self.dead: str | None = None
+
+    def register(self, fn) -> int:
+        for k, v in self.handles.items():
+            if v is fn:
+                return k
+        k = len(self.handles) + 1000
+        self.handles[k] = fn
+        return k
+
+    def _send(self, msg: dict):
+        data = json.dumps(msg).encode()
+        try:
+            os.write(self.wfd, struct.pack(">Q", len(data)))
+            view = memoryview(data)
+            while view:
+                n = os.write(self.wfd, view)
+                view = view[n:]
+        except OSError as exc:
+            self._die(f"the connection broke ({exc.strerror})")
+
+    def _read_exact(self, n: int, deadline: float | None) -> bytes:
+        chunks, got = [], 0
+        while got < n:
+            if deadline is not None:
+                left = deadline - time.monotonic()
+                if left <= 0 or not select.select([self.rfd], [], [], left)[0]:
+                    self._die("timed out", timeout=True)
+            chunk = os.read(self.rfd, min(n - got, 1 << 20))
+            if not chunk:
+                self._die("ended")
+            chunks.append(chunk)
+            got += len(chunk)
+        return b"".join(chunks)
+
+    def _die(self, what: str, timeout: bool = False):
+        if timeout and self.peer is not None:
+            self.peer.kill()
+        code = None
+        if self.peer is not None:
+            try:
+                code = self.peer.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.peer.kill()
+        detail = f" (exit code {code})" if code is not None and not timeout else ""
+        self.dead = what
+        if timeout:
+            raise RemoteDied(f"your code did not finish within {self.timeout:g} s (infinite loop? far too slow?)")
+        raise RemoteDied(f"the Python process running your code {what}{detail}: it crashed, called "
+                         "os._exit, or ran out of memory")
+
+    def _recv(self, deadline: float | None) -> dict:
+        (n,) = struct.unpack(">Q", self._read_exact(8, deadline))
+        if n > MAX_MESSAGE:
+            raise ProtocolError(f"message of {n} bytes is too large")
+        try:
+            msg = json.loads(self._read_exact(n, deadline))
+        except ValueError as exc:
+            raise ProtocolError("invalid message") from exc
+        if not isinstance(msg, dict):
+            raise ProtocolError("invalid message")
+        return msg
+
+    def call(self, target: str, args: tuple, kwargs: dict):
+        """Ask the other side to run ``target(*args, **kwargs)``; serve its nested calls meanwhile."""
+        if self.dead:
+            raise RemoteDied(f"the Python process running your code {self.dead} earlier in this check")
+        self.next_id += 1
+        my_id = self.next_id
+        track: list = []
+        self._send({"op": "call", "id": my_id, "target": target,
+                    "args": [_encode(a, self, track) for a in args],
+                    "kwargs": [[k, _encode(v, self, track)] for k, v in kwargs.items()]})
+        deadline = None if self.timeout is None else time.monotonic() + self.timeout
+        while True:
+            msg = self._recv(deadline)
+            op = msg.get("op")
+            if op == "call":
+                self._serve_one(msg)
+            elif op in ("return", "raise") and msg.get("id") == my_id:
+                if op == "return":
+                    value = _decode(msg.get("value"), self)
+                    _apply_after(track, msg.get("after") or [], self)
+                    return value, None
+                raise StudentError(str(msg.get("ename", "Exception"))[:100], str(msg.get("message", ""))[:2000])
+            else:
+                raise ProtocolError(f"unexpected message {op!r}")
+
+    def _serve_one(self, msg: dict):
+        call_id = msg.get("id")
+        track: list = []
+        try:
+            fn = self.resolve(str(msg.get("target")))
+            args = [_decode(a, self, track) for a in msg.get("args", [])]
+            kwargs = {str(k): _decode(v, self, track) for k, v in msg.get("kwargs", [])}
+        except Exception as exc:
+            self._send({"op": "raise", "id": call_id, "ename": "ProtocolError", "message": str(exc)[:500]})
+            return
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt from student code are answers too
+            if isinstance(exc, RemoteDied):
+                raise
+            self._send({"op": "raise", "id": call_id, "ename": type(exc).__name__,
+                        "message": _safe_str(exc)})
+            return
+        try:
+            value = _encode(result, self)
+            after = _after(track, self)
+        except TypeError as exc:
+            self._send({"op": "raise", "id": call_id, "ename": "TypeError",
+                        "message": f"returned {exc}, which the checks cannot compare; return NumPy arrays, "
+                                   "numbers, or tuples/lists of them"})
+            return
+        self._send({"op": "return", "id": call_id, "value": value, "after": after})
+
+    def serve_forever(self):
+        """Answer calls until the other side closes the channel."""
+        while True:
+            try:
+                msg = self._recv(None)
+            except RemoteDied:
+                return
+            if msg.get("op") == "call":
+                self._serve_one(msg)
+            elif msg.get("op") == "bye":
+                return
+
+
+def _safe_str(exc: BaseException) -> str:
+    try:
+        return str(exc)[:2000]
+    except Exception:
+        return "<unprintable message>"
+
+
+class RemoteFunction:
+    """A function living on the other side of an Endpoint; calling it runs it there."""
+
+    def __init__(self, ep: Endpoint, target: str, name: str):
+        self._ep, self._target, self.__name__ = ep, target, name
+        self.__qualname__ = name
+
+    def __repr__(self):
+        return f"<student function {self.__name__}>"
+
+    def __call__(self, *args, **kwargs):
+        value, _ = self._ep.call(self._target, args, kwargs)
+        return value
+
+
+def _after(track: list, ep: Endpoint) -> list:
+    """Student side, after a call: the state of every argument object (arrays' contents, generators' states,
+    containers' entries as references to argument objects or new values)."""
+    ids = {id(o): j for j, o in enumerate(track)}
+
+    def ref(v):
+        j = ids.get(id(v))
+        return {"ref": j} if j is not None and track[j] is v else {"new": _encode(v, ep)}
+
+    out = []
+    for o in track:
+        if isinstance(o, (np.ndarray, np.random.Generator)):
+            out.append({"k": "v", "v": _encode(o, ep)})
+        elif type(o) is dict:
+            out.append({"k": "d", "items": [[_encode(k, ep), ref(v)] for k, v in o.items()]})
+        elif type(o) is list:
+            out.append({"k": "l", "items": [ref(v) for v in o]})
+        else:
+            out.append(None)
+    return out
+
+
+def _apply_after(track: list, after: list, ep: Endpoint):
+    """Judge side: mirror the other side's in-place changes onto the original argument objects, keeping
+    object identity (so a check can tell ``p -= g`` from ``params[k] = p - g``)."""
+    if len(after) != len(track):
+        return
+
+    def resolve(item):
+        if "ref" in item:
+            return track[int(item["ref"])]
+        return _decode(item.get("new"), ep)
+
+    for orig, entry in zip(track, after):
+        if not entry:
+            continue
+        if entry.get("k") == "v":
+            new = _decode(entry["v"], ep)
+            if isinstance(orig, np.random.Generator) and isinstance(new, np.random.Generator):
+                orig.bit_generator.state = new.bit_generator.state
+            elif (isinstance(orig, np.ndarray) and isinstance(new, np.ndarray) and orig.flags.writeable
+                  and orig.shape == new.shape and orig.dtype == new.dtype):
+                if not np.array_equal(orig, new, equal_nan=orig.dtype.kind in "fc"):
+                    orig[...] = new
+        elif entry.get("k") == "d" and type(orig) is dict:
+            items = {_decode(k, ep): resolve(v) for k, v in entry["items"]}
+            if list(items) != list(orig) or any(items[k] is not orig[k] for k in items):
+                orig.clear()
+                orig.update(items)
+        elif entry.get("k") == "l" and type(orig) is list:
+            items = [resolve(v) for v in entry["items"]]
+            if len(items) != len(orig) or any(a is not b for a, b in zip(items, orig)):
+                orig[:] = items
+
+
+# ----------------------------------------------------------------------------------------------- judge
+def real_checks() -> dict:
+    """``{check_name: real check function}``, imported fresh in this (trusted) process."""
+    from autograder.checks import REAL_CHECKS
+
+    return dict(REAL_CHECKS)
+
+
+def _run_check(check, fn) -> dict:
+    """Run one real check on a (remote) function; the verdict as a dict."""
+    from autograder.checks._core import CheckFailure
+
+    try:
+        check(fn)
+    except StudentError as exc:  # raised outside `call`: the check called fn directly
+        return {"ok": False, "message": f"{getattr(fn, '__name__', 'your function')} raised {exc.ename}: {exc}"}
+    except (CheckFailure, RemoteDied) as exc:
+        return {"ok": False, "message": str(exc), "not_implemented": isinstance(exc, NotImplementedError)}
+    except AssertionError as exc:
+        return {"ok": False, "message": str(exc) or "check failed"}
+    except ProtocolError as exc:
+        return {"ok": False, "message": f"could not talk to your code ({exc})"}
+    except Exception as exc:  # a crash while judging student data counts as wrong, with the reason
+        return {"ok": False, "message": f"your result could not be checked: {type(exc).__name__}: {exc}"}
+    return {"ok": True, "message": ""}
+
+
+def judge_main():
+    """Judge for the in-kernel client: stdin/stdout carry the protocol; never runs student code."""
+    rfd, wfd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1):
+        os.dup2(devnull, fd)
+    checks = real_checks()
+    ep = None
+
+    def resolve(target: str):
+        if target.startswith("check:") and target[6:] in checks:
+            name = target[6:]
+            return lambda handle: _run_check(checks[name], handle)
+        if target.startswith("h:"):
+            return ep.handles[int(target[2:])]
+        raise KeyError(f"unknown target {target}")
+
+    ep = Endpoint(rfd, wfd, resolve)
+    ep.serve_forever()
+
+
+# ----------------------------------------------------------------------------------------------- layer 2
+def plan_from_notebook(source_nb) -> dict:
+    """What to run, from the instructor's source notebook: locked setup cells, solution ids, test cells and
+    the ``check_x(fn)`` calls in their hidden region."""
+    import ast
+
+    plan = {"cells": [], "tests": []}
+    for cell in source_nb.cells:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if cell.cell_type != "code" or not meta:
+            continue
+        gid = meta.get("grade_id")
+        if meta.get("solution"):
+            plan["cells"].append({"kind": "solution", "id": gid})
+        elif meta.get("grade"):
+            hidden = cell.source.split("### BEGIN HIDDEN TESTS", 1)[-1].split("### END HIDDEN TESTS", 1)[0]
+            calls = []
+            for node in ast.walk(ast.parse(hidden)):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id.startswith("check_") and node.args and isinstance(node.args[0], ast.Name)):
+                    calls.append([node.func.id, node.args[0].id])
+            plan["tests"].append({"id": gid, "points": float(meta.get("points", 0)), "checks": calls})
+        elif meta.get("locked"):
+            plan["cells"].append({"kind": "setup", "id": gid, "source": cell.source})
+    return plan
+
+
+def submission_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str]]:
+    """Sources to run in the sandbox: setup cells from the source notebook, solution cells from the student
+    (the last cell with each id). Returns (cells, notes)."""
+    by_id: dict[str, str] = {}
+    for cell in submitted_nb.cells if submitted_nb is not None else []:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        gid = meta.get("grade_id")
+        if cell.get("cell_type") == "code" and gid:
+            by_id[gid] = cell.get("source", "")  # the last copy wins, as in nbgrader's DeduplicateIds
+    cells, notes = [], []
+    for c in plan["cells"]:
+        if c["kind"] == "setup":
+            cells.append({"name": f"setup {c['id']}", "source": c["source"]})
+        elif c["id"] in by_id:
+            cells.append({"name": f"solution {c['id']}", "source": by_id[c["id"]]})
+        else:
+            notes.append(f"solution cell {c['id']} is missing")
+    return cells, notes
+
+
+def _limits(mem_mb: int | None, cpu_s: int | None):
+    def apply():
+        import resource
+
+        os.setsid()
+        if mem_mb:
+            resource.setrlimit(resource.RLIMIT_AS, (mem_mb << 20, mem_mb << 20))
+        if cpu_s:
+            resource.setrlimit(resource.RLIMIT_CPU, (cpu_s, cpu_s + 5))
+    return apply
+
+
+def sandbox_env(cwd: Path | None = None) -> dict:
+    env = dict(os.environ)
+    env.update(COURSE_QUICK="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
+               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
+    root = str(PKG_DIR.parent)
+    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
+    return env
+
+
+def verify_cells(cells: list[dict], tests: list[dict], cwd: Path, timeout: float = 60.0,
+                 mem_mb: int | None = 2048, cpu_s: int | None = None) -> dict:
+    """Run the sandbox on ``cells`` and every test cell's checks from this (trusted) process.
+
+    Returns ``{"setup": [cell errors], "tests": {test_id: {"ok", "message", "points"}}}``.
+    """
+    import tempfile
+
+    checks = real_checks()
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(cells, fh)
+        cells_file = fh.name
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", cells_file], cwd=cwd,
+                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            env=sandbox_env(), preexec_fn=_limits(mem_mb, cpu_s), close_fds=True)
+    ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), lambda t: (_ for _ in ()).throw(KeyError(t)),
+                  timeout=timeout, peer=proc)
+    ep.resolve = lambda t: ep.handles[int(t[2:])] if t.startswith("h:") else (_ for _ in ()).throw(KeyError(t))
+    results: dict = {}
+    setup_errors: list[str] = []
+    try:
+        try:
+            value, _ = ep.call("setup:errors", (), {})
+            setup_errors = [str(e) for e in value] if isinstance(value, list) else []
+        except (RemoteDied, ProtocolError, StudentError) as exc:
+            setup_errors = [f"running your cells failed: {exc}"]
+        for test in tests:
+            verdict = {"ok": True, "message": ""}
+            for check_name, fn_name in test["checks"]:
+                if check_name not in checks:
+                    verdict = {"ok": False, "message": f"unknown check {check_name} (instructor error)"}
+                    break
+                fn = RemoteFunction(ep, f"fn:{fn_name}", fn_name)
+                try:
+                    ep.call("exists", (fn_name,), {})
+                except StudentError as exc:
+                    verdict = {"ok": False, "message": str(exc)}
+                    break
+                except (RemoteDied, ProtocolError) as exc:
+                    verdict = {"ok": False, "message": str(exc)}
+                    break
+                verdict = _run_check(checks[check_name], fn)
+                if not verdict["ok"]:
+                    break
+            results[test["id"]] = {**verdict, "points": test["points"]}
+    finally:
+        try:
+            if proc.poll() is None:
+                ep._send({"op": "bye"})
+        except Exception:
+            pass
+        try:
+            proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+        for f in (proc.stdin, proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+        os.unlink(cells_file)
+    return {"setup": setup_errors, "tests": results}
+
+
+def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeout: float = 60.0,
+                    mem_mb: int | None = 2048, cpu_s: int | None = None) -> dict:
+    """Layer 2: re-run every check of ``source_nb_path``'s test cells on the solution cells of the submission."""
+    import nbformat
+
+    source_nb = nbformat.read(str(source_nb_path), as_version=4)
+    plan = plan_from_notebook(source_nb)
+    submitted = None
+    notes: list[str] = []
+    if submitted_nb_path is not None:
+        try:
+            submitted = nbformat.read(str(submitted_nb_path), as_version=4)
+        except Exception as exc:
+            notes.append(f"notebook could not be read: {type(exc).__name__}")
+    cells, more = submission_cells(plan, submitted)
+    notes += more
+    cwd = submitted_nb_path.parent if submitted_nb_path is not None else source_nb_path.parent
+    out = verify_cells(cells, plan["tests"], cwd, timeout, mem_mb, cpu_s)
+    out["notes"] = notes
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    argv = sys.argv[1:] if argv is None else argv
+    if argv[:1] == ["judge"]:
+        judge_main()
+        return 0
+    parser = argparse.ArgumentParser(description="Re-run a notebook's checks out of the kernel (JSON on stdout).")
+    parser.add_argument("cmd", choices=["verify"])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("submission", type=Path)
+    parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--mem-mb", type=int, default=2048)
+    parser.add_argument("--cpu-s", type=int, default=None)
+    args = parser.parse_args(argv)
+    result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb, args.cpu_s)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
