@@ -1,6 +1,7 @@
 """Data sets for the course.
 
 - ``make_blobs``, ``make_xor``: small synthetic sets (chapter 1).
+- ``load_superres``: 64x64 / 16x16 super-resolution pairs from photos bundled with scikit-image (chapter 6).
 - ``load_mnist``, ``load_cifar10``: the real data sets, downloaded once with checksum checks and cached
   (see ``course.data.mnist`` / ``course.data.cifar``).
 
@@ -11,6 +12,8 @@ the loaders return those small subsets instead of downloading anything.
 
 from course.data.cifar import CIFAR10_CLASSES, load_cifar10
 from course.data.mnist import load_mnist
+from course.data.photos import SR_PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, box_downsample, load_photo, load_superres
 from course.data.synthetic import make_blobs, make_xor
 
-__all__ = ["CIFAR10_CLASSES", "load_cifar10", "load_mnist", "make_blobs", "make_xor"]
+__all__ = ["CIFAR10_CLASSES", "load_cifar10", "load_mnist", "make_blobs", "make_xor",
+           "SR_PHOTOS", "TEST_PHOTOS", "TRAIN_PHOTOS", "box_downsample", "load_photo", "load_superres"]
