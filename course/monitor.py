@@ -345,7 +345,7 @@ class TrainingMonitor:
 
         ncols = min(3, len(panels))
         nrows = math.ceil(len(panels) / ncols)
-        fig = Figure(figsize=(3.6 * ncols + 0.4 if ncols > 1 else 6, 2.6 * nrows + 0.2), dpi=72)
+        fig = Figure(figsize=(3.6 * ncols + 0.4 if ncols > 1 else 6, 2.6 * nrows + 0.2), dpi=80)
         titles = {"main": self.title, "accuracy": "accuracy", "grad_rms": "gradient RMS per layer",
                   "update_ratio": "update / weight per step", "dead_frac": "dead ReLU fraction"}
         axes, lines = [], {}
@@ -364,7 +364,7 @@ class TrainingMonitor:
             ax.set_xlabel("step", fontsize=8)
             ax.tick_params(labelsize=8)
             if series:
-                ax.legend(loc="upper right", fontsize=7, framealpha=0.6)
+                ax.legend(loc="lower right" if kind == "accuracy" else "upper right", fontsize=7, framealpha=0.6)
             ax.grid(alpha=0.3)
         fig.tight_layout()
         return fig, axes, lines
@@ -372,6 +372,7 @@ class TrainingMonitor:
     def render_histograms_png(self) -> bytes:
         """Histograms of each layer's weights (top row) and gradients (bottom row) as PNG bytes."""
         from matplotlib.figure import Figure
+        from matplotlib.ticker import MaxNLocator
 
         rows = [(label, arrays) for label, arrays in (("weights", self.params), ("gradients", self.grads))
                 if arrays]
@@ -382,14 +383,17 @@ class TrainingMonitor:
         signature = (tuple(label for label, _ in rows), tuple(names))
         if getattr(self, "_hists", None) is None or self._hists[0] != signature:
             ncols = max(1, len(names))
-            fig = Figure(figsize=(min(2.3 * ncols + 0.5, 12), 1.9 * max(1, len(rows)) + 0.3), dpi=72)
+            fig = Figure(figsize=(min(2.8 * ncols + 0.4, 12), 1.9 * max(1, len(rows)) + 0.3), dpi=80)
             axes = {}
             for r, (label, _) in enumerate(rows):
                 for c, name in enumerate(names):
                     ax = fig.add_subplot(len(rows), ncols, r * ncols + c + 1)
                     ax.set_title(f"{name} {label}", fontsize=8)
-                    ax.tick_params(labelsize=6)
+                    ax.tick_params(labelsize=7)
                     ax.set_yticks([])
+                    ax.xaxis.set_major_locator(MaxNLocator(4))
+                    ax.ticklabel_format(axis="x", style="sci", scilimits=(-2, 3))
+                    ax.xaxis.get_offset_text().set_fontsize(7)
                     axes[label, name] = ax
             if not rows:
                 fig.text(0.5, 0.5, "pass params=/grads= to update() to see histograms", ha="center")
@@ -431,9 +435,11 @@ class TrainingMonitor:
             self._button.layout.display = "none"
         self._diag = widgets.HTML(value="")
         self._diag.add_class("ctm-diagnoses")
-        self._image = widgets.Image(format="png", value=self.render_png())
+        self._image = widgets.Image(format="png", value=self.render_png(),
+                                    layout=widgets.Layout(align_self="flex-start", width="auto"))
         self._image.add_class("ctm-curves")
-        self._hist = widgets.Image(format="png", value=b"", layout=widgets.Layout(display="none"))
+        self._hist = widgets.Image(format="png", value=b"",
+                                   layout=widgets.Layout(display="none", align_self="flex-start", width="auto"))
         self._hist.add_class("ctm-histograms")
         header = widgets.HBox([self._status, self._button], layout=widgets.Layout(align_items="center"))
         self._widget = widgets.VBox([header, self._diag, self._image, self._hist],

@@ -165,6 +165,10 @@ def test_monitor_live_in_jupyterlab(tmp_path):
 
     port, token = _free_port(), secrets.token_hex(16)
     env = isolated_env(tmp_path)
+    # No "get Jupyter news?" toast over the notebook (and no fetch of it).
+    news = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
+    news.mkdir(parents=True, exist_ok=True)
+    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env.pop("COURSE_MONITOR", None)
     env.pop("NBGRADER_EXECUTION", None)
     log = open(tmp_path / "jupyter.log", "w")
@@ -247,6 +251,7 @@ def _drive(page, base, token):
         page.wait_for_function(OUTPUT_HAS, arg="AFTER params kept", timeout=30_000)
         page.wait_for_timeout(500)
         shot("2_stopped")
+        page.locator(".course-training-monitor").screenshot(path=str(ARTIFACTS / "browser_monitor_widget.png"))
         text = _outputs(page)
         m = re.search(r"STOPPED at step (\d+) mode=(\w+) redraws=(\d+)", text)
         assert m, text[-2000:]

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 
+import numpy as np
 import pytest
 
 from course.monitor import TrainingMonitor, detect_mode
@@ -104,3 +106,139 @@ def test_under_nbgrader_kernel_draws_nothing(tmp_path):
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "mode off redraws 0" in text
     assert not [o for o in outputs if o.output_type == "display_data"]
+
+
+# -- statistics, drawing and stopping (no kernel) ---------------------------------------------------------------
+def _sgd_run(mon, steps=6, lr=0.1):
+    rng = np.random.default_rng(0)
+    params = {"W1": rng.standard_normal((4, 8)), "b1": np.zeros(8), "W2": rng.standard_normal((8, 3))}
+    ratios = []
+    for step in range(steps):
+        grads = {k: rng.standard_normal(v.shape) for k, v in params.items()}
+        before = params["W1"].copy()
+        for k in params:
+            params[k] -= lr * grads[k]  # in place, as the chapters do
+        ratios.append(np.linalg.norm(params["W1"] - before) / np.linalg.norm(before))
+        h = np.concatenate([np.zeros((5, 4)), rng.random((5, 4)) + 0.1], axis=1)  # 4 of 8 units dead
+        mon.update(step, params=params, grads=grads, activations={"h1": h}, outputs=h * 10, loss=1.0 / (step + 1))
+    return params, ratios
+
+
+def test_stats_are_right_and_ordered_by_layer():
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
+    _, ratios = _sgd_run(mon)
+    assert mon.stats["update_ratio"]["W1"]
+    assert list(mon.stats["grad_rms"]) == ["W1", "W2"]  # weights only, in the params' order
+    for step, r in mon.stats["update_ratio"]["W1"]:
+        # measured between update() calls on a copy: in-place updates must not hide the change
+        assert r == pytest.approx(ratios[step], rel=1e-9)
+    assert all(v == pytest.approx(0.5) for _, v in mon.stats["dead_frac"]["h1"])
+    assert mon.stats["output_absmax"]["outputs"][-1][1] > 1.0
+    assert mon.diagnoses == []
+
+
+def test_off_mode_computes_no_statistics():
+    mon = TrainingMonitor(metrics=["loss"], mode="off", every_seconds=0.0)
+    _sgd_run(mon)
+    assert mon.stats == {} and len(mon.history["loss"]) == 6
+
+
+def test_diagnoses_reach_the_monitor():
+    mon = TrainingMonitor(metrics=["loss"], mode="off")
+    mon.update(0, loss=1.0)
+    mon.update(1, loss=float("nan"))
+    assert [d.code for d in mon.diagnoses] == ["not_finite"]
+
+
+def test_frozen_weights_are_diagnosed():
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
+    _sgd_run(mon, steps=300, lr=0.0)
+    assert "weights_not_changing" in [d.code for d in mon.diagnoses]
+
+
+def test_histograms_and_curves_render_and_follow_new_curves():
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
+    _sgd_run(mon)
+    first = mon.render_png()
+    mon.update(7, loss=0.1, accuracy=0.9)  # a new curve: the figure gets an accuracy panel
+    second = mon.render_png()
+    assert first[:8] == second[:8] == b"\x89PNG\r\n\x1a\n" and first != second
+    assert mon.render_histograms_png()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_stop_sets_stopped_and_update_reports_it():
+    mon = TrainingMonitor(metrics=["loss"], mode="off")
+    assert mon.update(0, loss=1.0) is False
+    mon.stop()
+    assert mon.stopped and mon.stopped_at == 0
+    assert mon.update(1, loss=1.0) is True
+
+
+def test_no_comm_pump_outside_a_kernel():
+    from course.monitor import _CommPump
+
+    assert _CommPump.create() is None
+
+
+def test_bad_overhead_budget_is_a_clear_error():
+    with pytest.raises(ValueError, match="overhead_budget"):
+        TrainingMonitor(mode="off", overhead_budget=0)
+
+
+# -- the stop button while the cell runs: a real kernel, a comm message sent as JupyterLab sends a click ---------
+LOOP = """
+import sys, time
+from course.monitor import TrainingMonitor
+mon = TrainingMonitor("t", metrics=["loss"], every_seconds=0.2)
+print("COMM", mon._button.comm.comm_id if mon._pump else None, flush=True)
+t_end, step = time.monotonic() + 60, 0
+while time.monotonic() < t_end and not mon.update(step, loss=1.0 / (step + 1)):
+    step += 1
+    time.sleep(0.001)
+mon.close()
+print("STOPPED" if mon.stopped else "FINISHED", "at step", step, flush=True)
+"""
+
+
+@pytest.mark.slow
+def test_stop_click_is_handled_while_the_cell_runs_and_queued_cells_still_run(tmp_path):
+    from jupyter_client.manager import KernelManager
+
+    from tests.conftest import isolated_env
+
+    env = isolated_env(tmp_path, JPY_SESSION_NAME="t.ipynb")
+    for var in ("COURSE_MONITOR", "NBGRADER_EXECUTION"):
+        env.pop(var, None)
+    km = KernelManager(kernel_name="python3")
+    km.start_kernel(env=env)
+    kc = km.client()
+    try:
+        kc.start_channels()
+        kc.wait_for_ready(timeout=60)
+        kc.execute(LOOP)
+        kc.execute("print('SECOND CELL', flush=True)")  # queued behind the running loop, like "Run all"
+        texts, comm_id, clicked = [], None, None
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline and not any("SECOND CELL" in t for t in texts):
+            try:
+                msg = kc.get_iopub_msg(timeout=1)
+            except Exception:
+                continue
+            if msg["msg_type"] == "stream":
+                texts.append(msg["content"]["text"])
+                if comm_id is None and "COMM " in msg["content"]["text"]:
+                    comm_id = msg["content"]["text"].split()[1]
+                    assert comm_id != "None", "no comm pump in an ipykernel>=7 kernel"
+                    time.sleep(1.0)
+                    click = {"comm_id": comm_id, "data": {"method": "custom", "content": {"event": "click"}}}
+                    kc.shell_channel.send(kc.session.msg("comm_msg", click))
+                    clicked = time.monotonic()
+            elif msg["msg_type"] == "error":
+                pytest.fail("\n".join(msg["content"]["traceback"]))
+        out = "".join(texts)
+        assert "STOPPED at step" in out, out
+        assert out.index("STOPPED") < out.index("SECOND CELL"), "the queued cell ran out of order"
+        assert time.monotonic() - clicked < 30
+    finally:
+        kc.stop_channels()
+        km.shutdown_kernel(now=True)
