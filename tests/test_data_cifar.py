@@ -7,6 +7,7 @@ from __future__ import annotations
 import hashlib
 import io
 import pickle
+import struct
 import tarfile
 import urllib.error
 import urllib.request
@@ -103,6 +104,32 @@ def test_parse_batch_gives_hwc_images(subset):
     got_x, got_y = parse_batch(batch_pickle(x, y, b"t"))
     assert got_x.shape == (N_TEST, 32, 32, 3) and got_x.flags.c_contiguous
     assert_split((got_x, got_y), (x, y))
+
+
+def py2_batch_pickle(x: np.ndarray, y: np.ndarray) -> bytes:
+    """A batch pickled as Python 2's cPickle wrote the official files: protocol 2, str as BINSTRING, and the
+    ``numpy.core.multiarray._reconstruct`` global (written opcode by opcode; Python 3's pickle cannot produce it)."""
+    rows = np.stack([img.transpose(2, 0, 1).reshape(-1) for img in x]).astype(np.uint8)
+
+    def s(b: bytes) -> bytes:  # a Python 2 str
+        return (b"U" + bytes([len(b)]) + b) if len(b) < 256 else (b"T" + struct.pack("<I", len(b)) + b)
+
+    def i(v: int) -> bytes:
+        return b"J" + struct.pack("<i", v)
+
+    array = (b"cnumpy.core.multiarray\n_reconstruct\n" + b"cnumpy\nndarray\n" + i(0) + b"\x85" + s(b"b") + b"\x87R"
+             + b"(" + i(1) + i(rows.shape[0]) + i(rows.shape[1]) + b"\x86"
+             + b"cnumpy\ndtype\n" + s(b"u1") + b"\x89\x88\x87R"
+             + b"(" + i(3) + s(b"|") + b"NNN" + i(-1) + i(-1) + i(0) + b"tb"
+             + b"\x89" + s(rows.tobytes()) + b"tb")
+    labels = b"](" + b"".join(i(int(v)) for v in y) + b"e"
+    return (b"\x80\x02}(" + s(b"batch_label") + s(b"testing batch 1 of 1") + s(b"labels") + labels
+            + s(b"data") + array + b"u.")
+
+
+def test_parse_batch_reads_python2_pickles(subset):
+    x, y = subset["test"]
+    assert_split(parse_batch(py2_batch_pickle(x, y), "test_batch"), (x, y))
 
 
 def test_parse_batch_rejects_bad_content(subset, tmp_path):
