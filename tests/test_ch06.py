@@ -1,0 +1,103 @@
+"""Chapter 6 beyond the generic checks: the super-resolution data (split by photo, Kodak fixture), the bilinear
+convention against Pillow, and the clinic (the reported faults blow up, the fixed step trains)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from autograder.corpus.wrong import ch06_superres_mlp as wrong
+from autograder.reference import ch06_superres_mlp as ref
+from course.data import SR_PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, box_downsample, load_photo, load_superres
+
+
+@pytest.fixture(scope="module")
+def photos():
+    return load_superres("photos")
+
+
+def test_photos_are_bundled_and_rgb():
+    for name in SR_PHOTOS:
+        img = load_photo(name)
+        assert img.ndim == 3 and img.shape[2] == 3 and img.dtype == np.uint8 and min(img.shape[:2]) >= 64
+
+
+def test_photo_split_is_by_photo(photos):
+    train, test = set(photos["photo_train"]), set(photos["photo_test"])
+    assert train == set(TRAIN_PHOTOS) and test == set(TEST_PHOTOS)
+    assert not train & test
+    assert len(photos["hr_train"]) > 1000 and len(photos["hr_test"]) > 100
+
+
+def test_photo_shapes_ranges_and_box_inputs(photos):
+    for split in ("train", "test"):
+        hr, lr = photos[f"hr_{split}"], photos[f"lr_{split}"]
+        assert hr.shape[1:] == (64, 64, 3) and lr.shape == (len(hr), 16, 16, 3)
+        assert hr.dtype == lr.dtype == np.float32
+        assert 0.0 <= hr.min() and hr.max() <= 1.0
+        np.testing.assert_allclose(lr, ref.downsample_box(hr.astype(np.float64), 4), atol=1e-6)
+    # no training crop equals a test crop
+    a = photos["hr_train"].reshape(len(photos["hr_train"]), -1)[:, :64]
+    b = photos["hr_test"].reshape(len(photos["hr_test"]), -1)[:, :64]
+    assert not (set(map(bytes, a)) & set(map(bytes, b)))
+
+
+def test_load_superres_rejects_bad_arguments():
+    with pytest.raises(ValueError, match="source"):
+        load_superres("imagenet")
+    with pytest.raises(ValueError, match="multiples"):
+        box_downsample(np.zeros((1, 10, 8, 3)), 4)
+
+
+def test_kodak_fixture_split_by_image(fixtures_env):
+    data = load_superres("kodak")
+    assert data["hr_train"].shape == (1920, 64, 64, 3) and data["lr_test"].shape == (384, 16, 16, 3)
+    assert set(data["photo_train"].tolist()) == set(range(1, 21))
+    assert set(data["photo_test"].tolist()) == {21, 22, 23, 24}
+
+
+def test_kodak_without_fixtures_says_how(monkeypatch):
+    monkeypatch.delenv("COURSE_DATA_FIXTURES", raising=False)
+    with pytest.raises(FileNotFoundError, match="COURSE_DATA_FIXTURES"):
+        load_superres("kodak")
+
+
+def test_bilinear_convention_matches_pillow():
+    """Our align_corners=False + edge clamping equals Pillow's BILINEAR upsampling (an independent implementation)."""
+    rng = np.random.default_rng(0)
+    lr = rng.random((1, 5, 7, 1)).astype(np.float32)
+    ours = ref.upsample_bilinear(lr, 4)[0, :, :, 0]
+    pil = np.asarray(Image.fromarray(lr[0, :, :, 0], mode="F").resize((28, 20), Image.BILINEAR))
+    np.testing.assert_allclose(ours, pil, atol=1e-5)
+    corners = wrong.upsample_bilinear_align_corners(lr, 4)[0, :, :, 0]
+    assert np.abs(corners - pil).max() > 1e-2
+
+
+def test_reported_faults_make_the_loss_explode(photos):
+    """Raw 0..255 data, unscaled randn, ReLU on the output, 4-5 bottleneck, backprop through dW, lr 0.05."""
+    x = photos["lr_train"][:32].reshape(32, -1).astype(np.float64) * 255
+    y = photos["hr_train"][:32].reshape(32, -1).astype(np.float64) * 255
+    params = wrong.init_unscaled_randn([768, 4, 5, 12288], np.random.default_rng(0))
+    losses = []
+    with np.errstate(all="ignore"):
+        for _ in range(6):
+            loss, grads = wrong._loss_grads(params, x, y, through_dw=True, relu_out=True)
+            losses.append(loss)
+            params = {k: params[k] - 0.05 * grads[k] for k in params}
+    # Predictions in the tens of thousands at the start, then every output dies: never better than all-black.
+    assert losses[0] > 1e6, losses
+    assert min(losses) > 0.99 * np.mean(y ** 2), (losses, np.mean(y ** 2))
+
+
+def test_fixed_step_trains_on_photos(photos):
+    """The fixed pieces on real crops (0..1, He init, linear output, wide layer): finite, falling loss."""
+    x = photos["lr_train"][:64].reshape(64, -1).astype(np.float64)
+    y = photos["hr_train"][:64].reshape(64, -1).astype(np.float64)
+    params = ref.init_mlp([768, 64, 12288], np.random.default_rng(0))
+    losses = []
+    for _ in range(8):
+        loss, params = ref.mlp_train_step(params, x, y, 0.5)
+        losses.append(loss)
+    assert np.all(np.isfinite(losses)) and all(b < a for a, b in zip(losses, losses[1:])), losses
+    assert losses[-1] < 0.5 * losses[0]
