@@ -5,7 +5,7 @@
     COURSE_DATA_FIXTURES=../shared/data python benchmarks/bench_superres.py --source kodak
 
 The PSNR run trains exactly the notebook's model (768 -> 256 -> 12288 predicting the correction to bilinear,
-Adam, batch 64, 8 flips/rotations of the training crops) for at most --budget seconds.
+Adam, batch 64, a random flip/rotation per batch) for at most --budget seconds.
 The step is one SGD step (forward, MSE, backward, in-place update) in float32, batch 64; PyTorch (optional, the
 ``bench`` extra) runs the same step with autograd on the same number of threads.
 """
@@ -39,19 +39,20 @@ def bicubic_pillow(lr, factor):
     return np.clip(out, 0, 1)
 
 
-def augment(imgs):
-    out = []
-    for k in range(4):
-        r = np.rot90(imgs, k, axes=(1, 2))
-        out += [r, r[:, :, ::-1]]
-    return np.ascontiguousarray(np.concatenate(out))
+def random_batch(rng, lr_imgs, hr_imgs, batch):
+    """The notebook's mini-batch: one random flip/rotation per batch; y is the correction to bilinear."""
+    idx = rng.integers(0, len(lr_imgs), batch)
+    k, flip = int(rng.integers(4)), bool(rng.integers(2))
+    lr_b, hr_b = np.rot90(lr_imgs[idx], k, axes=(1, 2)), np.rot90(hr_imgs[idx], k, axes=(1, 2))
+    if flip:
+        lr_b, hr_b = lr_b[:, :, ::-1], hr_b[:, :, ::-1]
+    x = (lr_b.reshape(batch, -1) - 0.5).astype(np.float32)
+    y = (hr_b - upsample_bilinear(lr_b, 4)).reshape(batch, -1).astype(np.float32)
+    return x, y
 
 
 def train_and_score(source, steps, budget, hidden):
     data = load_superres(source)
-    lr_aug, hr_aug = augment(data["lr_train"]), augment(data["hr_train"])
-    x = (lr_aug.reshape(len(lr_aug), -1) - 0.5).astype(np.float32)
-    y = (hr_aug - upsample_bilinear(lr_aug, 4)).reshape(len(hr_aug), -1).astype(np.float32)
     rng = np.random.default_rng(0)
     params = {k: v.astype(np.float32) for k, v in init_mlp([768, hidden, 12288], rng).items()}
     params["W2"] *= 0.1
@@ -59,8 +60,8 @@ def train_and_score(source, steps, budget, hidden):
     v = {k: np.zeros_like(v) for k, v in params.items()}
     t0 = time.time()
     for step in range(1, steps + 1):
-        idx = rng.integers(0, len(x), 64)
-        loss, grads = mlp_loss_grads(params, x[idx], y[idx])
+        x, y = random_batch(rng, data["lr_train"], data["hr_train"], 64)
+        loss, grads = mlp_loss_grads(params, x, y)
         lr_now = 1e-3 * 0.5 * (1 + np.cos(np.pi * step / steps))
         for k in params:
             m[k] = 0.9 * m[k] + 0.1 * grads[k]
