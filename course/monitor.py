@@ -44,6 +44,7 @@ MODES = ("live", "static", "off")
 HEALTHY_UPDATE_RATIO = 1e-3
 _HIST_SAMPLE = 20_000  # values per histogram (a strided sample of bigger arrays)
 _MAX_LAYERS = 6
+_MAX_POINTS = 3000  # points per drawn curve
 
 
 def _in_ipython_kernel() -> bool:
@@ -159,10 +160,14 @@ class TrainingMonitor:
     containing "acc" go to an accuracy panel). ``history`` holds ``{metric: [(step, value), ...]}``, ``stats`` holds
     ``{kind: {layer: [(step, value), ...]}}`` (kinds ``grad_rms``, ``update_ratio``, ``dead_frac``,
     ``output_absmax``), ``diagnoses`` the current :class:`course.diagnose.Diagnosis` list.
+
+    Statistics are sampled every ``stats_every_seconds`` (default: adaptive, every ``every_seconds / 4`` or less
+    often when computing them is expensive); redraws happen every ``every_seconds`` or less often, so that drawing
+    takes at most ``overhead_budget`` of the time.
     """
 
     def __init__(self, title="training", metrics=("loss",), every_seconds=0.5, log_scale=False, mode=None,
-                 overhead_budget=0.08, stop_button=True):
+                 overhead_budget=0.08, stop_button=True, stats_every_seconds=None):
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if not 0 < overhead_budget <= 1:
@@ -172,6 +177,7 @@ class TrainingMonitor:
         self.every_seconds = float(every_seconds)
         self.log_scale = log_scale
         self.overhead_budget = float(overhead_budget)
+        self.stats_every_seconds = stats_every_seconds  # None: adaptive (see _maybe_stats)
         self.mode = mode or detect_mode()
         self.history: dict[str, list[tuple[int, float]]] = {m: [] for m in self.metrics}
         self.stats: dict[str, dict[str, list[tuple[int, float]]]] = {}
@@ -185,9 +191,10 @@ class TrainingMonitor:
         self._started = time.monotonic()
         self._last_draw = -math.inf
         self._draw_cost = 0.0
-        self._last_stats = -math.inf
+        self._next_stats = -math.inf
+        self._next_work = -math.inf
         self._stats_cost = 0.0
-        self._last_poll = -math.inf
+        self._next_poll = -math.inf
         self._snapshot = None  # (step, {name: copy of weight}) to measure the next update's size
         self._closed = False
         self._widget = None
@@ -204,23 +211,40 @@ class TrainingMonitor:
         (not computed every step) and only in live/static mode.
         """
         t0 = time.monotonic()
-        self.step = int(step)
+        step = int(step)
+        self.step = step
         if params is not None:
             self.params = params
         if grads is not None:
             self.grads = grads
+        history = self.history
         for name, value in values.items():
-            self.history.setdefault(name, []).append((int(step), float(value)))
-        if self.mode != "off":
-            self._maybe_stats(int(step), params, grads, activations, outputs, t0)
-        if self.mode == "live":
-            if self._pump is not None and t0 - self._last_poll >= 0.05:
-                self._last_poll = t0
-                self._pump.pump()
-            if t0 - self._last_draw >= max(self.every_seconds, self._draw_cost / self.overhead_budget):
-                self._redraw()
+            points = history.get(name)
+            if points is None:
+                points = history[name] = []
+            points.append((step, float(value)))
+        if t0 >= self._next_work or self._snapshot is not None:  # the fast path is just the appends above
+            self._work(step, params, grads, activations, outputs, t0)
         self.monitor_seconds += time.monotonic() - t0
         return self.stopped
+
+    def _work(self, step, params, grads, activations, outputs, t0) -> None:
+        """The throttled part of update(): statistics, widget messages, redraws."""
+        if self.mode == "off":
+            self._next_work = math.inf
+            return
+        if self._snapshot is not None or t0 >= self._next_stats:
+            self._maybe_stats(step, params, grads, activations, outputs, t0)
+        if self.mode == "live":
+            if self._pump is not None and t0 >= self._next_poll:
+                self._next_poll = t0 + 0.05
+                self._pump.pump()
+            if t0 >= self._last_draw + max(self.every_seconds, self._draw_cost / self.overhead_budget):
+                self._redraw()
+        next_draw = (self._last_draw + max(self.every_seconds, self._draw_cost / self.overhead_budget)
+                     if self.mode == "live" else math.inf)
+        next_poll = self._next_poll if self._pump is not None else math.inf
+        self._next_work = min(self._next_stats, next_poll, next_draw)
 
     def stop(self) -> None:
         """Ask the training loop to stop (what the Stop button does)."""
@@ -250,12 +274,11 @@ class TrainingMonitor:
                         denom = _norm(old)
                         diff = _norm(np.asarray(params[name]) - old)
                         self._add_stat("update_ratio", name, step, diff / denom / steps if denom else 0.0)
-        if now - self._last_stats < max(self.every_seconds / 4, self._stats_cost / self.overhead_budget * 2):
+        if now < self._next_stats:
             return
         if params is None and grads is None and activations is None and outputs is None:
             return
         t0 = time.monotonic()
-        self._last_stats = now
         if grads is not None:
             order = self._weight_names(params) if params is not None else []  # layers in the params' order
             for name in [n for n in order if n in grads] + [n for n in self._weight_names(grads) if n not in order]:
@@ -273,6 +296,10 @@ class TrainingMonitor:
         if params is not None:
             self._snapshot = (step, {name: np.array(params[name], copy=True) for name in self._weight_names(params)})
         self._stats_cost = time.monotonic() - t0
+        if self.stats_every_seconds is not None:
+            self._next_stats = now + self.stats_every_seconds
+        else:
+            self._next_stats = now + max(self.every_seconds / 4, self._stats_cost / self.overhead_budget * 2)
 
     @staticmethod
     def _weight_names(arrays: dict) -> list[str]:
@@ -331,6 +358,8 @@ class TrainingMonitor:
         for (kind, series), ax in zip(panels, axes):
             for name, points in series.items():
                 if points:
+                    if len(points) > _MAX_POINTS:  # thin long curves: drawing 100k points is slow
+                        points = points[:: len(points) // _MAX_POINTS + 1] + points[-1:]
                     steps, vals = zip(*points)
                     lines[kind, name].set_data(steps, vals)
             ax.relim()

@@ -125,10 +125,11 @@ def _sgd_run(mon, steps=6, lr=0.1):
 
 
 def test_stats_are_right_and_ordered_by_layer():
-    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
     _, ratios = _sgd_run(mon)
     assert mon.stats["update_ratio"]["W1"]
     assert list(mon.stats["grad_rms"]) == ["W1", "W2"]  # weights only, in the params' order
+    assert len(mon.stats["update_ratio"]["W1"]) == 5  # sampled every step: each step's change
     for step, r in mon.stats["update_ratio"]["W1"]:
         # measured between update() calls on a copy: in-place updates must not hide the change
         assert r == pytest.approx(ratios[step], rel=1e-9)
@@ -151,13 +152,13 @@ def test_diagnoses_reach_the_monitor():
 
 
 def test_frozen_weights_are_diagnosed():
-    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
-    _sgd_run(mon, steps=300, lr=0.0)
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
+    _sgd_run(mon, steps=5, lr=0.0)
     assert "weights_not_changing" in [d.code for d in mon.diagnoses]
 
 
 def test_histograms_and_curves_render_and_follow_new_curves():
-    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0)
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
     _sgd_run(mon)
     first = mon.render_png()
     mon.update(7, loss=0.1, accuracy=0.9)  # a new curve: the figure gets an accuracy panel
