@@ -96,8 +96,10 @@ def _encode(value, ep: "Endpoint", track: list | None = None):
         np.save(buf, arr, allow_pickle=False)
         return {"t": "a", "s": isinstance(value, np.generic), "b": base64.b64encode(buf.getvalue()).decode()}
     if isinstance(value, np.random.Generator):
+        # generators keep one identity per side (tag), and every reply carries their states: a generator
+        # the student advances (even lazily, inside a returned iterator) is advanced for the check too
         bg = value.bit_generator
-        return {"t": "g", "n": type(bg).__name__, "st": json.dumps(bg.state)}
+        return {"t": "g", "n": type(bg).__name__, "st": json.dumps(bg.state), "tag": ep.tag_rng(value)}
     if type(value) in (list, tuple):
         return {"t": "l" if type(value) is list else "u", "v": [_encode(v, ep, track) for v in value]}
     if type(value) is dict:
@@ -106,6 +108,8 @@ def _encode(value, ep: "Endpoint", track: list | None = None):
         return {"t": "c", "v": [value.real, value.imag]}
     if callable(value):
         return {"t": "h", "h": ep.register(value), "n": str(getattr(value, "__name__", "function"))[:80]}
+    if hasattr(value, "__next__") and hasattr(value, "__iter__"):  # a generator/iterator: pulled lazily
+        return {"t": "it", "h": ep.register(_Puller(value, ep.current_track)), "n": type(value).__name__}
     raise TypeError(f"a {type(value).__name__} object")
 
 
@@ -142,9 +146,7 @@ def _decode(obj, ep: "Endpoint", track: list | None = None):
         arr = np.load(io.BytesIO(base64.b64decode(obj["b"])), allow_pickle=False)
         return arr[()] if obj.get("s") else arr
     if t == "g":
-        bg = _BIT_GENERATORS[obj["n"]]()
-        bg.state = json.loads(obj["st"])
-        return np.random.Generator(bg)
+        return ep.rng_from(obj)
     if t == "l":
         return [_decode(v, ep) for v in obj["v"]]
     if t == "u":
@@ -155,6 +157,8 @@ def _decode(obj, ep: "Endpoint", track: list | None = None):
         return complex(*obj["v"])
     if t == "h":
         return RemoteFunction(ep, f"h:{int(obj['h'])}", str(obj.get("n", "function")))
+    if t == "it":
+        return RemoteIterator(ep, f"h:{int(obj['h'])}", ep.current_track)
     raise ProtocolError(f"unknown value type {t!r}")
 
 
@@ -170,6 +174,37 @@ class Endpoint:
         self.peer = peer  # Popen of the other side, to report its exit code
         self.next_id = 0
         self.dead: str | None = None
+        self.rngs: dict[int, np.random.Generator] = {}  # tag -> generator (same tag on both sides)
+        self.rng_tags: dict[int, int] = {}  # id(generator) -> tag
+        self.current_track: list | None = None  # the arguments of the call being answered / returned
+
+    def tag_rng(self, g: np.random.Generator) -> int:
+        tag = self.rng_tags.get(id(g))
+        if tag is None or self.rngs.get(tag) is not g:
+            tag = id(g)
+            self.rngs[tag], self.rng_tags[id(g)] = g, tag
+        return tag
+
+    def rng_from(self, obj: dict) -> np.random.Generator:
+        tag, state = int(obj.get("tag", 0)), json.loads(obj["st"])
+        g = self.rngs.get(tag)
+        if g is None or type(g.bit_generator).__name__ != obj["n"]:
+            g = np.random.Generator(_BIT_GENERATORS[obj["n"]]())
+            self.rngs[tag], self.rng_tags[id(g)] = g, tag
+        g.bit_generator.state = state
+        return g
+
+    def _rng_states(self) -> list:
+        return [[tag, json.dumps(g.bit_generator.state)] for tag, g in self.rngs.items()]
+
+    def _sync_rngs(self, states) -> None:
+        for tag, state in states or []:
+            g = self.rngs.get(int(tag))
+            if g is not None:
+                try:
+                    g.bit_generator.state = json.loads(state)
+                except (ValueError, TypeError, KeyError):
+                    raise ProtocolError("bad generator state") from None
 
     def register(self, fn) -> int:
         for k, v in self.handles.items():
@@ -232,13 +267,13 @@ class Endpoint:
             raise ProtocolError("invalid message")
         return msg
 
-    def call(self, target: str, args: tuple, kwargs: dict):
+    def call(self, target: str, args: tuple, kwargs: dict, track: list | None = None):
         """Ask the other side to run ``target(*args, **kwargs)``; serve its nested calls meanwhile."""
         if self.dead:
             raise RemoteDied(f"the Python process running your code {self.dead} earlier in this check")
         self.next_id += 1
         my_id = self.next_id
-        track: list = []
+        track = [] if track is None else track  # an iterator's next() mirrors its creating call's arguments
         self._send({"op": "call", "id": my_id, "target": target,
                     "args": [_encode(a, self, track) for a in args],
                     "kwargs": [[k, _encode(v, self, track)] for k, v in kwargs.items()]})
@@ -249,7 +284,9 @@ class Endpoint:
             if op == "call":
                 self._serve_one(msg)
             elif op in ("return", "raise") and msg.get("id") == my_id:
+                self._sync_rngs(msg.get("rngs"))
                 if op == "return":
+                    self.current_track = track
                     value = _decode(msg.get("value"), self)
                     _apply_after(track, msg.get("after") or [], self)
                     return value, None
@@ -273,9 +310,12 @@ class Endpoint:
             if isinstance(exc, RemoteDied):
                 raise
             self._send({"op": "raise", "id": call_id, "ename": type(exc).__name__,
-                        "message": _safe_str(exc)})
+                        "message": _safe_str(exc), "rngs": self._rng_states()})
             return
+        if isinstance(fn, _Puller):
+            track = fn.track  # in-place changes made lazily, while the iterator runs
         try:
+            self.current_track = track
             value = _encode(result, self)
             after = _after(track, self)
         except TypeError as exc:
@@ -283,7 +323,7 @@ class Endpoint:
                         "message": f"returned {exc}, which the checks cannot compare; return NumPy arrays, "
                                    "numbers, or tuples/lists of them"})
             return
-        self._send({"op": "return", "id": call_id, "value": value, "after": after})
+        self._send({"op": "return", "id": call_id, "value": value, "after": after, "rngs": self._rng_states()})
 
     def serve_forever(self):
         """Answer calls until the other side closes the channel."""
@@ -303,6 +343,35 @@ def _safe_str(exc: BaseException) -> str:
         return str(exc)[:2000]
     except Exception:
         return "<unprintable message>"
+
+
+class _Puller:
+    """Student side of a returned iterator: ``next`` on demand, remembering the creating call's arguments."""
+
+    def __init__(self, it, track):
+        self.it, self.track = it, track if track is not None else []
+
+    def __call__(self):
+        return next(self.it)
+
+
+class RemoteIterator:
+    """An iterator (e.g. a generator) living on the other side; each ``next`` pulls one item from there."""
+
+    def __init__(self, ep: Endpoint, target: str, track: list | None):
+        self._ep, self._target, self._track = ep, target, track if track is not None else []
+
+    def __iter__(self):
+        return self
+
+    def __next__(self):
+        try:
+            value, _ = self._ep.call(self._target, (), {}, track=self._track)
+        except StudentError as exc:
+            if exc.ename == "StopIteration":
+                raise StopIteration from None
+            raise
+        return value
 
 
 class RemoteFunction:
@@ -331,7 +400,7 @@ def _after(track: list, ep: Endpoint) -> list:
 
     out = []
     for o in track:
-        if isinstance(o, (np.ndarray, np.random.Generator)):
+        if isinstance(o, np.ndarray):
             out.append({"k": "v", "v": _encode(o, ep)})
         elif type(o) is dict:
             out.append({"k": "d", "items": [[_encode(k, ep), ref(v)] for k, v in o.items()]})
