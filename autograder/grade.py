@@ -19,7 +19,8 @@ For each student (N at a time), in its own subprocesses:
    cells in a sandbox, judged by a process that never runs student code. A test cell nbgrader scored but the
    re-check fails gets zero (the kernel was tampered with, or the answer depends on code outside the solution
    cells); the reverse is kept at zero and flagged.
-6. ``nbgrader generate_feedback`` (hidden tests are removed from feedback by the course config).
+6. ``nbgrader generate_feedback``, once for all students at the end (hidden tests are removed from feedback by
+   the course config); a plain page for anyone it could not produce one for.
 
 Grades go to the gradebook and to a CSV written atomically (temp file + ``os.replace``). The run ends with a
 summary of who needs manual review and why. Exit code 0 when every student was graded (even with zero).
@@ -298,20 +299,33 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
                     elif v["ok"] and scores[key] == 0 and key not in dead:
                         notes.append(f"{cell}: failed in the notebook but the out-of-kernel check passed "
                                       "(an error elsewhere in the notebook?)")
-        if opts.feedback:
-            fcode, flog = _run([sys.executable, "-m", "nbgrader", "generate_feedback", assignment,
-                                f"--student={student}", "--force", f"--CourseDirectory.root={course}"],
-                               course, env, 300)
-            if fcode != 0 or not (course / "feedback" / student / assignment).exists():
-                for nb_name in maxes:
-                    _write_simple_feedback(course, assignment, student, nb_name,
-                                           review or ["the feedback page could not be generated"])
-                review.append("nbgrader generate_feedback failed: a plain feedback page was written instead")
     except Exception as exc:  # the grader itself must survive any submission
         status = "error"
         review.append(f"grading crashed: {type(exc).__name__}: {exc}")
         scores = {k: 0.0 for k in scores}
     return _result(student, scores, maxes, status, review, notes, t0)
+
+
+def feedback(course: Path, assignment: str, students: list[str], results: list[dict], everyone: bool):
+    """``nbgrader generate_feedback`` (one run for everyone, else per student); a plain page where it fails."""
+    env = tool_env()
+    base = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
+            f"--CourseDirectory.root={course}"]
+    print(f"[grade] feedback for {len(students)} students", flush=True)
+    if everyone:
+        _run(base, course, env, 60 + 10 * len(students))
+    else:
+        for student in students:
+            _run(base + [f"--student={student}"], course, env, 300)
+    maxes = _max_scores(course, assignment)
+    for r in results:
+        for nb_name in maxes:
+            page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
+            if not page.exists():
+                _write_simple_feedback(course, assignment, r["student"], nb_name,
+                                       r["review"] or ["the feedback page could not be generated"])
+                if r["status"] == "graded":
+                    r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
 
 
 def _verify(course: Path, assignment: str, student: str, nb_name: str, opts, env: dict) -> dict:
@@ -393,8 +407,8 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     if not source_notebooks(course, assignment):
         raise SystemExit(f"no source notebooks in {course / 'source' / assignment}")
     _ensure_assignment(course, assignment, tool_env())
-    if not students:
-        students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    all_students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
+    students = students or all_students
     print(f"[grade] {assignment}: {len(students)} students, {opts.workers} workers, cell timeout {opts.timeout}s, "
           f"memory {opts.mem_mb or 'unlimited'} MB", flush=True)
     results = []
@@ -407,6 +421,8 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
             flag = "  REVIEW" if r["review"] else ""
             print(f"[grade] {i}/{len(students)} {r['student']}: {r['total']:g}/{r['max']:g} {r['status']} "
                   f"({r['seconds']:.1f}s){flag}", flush=True)
+    if opts.feedback:
+        feedback(course, assignment, students, results, len(students) == len(all_students))
     elapsed = time.monotonic() - t0
     maxes = _max_scores(course, assignment)
     columns = [f"{nb}:{cell}" for nb, cells in maxes.items() for cell in cells]

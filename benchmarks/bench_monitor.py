@@ -23,9 +23,9 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 # (name, input dim, hidden, classes, batch, seconds per run)
 WORKLOADS = [
-    ("tiny MLP 2-16-2, batch 32", 2, 16, 2, 32, 8.0),
-    ("MNIST MLP 784-128-10, batch 64 (ch4)", 784, 128, 10, 64, 10.0),
-    ("CIFAR-sized MLP 3072-512-10, batch 128 (ch5/6 scale)", 3072, 512, 10, 128, 10.0),
+    ("tiny MLP 2-16-2, batch 32", 2, 16, 2, 32, 20.0),
+    ("MNIST MLP 784-128-10, batch 64 (ch4)", 784, 128, 10, 64, 20.0),
+    ("CIFAR-sized MLP 3072-512-10, batch 128 (ch5/6 scale)", 3072, 512, 10, 128, 20.0),
 ]
 
 
@@ -73,8 +73,11 @@ def run_all(repeats=2):
     print(f"{'workload':55s} {'steps':>6s} {'plain s':>8s} {'monitored s':>11s} {'overhead':>8s} "
           f"{'in update()':>11s} {'redraws':>7s} mode", flush=True)
     for name, d, h, c, batch, seconds in WORKLOADS:
-        probe = train(50, d, h, c, batch)
-        steps = max(100, int(seconds / (probe / 50)))
+        probe, n = 0.0, 10
+        while probe < 1.0:  # time about a second of steps to choose the step count
+            n *= 4
+            probe = train(n, d, h, c, batch)
+        steps = max(100, int(seconds * n / probe))
         best_plain, best_mon, stats = np.inf, np.inf, None
         for _ in range(repeats):  # alternate, keep the best of each (the machine is shared)
             best_plain = min(best_plain, train(steps, d, h, c, batch))

@@ -464,7 +464,7 @@ class TrainingMonitor:
             self._button.layout.display = "none"
         self._diag = widgets.HTML(value="")
         self._diag.add_class("ctm-diagnoses")
-        self._image = widgets.Image(format="png", value=self.render_png(),
+        self._image = widgets.Image(format="png", value=b"",  # the first update() draws it
                                     layout=widgets.Layout(align_self="flex-start", width="auto"))
         self._image.add_class("ctm-curves")
         self._hist = widgets.Image(format="png", value=b"",

@@ -16,6 +16,10 @@ class CheckFailure(AssertionError):
     """Raised by a check when the student's function is wrong; the message says how."""
 
 
+class NotImplementedYet(CheckFailure, NotImplementedError):
+    """The function is still the skeleton (it raised NotImplementedError)."""
+
+
 def fail(message: str):
     raise CheckFailure(message)
 
@@ -51,7 +55,9 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     try:
         result = fn(*given, **given_kw)
     except NotImplementedError:
-        fail(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.")
+        raise NotImplementedYet(
+            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+        ) from None
     except CheckFailure:
         raise
     except Exception as exc:  # the student's bug, reported with the input shapes
@@ -60,7 +66,9 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
         # ``ename``: the original type name of an exception raised in the student's process
         ename = getattr(exc, "ename", None) or type(exc).__name__
         if ename == "NotImplementedError":
-            fail(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.")
+            raise NotImplementedYet(
+                f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
+            ) from None
         shapes = ", ".join(_describe(a) for a in args)
         fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})")
     if check_inputs_unchanged:
