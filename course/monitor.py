@@ -167,7 +167,7 @@ class TrainingMonitor:
     """
 
     def __init__(self, title="training", metrics=("loss",), every_seconds=0.5, log_scale=False, mode=None,
-                 overhead_budget=0.08, stop_button=True, stats_every_seconds=None):
+                 overhead_budget=0.05, stop_button=True, stats_every_seconds=None):
         if mode is not None and mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         if not 0 < overhead_budget <= 1:

@@ -193,7 +193,10 @@ def test_monitor_live_in_jupyterlab(tmp_path):
             time.sleep(0.5)
 
         with sync_playwright() as pw:
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+            # HOME inside tmp_path: chromium's helpers (crashpad handlers detach from it) name their folders
+            # after HOME, so the cleanup below finds and ends them too.
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                         env={**env, "HOME": str(tmp_path / "chromium-home")})
             try:
                 _drive(browser.new_page(viewport={"width": 1400, "height": 1400}), base, token)
             finally:
@@ -201,7 +204,7 @@ def test_monitor_live_in_jupyterlab(tmp_path):
     finally:
         _end_processes(server, str(tmp_path))
         log.close()
-    assert not _pids_mentioning(str(tmp_path)), "a server or kernel process survived the cleanup"
+    assert not _pids_mentioning(str(tmp_path)), "a server, kernel or browser process survived the cleanup"
 
 
 OUTPUT_HAS = "(t) => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.innerText.includes(t))"

@@ -23,6 +23,14 @@ def test_environment_yml_lists_exactly_the_pyproject_dependencies():
     deps = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
     env = (ROOT / "environment.yml").read_text()
     pip_lines = re.findall(r"^\s+- (.+)$", env.split("- pip:", 1)[1], re.M)
-    listed = [p.strip() for p in pip_lines if p.strip() != "-e ."]
-    assert sorted(listed) == sorted(deps)
-    assert "-e ." in [p.strip() for p in pip_lines], "environment.yml must install the course package"
+    assert sorted(p.strip() for p in pip_lines) == sorted(deps)
+    python = re.search(r"^\s+- python=(\S+)$", env, re.M)
+    requires = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["requires-python"]
+    assert python and requires == f">={python.group(1)}", "environment.yml's python must be pyproject's minimum"
+
+
+def test_binder_postbuild_installs_the_course_package():
+    post = ROOT / "postBuild"
+    assert post.is_file() and post.stat().st_mode & 0o111, "postBuild must exist and be executable"
+    commands = [line for line in post.read_text().splitlines() if line.strip() and not line.startswith("#")]
+    assert any(re.search(r"pip install .*--no-deps.* -e \.$", c) for c in commands), commands
