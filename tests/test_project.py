@@ -34,3 +34,14 @@ def test_binder_postbuild_installs_the_course_package():
     assert post.is_file() and post.stat().st_mode & 0o111, "postBuild must exist and be executable"
     commands = [line for line in post.read_text().splitlines() if line.strip() and not line.startswith("#")]
     assert any(re.search(r"pip install .*--no-deps.* -e \.$", c) for c in commands), commands
+
+
+def test_readme_links_the_guides_and_every_local_link_exists():
+    readme = (ROOT / "README.md").read_text()
+    targets = re.findall(r"\]\(([^)\s]+)\)", readme)
+    local = [t.split("#")[0] for t in targets if not re.match(r"[a-z]+://", t) and t.split("#")[0]]
+    missing = [t for t in local if not (ROOT / t).exists()]
+    assert not missing, f"README links to files that do not exist: {missing}"
+    for doc in ("docs/student-guide.md", "docs/instructor-guide.md", "docs/grading.md", "benchmarks/RESULTS.md"):
+        assert doc in local, f"README must link {doc}"
+    assert any(t.startswith("docs/images/") and t.endswith(".png") for t in local), "README needs a monitor screenshot"
