@@ -306,8 +306,10 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
     return _result(student, scores, maxes, status, review, notes, t0)
 
 
-def feedback(course: Path, assignment: str, students: list[str], results: list[dict], everyone: bool):
-    """``nbgrader generate_feedback`` (one run for everyone, else per student); a plain page where it fails."""
+def feedback(course: Path, assignment: str, students: list[str], results: list[dict], notebooks: list[str],
+             everyone: bool):
+    """``nbgrader generate_feedback`` (one run for everyone, else per student); a plain page for each of
+    ``notebooks`` where it fails."""
     env = tool_env()
     base = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
             f"--CourseDirectory.root={course}"]
@@ -317,9 +319,8 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
     else:
         for student in students:
             _run(base + [f"--student={student}"], course, env, 300)
-    maxes = _max_scores(course, assignment)
     for r in results:
-        for nb_name in maxes:
+        for nb_name in notebooks:
             page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
             if not page.exists():
                 _write_simple_feedback(course, assignment, r["student"], nb_name,
@@ -421,10 +422,10 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
             flag = "  REVIEW" if r["review"] else ""
             print(f"[grade] {i}/{len(students)} {r['student']}: {r['total']:g}/{r['max']:g} {r['status']} "
                   f"({r['seconds']:.1f}s){flag}", flush=True)
-    if opts.feedback:
-        feedback(course, assignment, students, results, len(students) == len(all_students))
-    elapsed = time.monotonic() - t0
     maxes = _max_scores(course, assignment)
+    if opts.feedback:
+        feedback(course, assignment, students, results, list(maxes), len(students) == len(all_students))
+    elapsed = time.monotonic() - t0
     columns = [f"{nb}:{cell}" for nb, cells in maxes.items() for cell in cells]
     csv_path = Path(opts.csv) if opts.csv else course / "grading" / f"{assignment}-grades.csv"
     write_csv_atomic(csv_path, csv_rows(results, columns), columns)

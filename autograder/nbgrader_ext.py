@@ -29,29 +29,26 @@ BEGIN, END = "### BEGIN HIDDEN TESTS", "### END HIDDEN TESTS"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
 
-def strip_hidden(source: str) -> str:
-    """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS (as generate_assignment does)."""
-    out, hidden = [], False
+def _with_hidden_flag(source: str):
+    """Each line of ``source`` except the markers, with True when it lies between BEGIN and END HIDDEN TESTS."""
+    hidden = False
     for line in source.split("\n"):
         if BEGIN in line:
             hidden = True
         elif END in line:
             hidden = False
-        elif not hidden:
-            out.append(line)
-    return "\n".join(out).rstrip()
+        else:
+            yield line, hidden
+
+
+def strip_hidden(source: str) -> str:
+    """``source`` without the lines from BEGIN HIDDEN TESTS to END HIDDEN TESTS (as generate_assignment does)."""
+    return "\n".join(line for line, hidden in _with_hidden_flag(source) if not hidden).rstrip()
 
 
 def hidden_lines(source: str) -> list[str]:
-    lines, hidden = [], False
-    for line in source.split("\n"):
-        if BEGIN in line:
-            hidden = True
-        elif END in line:
-            hidden = False
-        elif hidden and line.strip():
-            lines.append(line.strip())
-    return lines
+    """The non-blank lines between BEGIN and END HIDDEN TESTS, stripped."""
+    return [line.strip() for line, hidden in _with_hidden_flag(source) if hidden and line.strip()]
 
 
 class CourseDeduplicateIds(DeduplicateIds):

@@ -46,3 +46,25 @@ def fixtures_env(monkeypatch):
         pytest.skip(f"offline fixtures not found at {SHARED_DATA}")
     monkeypatch.setenv("COURSE_DATA_FIXTURES", str(SHARED_DATA))
     return SHARED_DATA
+
+
+def offline_download_env(tmp_path: Path, monkeypatch, local_var: str) -> list[str]:
+    """For the real loaders: no fixtures and no local copy (``local_var``), a fresh cache in tmp_path, and only
+    file:// URLs may be opened. Returns the list of URLs opened, filled as the loaders run."""
+    import urllib.request
+
+    from course.data import _fetch
+
+    for var in ("COURSE_DATA_FIXTURES", local_var):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
+    opened = []
+
+    def guarded(request, timeout=None):
+        url = request.full_url
+        assert url.startswith("file://"), f"test tried to open a network URL: {url}"
+        opened.append(url)
+        return urllib.request.urlopen(request, timeout=timeout)
+
+    monkeypatch.setattr(_fetch, "urlopen", guarded)
+    return opened

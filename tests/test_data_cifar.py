@@ -19,7 +19,7 @@ import pytest
 from course.data import _fetch, cifar
 from course.data._fetch import ChecksumError, DataError, DownloadError
 from course.data.cifar import CIFAR10_CLASSES, load_cifar10, load_cifar10_jpeg, parse_batch
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, offline_download_env
 
 SUBSET = SHARED_DATA / "cifar10-subset.npz"
 FULL_JPEG = SHARED_DATA / "cifar10-full-jpeg.npz"
@@ -70,18 +70,7 @@ def write_tarball(path: Path, files: dict[str, bytes], extra: list[tarfile.TarIn
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """No fixtures/local copies, a fresh cache in tmp_path, and only file:// URLs may be opened."""
-    for var in ("COURSE_DATA_FIXTURES", "COURSE_CIFAR10_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    opened = []
-
-    def guarded(request, timeout=None):
-        assert request.full_url.startswith("file://"), f"test tried to open a network URL: {request.full_url}"
-        opened.append(request.full_url)
-        return urllib.request.urlopen(request, timeout=timeout)
-
-    monkeypatch.setattr(_fetch, "urlopen", guarded)
-    return opened
+    return offline_download_env(tmp_path, monkeypatch, "COURSE_CIFAR10_DIR")
 
 
 def cache_files(tmp_path, sub="cifar10") -> list[str]:

@@ -18,7 +18,7 @@ import pytest
 from course.data import _fetch, mnist
 from course.data._fetch import ChecksumError, DataError, DownloadError
 from course.data.mnist import IdxFormatError, load_mnist, parse_idx
-from tests.conftest import SHARED_DATA
+from tests.conftest import SHARED_DATA, offline_download_env
 
 SUBSET = SHARED_DATA / "mnist-subset.npz"
 N_TRAIN, N_TEST = 300, 100
@@ -39,19 +39,7 @@ def subset():
 @pytest.fixture
 def env(tmp_path, monkeypatch):
     """No fixtures/local copies, a fresh cache in tmp_path, and only file:// URLs may be opened."""
-    for var in ("COURSE_DATA_FIXTURES", "COURSE_MNIST_DIR"):
-        monkeypatch.delenv(var, raising=False)
-    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "cache"))
-    opened = []
-
-    def guarded(request, timeout=None):
-        url = request.full_url
-        assert url.startswith("file://"), f"test tried to open a network URL: {url}"
-        opened.append(url)
-        return urllib.request.urlopen(request, timeout=timeout)
-
-    monkeypatch.setattr(_fetch, "urlopen", guarded)
-    return opened
+    return offline_download_env(tmp_path, monkeypatch, "COURSE_MNIST_DIR")
 
 
 def write_mirror(folder: Path, subset, monkeypatch, corrupt: str | None = None) -> Path:

@@ -42,6 +42,10 @@ def _copy(value):
     return copy.deepcopy(value)
 
 
+def _skeleton(name: str) -> NotImplementedYet:
+    return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.")
+
+
 def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True, **kwargs):
     """Call ``fn(*args, **kwargs)`` on copies of the inputs and return its result.
 
@@ -55,9 +59,7 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     try:
         result = fn(*given, **given_kw)
     except NotImplementedError:
-        raise NotImplementedYet(
-            f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
-        ) from None
+        raise _skeleton(name) from None
     except CheckFailure:
         raise
     except Exception as exc:  # the student's bug, reported with the input shapes
@@ -66,9 +68,7 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
         # ``ename``: the original type name of an exception raised in the student's process
         ename = getattr(exc, "ename", None) or type(exc).__name__
         if ename == "NotImplementedError":
-            raise NotImplementedYet(
-                f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code."
-            ) from None
+            raise _skeleton(name) from None
         shapes = ", ".join(_describe(a) for a in args)
         fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})")
     if check_inputs_unchanged:

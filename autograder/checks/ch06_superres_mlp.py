@@ -33,16 +33,22 @@ def check_downsample_box(fn):
                  1e-9, 1e-12)
 
 
+def _random_upsampling(fn, reference, seed, max_side, rtol):
+    """Compare fn(lr, factor) with ``reference`` on 6 seeded random images (sides 1..max_side), factors 2..4."""
+    name = reference.__name__
+    for rng in rngs(seed, 6):
+        f = int(rng.integers(2, 5))
+        lr = _images(rng, int(rng.integers(1, 4)), int(rng.integers(1, max_side + 1)),
+                     int(rng.integers(1, max_side + 1)), int(rng.integers(1, 4)))
+        n, h, w, c = lr.shape
+        what = f"{name}(lr {lr.shape}, factor={f})"
+        out = expect_shape(call(fn, lr, f), (n, h * f, w * f, c), what)
+        expect_close(out, reference(lr, f), what, rtol, 1e-12)
+
+
 def check_upsample_nearest(fn):
     """upsample_nearest(lr, factor) -> every pixel repeated factor x factor times."""
-    for rng in rngs(602, 6):
-        f = int(rng.integers(2, 5))
-        lr = _images(rng, int(rng.integers(1, 4)), int(rng.integers(1, 6)), int(rng.integers(1, 6)),
-                     int(rng.integers(1, 4)))
-        n, h, w, c = lr.shape
-        what = f"upsample_nearest(lr {lr.shape}, factor={f})"
-        out = expect_shape(call(fn, lr, f), (n, h * f, w * f, c), what)
-        expect_close(out, ref.upsample_nearest(lr, f), what, 1e-12, 1e-12)
+    _random_upsampling(fn, ref.upsample_nearest, seed=602, max_side=5, rtol=1e-12)
 
 
 def check_upsample_bilinear(fn):
@@ -58,14 +64,7 @@ def check_upsample_bilinear(fn):
     col = np.array([0.0, 4.0]).reshape(1, 2, 1, 1)
     expect_close(call(fn, col, 4)[0, :, 0, 0], ref.upsample_bilinear(col, 4)[0, :, 0, 0],
                  "upsample_bilinear of a 2x1 column [0, 4], factor 4 (along the height)", 1e-9, 1e-12)
-    for rng in rngs(603, 6):
-        f = int(rng.integers(2, 5))
-        lr = _images(rng, int(rng.integers(1, 4)), int(rng.integers(1, 7)), int(rng.integers(1, 7)),
-                     int(rng.integers(1, 4)))
-        n, h, w, c = lr.shape
-        what = f"upsample_bilinear(lr {lr.shape}, factor={f})"
-        out = expect_shape(call(fn, lr, f), (n, h * f, w * f, c), what)
-        expect_close(out, ref.upsample_bilinear(lr, f), what, 1e-9, 1e-12)
+    _random_upsampling(fn, ref.upsample_bilinear, seed=603, max_side=6, rtol=1e-9)
 
 
 def check_psnr(fn):
