@@ -15,7 +15,7 @@ For each student (N at a time), in its own subprocesses:
    the kernel inherits; a wall-clock limit for the whole student kills the process group.
 4. **Never pass a dead kernel**: a test cell that the kernel never executed (it died or the run stopped) gets
    zero, as does every cell when nbgrader failed.
-5. **Out-of-kernel re-check** (``autograder.trusted``): every check runs again on the submission's solution
+5. **Out-of-kernel re-check** (``autograder.verify``): every check runs again on the submission's solution
    cells in a sandbox, judged by a process that never runs student code. A test cell nbgrader scored but the
    re-check fails gets zero (the kernel was tampered with, or the answer depends on code outside the solution
    cells); the reverse is kept at zero and flagged.
@@ -333,7 +333,7 @@ def _verify(course: Path, assignment: str, student: str, nb_name: str, opts, env
     source = course / "source" / assignment / f"{nb_name}.ipynb"
     submitted = course / "submitted" / student / assignment / f"{nb_name}.ipynb"
     n_checks = 10
-    cmd = [sys.executable, "-m", "autograder.trusted", "verify", str(source), str(submitted),
+    cmd = [sys.executable, "-m", "autograder.verify", "verify", str(source), str(submitted),
            f"--timeout={opts.timeout}", f"--mem-mb={opts.mem_mb or 0}"]
     if opts.cpu_s:
         cmd.append(f"--cpu-s={opts.cpu_s}")

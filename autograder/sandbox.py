@@ -1,4 +1,4 @@
-"""The student side of an out-of-kernel check (see :mod:`autograder.trusted` for the design).
+"""The student side of an out-of-kernel check (see :mod:`autograder.judge` for the design).
 
 ``python -m autograder.sandbox CELLS.json`` runs the given cells (the instructor's locked setup cells and the
 student's solution cells, in notebook order) in a fresh namespace, then answers the judge's calls on its
@@ -7,9 +7,9 @@ stdin/stdout. Nothing here decides a grade: the judge compares.
 Before any student code runs:
 
 * stdout/stderr go to /dev/null (the protocol uses private copies of the pipe descriptors);
-* ``autograder.checks`` is replaced by a stub package holding only ``_core`` (the helpers ``course.testing``
-  needs), and every import of a module whose file lies under ``autograder/checks``, ``autograder/reference``
-  or ``autograder/corpus`` is refused, whatever name or ``sys.path`` trick is used: an answer that imports the
+* every import of a module whose file lies under ``autograder/checks``, ``autograder/reference`` or
+  ``autograder/corpus`` is refused (``course.testing`` needs none of them: its helpers live in ``course``),
+  whatever name or ``sys.path`` trick is used: an answer that imports the
   reference implementation fails with ImportError instead of passing;
 * a graded name must be a plain function defined in one of the student's solution cells.
 """
@@ -17,7 +17,6 @@ Before any student code runs:
 from __future__ import annotations
 
 import importlib.abc
-import importlib.util
 import json
 import os
 import sys
@@ -26,7 +25,6 @@ from pathlib import Path
 
 PKG_DIR = Path(__file__).resolve().parent
 _FORBIDDEN = [str(PKG_DIR / sub) for sub in ("checks", "reference", "corpus")]
-_ALLOWED = {str(PKG_DIR / "checks" / "_core.py")}
 
 
 class _Blocker(importlib.abc.MetaPathFinder):
@@ -43,24 +41,16 @@ class _Blocker(importlib.abc.MetaPathFinder):
                 continue
             origin = str(Path(spec.origin).resolve()) if spec.origin and spec.origin not in ("built-in", "frozen") \
                 else ""
-            if origin and origin not in _ALLOWED and any(origin.startswith(f) for f in _FORBIDDEN):
+            if origin and any(origin.startswith(f) for f in _FORBIDDEN):
                 raise ImportError(f"{name} is not available to answers")
             return None  # let the normal machinery load it
         return None
 
 
-def _install_stubs():
-    """``autograder.checks`` as a stub package with the real ``_core`` only (no references, no checks)."""
+def _install_blocker():
+    """Forget instructor-only modules already imported and refuse them from now on."""
     for name in [n for n in sys.modules if n.startswith(("autograder.checks", "autograder.reference"))]:
         del sys.modules[name]
-    pkg = types.ModuleType("autograder.checks")
-    pkg.__path__ = []
-    sys.modules["autograder.checks"] = pkg
-    spec = importlib.util.spec_from_file_location("autograder.checks._core", PKG_DIR / "checks" / "_core.py")
-    core = importlib.util.module_from_spec(spec)
-    sys.modules["autograder.checks._core"] = core
-    spec.loader.exec_module(core)
-    pkg._core = core
     sys.meta_path.insert(0, _Blocker())
 
 
@@ -111,8 +101,8 @@ def main(argv: list[str] | None = None) -> int:
     for fd in (0, 1, 2):
         os.dup2(devnull, fd)
     cells = json.loads(Path(argv[0]).read_text())
-    _install_stubs()
-    from autograder.trusted import Endpoint
+    _install_blocker()
+    from autograder.protocol import Endpoint
 
     ns: dict = {"__name__": "__main__", "get_ipython": _FakeIPython}
     errors = run_cells(cells, ns)

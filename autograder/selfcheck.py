@@ -64,7 +64,7 @@ def selfcheck(path: Path, chapter: str | None = None, timeout: float = 60.0, mem
     import nbformat
 
     from autograder.build import render_source
-    from autograder.trusted import plan_from_notebook, submission_cells, verify_cells
+    from autograder.verify import plan_from_notebook, submission_cells, verify_cells
 
     chapter = chapter_of(path, chapter)
     try:

@@ -3,7 +3,7 @@
 They raise AssertionError, so a failing visible test shows a one-line explanation instead of a bare assert.
 """
 
-from autograder.checks._core import call, expect_close, expect_shape, expect_tuple
+from course.compare import call, expect_close, expect_shape, expect_tuple
 
 __all__ = ["assert_close", "assert_shape", "assert_returns_tuple", "run"]
 

@@ -1,4 +1,4 @@
-"""The checks cannot be fooled from the student's process (autograder.trusted), and the nbgrader preprocessors
+"""The checks cannot be fooled from the student's process (autograder.judge), and the nbgrader preprocessors
 of the course cap output, hide hidden tests and stop the false checksum alarm (autograder.nbgrader_ext)."""
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import pytest
 import autograder.checks as checks
 from autograder.build import ROOT, chapters, release_path, source_path
 from autograder.nbgrader_ext import BEGIN, CapOutput, HideHiddenTests, hidden_lines, strip_hidden
-from autograder.trusted import verify_cells
+from autograder.verify import verify_cells
 
 
 def subtly_wrong_predict(X, w, b):
@@ -28,7 +28,7 @@ def _patch_everything(monkeypatch):
     """What a student can do in the kernel before the hidden tests run."""
     import numpy.testing as npt
 
-    import autograder.checks._core as core
+    import course.compare as core
 
     monkeypatch.setattr(np, "allclose", lambda *a, **k: True)
     monkeypatch.setattr(np, "array_equal", lambda *a, **k: True)

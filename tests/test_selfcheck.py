@@ -49,10 +49,18 @@ def test_skeleton_fails_every_exercise_with_a_hint():
 
 
 def test_subtle_mistake_is_explained_without_revealing_the_check():
-    code, text = _run(CORPUS / "patch_checks_module" / "01_perceptron.ipynb", chapter="01_perceptron")
+    code, text = _run(CORPUS / "wrong_predict" / "01_perceptron.ipynb", chapter="01_perceptron")
     assert code == 1
     assert "[PASS] perceptron_train" in text and "[FAIL] perceptron_predict" in text
     assert "is wrong: at index" in text and "hint: The values differ" in text
+    _assert_no_check_code(text)
+
+
+def test_importing_the_checks_from_an_answer_fails_that_answer():
+    code, text = _run(CORPUS / "patch_checks_module" / "01_perceptron.ipynb", chapter="01_perceptron")
+    assert code == 1
+    assert "[PASS] perceptron_train" in text and "[FAIL] perceptron_predict" in text
+    assert "autograder.checks is not available to answers" in text
     _assert_no_check_code(text)
 
 

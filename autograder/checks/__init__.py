@@ -10,7 +10,7 @@ from autograder._registry import collect
 __all__ = collect(__name__, __path__, globals(), prefix="check_")
 
 # The names above are thin clients: each real check runs in a separate judge process that never runs student
-# code (see autograder.trusted). REAL_CHECKS keeps the real functions for the judge itself.
+# code (see autograder.judge). REAL_CHECKS keeps the real functions for the judge itself.
 from autograder.checks._remote import remote_check  # noqa: E402
 
 REAL_CHECKS = {name: globals()[name] for name in __all__}

@@ -1,4 +1,4 @@
-"""In-kernel client of the trusted judge (layer 1 of :mod:`autograder.trusted`).
+"""In-kernel client of the trusted judge (layer 1 of :mod:`autograder.judge`).
 
 ``autograder.checks.check_<fn>(fn)`` is :func:`remote_check`: the real check runs in a judge subprocess that
 never executes student code; ``fn`` runs here when the judge asks. Patching numpy, numpy.testing or builtins
@@ -12,8 +12,8 @@ import os
 import subprocess
 import sys
 
-from autograder.checks import _core
-from autograder.checks._core import CheckFailure
+from course import compare as _core
+from course.compare import CheckFailure
 
 NotImplementedYet = getattr(_core, "NotImplementedYet", None)
 
@@ -25,9 +25,9 @@ def _start_judge():
     env = dict(os.environ)
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.trusted", "judge"], stdin=subprocess.PIPE,
+    proc = subprocess.Popen([sys.executable, "-m", "autograder.judge"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
-    from autograder.trusted import Endpoint
+    from autograder.protocol import Endpoint
 
     ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), None, peer=proc)
     ep.resolve = lambda target: ep.handles[int(target[2:])]
@@ -45,7 +45,7 @@ def remote_check(name: str):
     """The public ``check_<fn>``: ask the judge to run the real check ``name`` on ``fn``."""
 
     def check(fn):
-        from autograder.trusted import RemoteDied
+        from autograder.protocol import RemoteDied
 
         if not callable(fn):
             raise CheckFailure(f"{name[6:]} should be a function, got {type(fn).__name__}")

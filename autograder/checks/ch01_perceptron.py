@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._core import call, expect_close, expect_shape, expect_tuple, fail, rngs
 from autograder.reference import ch01_perceptron as ref
+from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = ["check_perceptron_predict", "check_perceptron_train"]
 

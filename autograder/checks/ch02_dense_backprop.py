@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._core import (
+from autograder.reference import ch02_dense_backprop as ref
+from course.compare import (
     CheckFailure,
     call,
     expect_close,
@@ -14,7 +15,6 @@ from autograder.checks._core import (
     fail,
     rngs,
 )
-from autograder.reference import ch02_dense_backprop as ref
 
 __all__ = ["check_affine_forward", "check_affine_backward", "check_mse_loss", "check_numerical_gradient",
            "check_relative_error"]

@@ -6,7 +6,8 @@ import warnings
 
 import numpy as np
 
-from autograder.checks._core import (
+from autograder.reference import ch03_activations as ref
+from course.compare import (
     CheckFailure,
     call,
     expect_close,
@@ -16,7 +17,6 @@ from autograder.checks._core import (
     fail,
     rngs,
 )
-from autograder.reference import ch03_activations as ref
 
 __all__ = ["check_relu_forward", "check_relu_backward", "check_sigmoid_forward", "check_sigmoid_backward",
            "check_bce_with_logits", "check_init_params", "check_deep_forward", "check_deep_backward"]

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from autograder.checks._core import (
+from autograder.reference import ch04_softmax as ref
+from course.compare import (
     as_array,
     call,
     expect_close,
@@ -14,7 +15,6 @@ from autograder.checks._core import (
     fail,
     rngs,
 )
-from autograder.reference import ch04_softmax as ref
 
 __all__ = ["check_softmax", "check_softmax_cross_entropy", "check_one_hot", "check_iterate_minibatches",
            "check_sgd_step", "check_accuracy"]

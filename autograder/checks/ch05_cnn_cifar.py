@@ -12,8 +12,8 @@ import time
 
 import numpy as np
 
-from autograder.checks._core import call, expect_close, expect_shape, expect_tuple, fail, rngs
 from autograder.reference import ch05_cnn_cifar as ref
+from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = [
     "check_conv_forward_naive",
@@ -145,7 +145,7 @@ def _best_time(thunk, repeats):
 def _channel_overhead(fn, args, result):
     """Seconds that running ``fn`` in another process adds to one call (0 when it runs in this process).
 
-    Under the trusted judge (autograder.trusted) the student's function runs in the kernel and every call
+    Under the trusted judge (autograder.judge) the student's function runs in the kernel and every call
     carries its arguments there and its result (plus the arguments' final state) back, as base64 arrays in
     JSON. That cost is not the student's: estimate it from one minimal round trip (a call that fails at once)
     plus serialising and parsing the same data here, times OVERHEAD_MARGIN (the estimate misses pipe copies
@@ -155,7 +155,7 @@ def _channel_overhead(fn, args, result):
     if type(fn).__name__ != "RemoteFunction":
         return 0.0
     try:
-        from autograder.trusted import _decode, _encode
+        from autograder.protocol import _decode, _encode
     except ImportError:
         return 0.0
 

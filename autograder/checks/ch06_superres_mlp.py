@@ -6,8 +6,8 @@ import math
 
 import numpy as np
 
-from autograder.checks._core import call, expect_close, expect_shape, expect_tuple, fail, rngs
 from autograder.reference import ch06_superres_mlp as ref
+from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = ["check_downsample_box", "check_upsample_nearest", "check_upsample_bilinear", "check_psnr",
            "check_init_mlp", "check_mlp_loss_grads", "check_mlp_train_step"]

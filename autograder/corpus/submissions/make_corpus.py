@@ -123,8 +123,8 @@ def cases() -> dict:
                            with_cells(predict=lambda s: "import builtins\nbuiltins.any = lambda *a, **k: False\n"
                                       "builtins.all = lambda *a, **k: True\nbuiltins.abs = lambda x: 0 * x\n"
                                       + SUBTLE_PREDICT)),
-        "patch_check_core": ("autograder.checks._core comparisons replaced, subtly wrong predict", no_predict, False,
-                             with_cells(predict=lambda s: "import autograder.checks._core as core\n"
+        "patch_check_core": ("course.compare comparisons replaced, subtly wrong predict", no_predict, False,
+                             with_cells(predict=lambda s: "import course.compare as core\n"
                                         "core.expect_close = lambda a, *x, **k: a\ncore.fail = lambda m: None\n"
                                         + SUBTLE_PREDICT)),
         "patch_checks_module": ("check_perceptron_predict replaced in autograder.checks, wrong predict", no_predict,
@@ -138,7 +138,7 @@ def cases() -> dict:
                                          "    check_perceptron_train=lambda f: None)\n" + SUBTLE_PREDICT,
                                          train=lambda s: SUBTLE_TRAIN)),
         "patch_judge_client": ("the in-kernel client patched to always report success, wrong train", no_train, True,
-                               with_cells(train=lambda s: "import autograder.trusted as t\n"
+                               with_cells(train=lambda s: "import autograder.protocol as t\n"
                                           "t.Endpoint.call = lambda self, *a, **k: ({'ok': True}, None)\n"
                                           + SUBTLE_TRAIN)),
         "import_reference": ("answers imported from autograder.reference", zero, True,

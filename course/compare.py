@@ -63,7 +63,7 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     except CheckFailure:
         raise
     except Exception as exc:  # the student's bug, reported with the input shapes
-        if getattr(exc, "remote_died", False):  # the student's process is gone (autograder.trusted)
+        if getattr(exc, "remote_died", False):  # the student's process is gone (autograder.protocol)
             raise
         # ``ename``: the original type name of an exception raised in the student's process
         ename = getattr(exc, "ename", None) or type(exc).__name__
