@@ -30,12 +30,16 @@ case "${1:-}" in
     course)
         setup ""
         shift
-        exec "$VENV/bin/jupyter" lab --notebook-dir=release "$@"
+        # JupyterLab refuses to start as root unless told so (containers, Binder-like images).
+        root_flag=()
+        if [ "$(id -u)" -eq 0 ]; then root_flag=(--allow-root); fi
+        exec "$VENV/bin/jupyter" lab --notebook-dir=release "${root_flag[@]}" "$@"
         ;;
     test)
         setup "[test]"
         shift
         if [ -x .ci/browser-deps ]; then .ci/browser-deps; fi
+        if [ -x .ci/system-deps ]; then .ci/system-deps; fi
         echo "==> ruff"
         "$VENV/bin/ruff" check .
         echo "==> pytest"

@@ -1,124 +1,104 @@
-"""Build the course notebooks: ``autograder/notebooks/*.nbpy`` -> ``source/`` -> ``release/``.
+"""Build the course notebooks: ``autograder/notebooks/*.py`` -> ``source/`` -> ``release/``.
 
-Each chapter is written once, as a plain-text ``.nbpy`` file (easy to diff and review). This module turns it
-into the nbgrader *source* notebook (solutions and hidden tests, outputs cleared) and then runs the real
-``nbgrader generate_assignment`` in a throw-away course directory to produce the *release* notebook.
+Each chapter is written once, as a jupytext percent-format text file (easy to diff and review, and a notebook
+when opened in JupyterLab with jupytext: right-click, *Open With > Notebook*; nbgrader's *Create Assignment*
+panel edits its cells, and saving writes the text file back). Cell headers carry the nbgrader metadata::
 
-Cell headers in a ``.nbpy`` file (one line each, starting the cell)::
+    # %% [markdown]                                   markdown
+    # %%                                              ordinary code (students may edit)
+    # %% nbgrader={"grade_id": "setup", "locked": true, ...}           read-only code
+    # %% nbgrader={"grade_id": "fn", "solution": true, ...}            graded answer (### BEGIN/END SOLUTION)
+    # %% nbgrader={"grade_id": "test_fn", "grade": true, "points": 2, ...}   autograded tests (hidden region)
 
-    # %% md                              markdown
-    # %% code                            ordinary code (students may edit)
-    # %% readonly                        code students cannot edit (locked)
-    # %% solution id=perceptron_predict  graded answer cell (### BEGIN/END SOLUTION inside)
-    # %% tests id=test_x points=2        autograded test cell (### BEGIN/END HIDDEN TESTS inside)
-    # %% meta time_budget_seconds=90     no cell: notebook metadata ``course`` (the tests run the source notebook
-                                         top to bottom and hold it to this budget)
+The header's ``course`` metadata (``time_budget_seconds``) goes to the notebook metadata. This module turns a
+chapter into the nbgrader *source* notebook (solutions and hidden tests, outputs cleared, cell ids ``cNNN``)
+and then runs the real ``nbgrader generate_assignment`` in a throw-away course directory to produce the
+*release* notebook.
 
 Usage::
 
     python -m autograder.build            # rebuild source/ and release/ for every chapter
     python -m autograder.build --check    # exit 1 if source/ or release/ is out of date
+    python -m autograder.build --student-edition DIR [chapters]   # the class's repository (no solutions)
 """
 
 from __future__ import annotations
 
 import argparse
 import os
-import re
 import shutil
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
+import jupytext
 import nbformat
 
 ROOT = Path(__file__).resolve().parent.parent
 NOTEBOOKS = Path(__file__).resolve().parent / "notebooks"
-HEADER = re.compile(r"^# %% (md|code|readonly|solution|tests|meta)\b(.*)$")
-KINDS = ("md", "code", "readonly", "solution", "tests", "meta")
+FORMAT = "py:percent"
+# What a chapter text keeps of the notebook metadata: the course's own keys and the kernel, not the jupytext
+# version (so that saving from another jupytext release changes nothing).
+JUPYTEXT_META = {"notebook_metadata_filter": "course,-jupytext.text_representation.jupytext_version",
+                 "cell_metadata_filter": "nbgrader,-all"}
+KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
-class NbpyError(ValueError):
-    """A malformed ``.nbpy`` chapter file."""
+class ChapterError(ValueError):
+    """A malformed chapter text file."""
 
 
-def _attrs(text: str, where: str) -> dict[str, str]:
-    attrs = {}
-    for token in text.split():
-        if "=" not in token:
-            raise NbpyError(f"{where}: expected key=value in cell header, got {token!r}")
-        key, value = token.split("=", 1)
-        attrs[key] = value
-    return attrs
+def chapter_file(chapter: str) -> Path:
+    return NOTEBOOKS / f"{chapter}.py"
 
 
-def parse_nbpy(text: str, name: str = "<nbpy>") -> list[dict]:
-    """Split a ``.nbpy`` text into cells: ``[{"kind", "source", "attrs"}]``."""
-    cells: list[dict] = []
-    current = None
-    for lineno, line in enumerate(text.splitlines(), 1):
-        m = HEADER.match(line)
-        if m:
-            current = {"kind": m.group(1), "attrs": _attrs(m.group(2), f"{name}:{lineno}"), "lines": []}
-            cells.append(current)
-        elif current is None:
-            if line.strip():
-                raise NbpyError(f"{name}:{lineno}: text before the first '# %%' cell header")
-        else:
-            current["lines"].append(line)
-    for cell in cells:
-        cell["source"] = "\n".join(cell.pop("lines")).strip("\n")
-    return cells
-
-
-def to_notebook(cells: list[dict], name: str = "<nbpy>") -> nbformat.NotebookNode:
-    """Turn parsed cells into an nbgrader source notebook (no outputs)."""
+def read_chapter(text: str, name: str = "<chapter>") -> nbformat.NotebookNode:
+    """A chapter text (jupytext percent format) as the nbgrader source notebook: validated, no outputs."""
+    try:
+        parsed = jupytext.reads(text, fmt=FORMAT)
+    except Exception as exc:
+        raise ChapterError(f"{name}: not a jupytext percent-format file: {exc}") from exc
     nb = nbformat.v4.new_notebook()
-    nb.metadata = {
-        "kernelspec": {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"},
-        "language_info": {"name": "python"},
-    }
-    seen_ids: set[str] = set()
-    for cell in [c for c in cells if c["kind"] == "meta"]:
-        if cell["source"].strip():
-            raise NbpyError(f"{name}: a '# %% meta' header takes key=value pairs only, no body")
-        course = nb.metadata.setdefault("course", {})
-        course.update({k: int(v) if v.isdigit() else v for k, v in cell["attrs"].items()})
-    cells = [c for c in cells if c["kind"] != "meta"]
-    for i, cell in enumerate(cells):
-        kind, src, attrs = cell["kind"], cell["source"], cell["attrs"]
-        if kind == "md":
-            nbcell = nbformat.v4.new_markdown_cell(src)
+    nb.metadata = {"kernelspec": dict(KERNELSPEC), "language_info": {"name": "python"}}
+    if parsed.metadata.get("course"):
+        nb.metadata["course"] = dict(parsed.metadata["course"])
+    seen: set[str] = set()
+    for i, cell in enumerate(parsed.cells):
+        if cell.cell_type == "markdown":
+            new = nbformat.v4.new_markdown_cell(cell.source)
+        elif cell.cell_type == "code":
+            new = nbformat.v4.new_code_cell(cell.source)
         else:
-            nbcell = nbformat.v4.new_code_cell(src)
-        meta = None
-        if kind in ("solution", "tests", "readonly"):
-            grade_id = attrs.get("id") or f"cell-{i:03d}"
-            if grade_id in seen_ids:
-                raise NbpyError(f"{name}: duplicate cell id {grade_id!r}")
-            seen_ids.add(grade_id)
-            meta = {"grade_id": grade_id, "schema_version": 3}
-            if kind == "solution":
-                if "### BEGIN SOLUTION" not in src:
-                    raise NbpyError(f"{name}: solution cell {grade_id!r} has no ### BEGIN SOLUTION")
-                meta.update(solution=True, grade=False, locked=False, task=False)
-            elif kind == "tests":
-                if "points" not in attrs:
-                    raise NbpyError(f"{name}: tests cell {grade_id!r} needs points=N")
-                meta.update(solution=False, grade=True, locked=True, task=False, points=int(attrs["points"]))
-            else:
-                meta.update(solution=False, grade=False, locked=True, task=False)
-            nbcell.metadata["nbgrader"] = meta
-        nbcell.id = f"c{i:03d}"
-        nb.cells.append(nbcell)
+            raise ChapterError(f"{name}: cell {i} is a {cell.cell_type} cell; use markdown or code")
+        meta = cell.metadata.get("nbgrader")
+        if meta:
+            gid = meta.get("grade_id")
+            if not gid or gid in seen:
+                raise ChapterError(f"{name}: cell {i}: nbgrader cell without a grade_id, or a duplicate {gid!r}")
+            seen.add(gid)
+            if meta.get("solution") and "### BEGIN SOLUTION" not in cell.source:
+                raise ChapterError(f"{name}: solution cell {gid!r} has no ### BEGIN SOLUTION")
+            if meta.get("grade") and "points" not in meta:
+                raise ChapterError(f"{name}: tests cell {gid!r} needs points")
+            new.metadata["nbgrader"] = dict(meta)
+        new.id = f"c{i:03d}"
+        nb.cells.append(new)
     nbformat.validate(nb)
     return nb
 
 
+def write_chapter(nb: nbformat.NotebookNode) -> str:
+    """The chapter text of a notebook (inverse of :func:`read_chapter` for the metadata it keeps)."""
+    nb = nbformat.from_dict(nb)
+    nb.metadata = {"jupytext": dict(JUPYTEXT_META), "kernelspec": dict(KERNELSPEC),
+                   **({"course": nb.metadata["course"]} if nb.metadata.get("course") else {})}
+    return jupytext.writes(nb, fmt=FORMAT)
+
+
 def chapters() -> list[str]:
-    """Names of all chapters (``NN_name``), from the ``.nbpy`` files."""
-    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.nbpy"))
+    """Names of all chapters (``NN_name``), from the chapter text files."""
+    return sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.py"))
 
 
 def source_path(chapter: str, root: Path = ROOT) -> Path:
@@ -131,9 +111,8 @@ def release_path(chapter: str, root: Path = ROOT) -> Path:
 
 def render_source(chapter: str) -> str:
     """The source notebook text for a chapter, exactly as committed."""
-    path = NOTEBOOKS / f"{chapter}.nbpy"
-    nb = to_notebook(parse_nbpy(path.read_text(encoding="utf-8"), path.name), path.name)
-    return nbformat.writes(nb) + "\n"
+    path = chapter_file(chapter)
+    return nbformat.writes(read_chapter(path.read_text(encoding="utf-8"), path.name)) + "\n"
 
 
 def tool_env(base: dict | None = None) -> dict:
@@ -207,8 +186,15 @@ def build(check: bool = False, only: list[str] | None = None) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--check", action="store_true", help="only report out-of-date files")
+    parser.add_argument("--student-edition", metavar="DIR",
+                        help="write the student edition (release/ + course package, no solution) into DIR as a git "
+                             "repository, from the committed release/ (see autograder/student_edition.py)")
     parser.add_argument("chapters", nargs="*", help="chapters to build (default: all)")
     args = parser.parse_args(argv)
+    if args.student_edition:
+        from autograder.student_edition import main as edition_main
+
+        return edition_main([args.student_edition] + (["--chapters", *args.chapters] if args.chapters else []))
     unknown = sorted(set(args.chapters) - set(chapters()))
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; known: {chapters()}")

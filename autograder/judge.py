@@ -19,24 +19,20 @@ ever sees copies of the inputs, and what it returns is judged as data.
 
 Two layers use this protocol:
 
-1. **In the kernel** (what nbgrader runs): ``autograder.checks.check_<fn>(fn)`` is a thin client. It starts
-   (once per process) a judge subprocess, offers ``fn`` as handle 0 and serves the judge's calls until the
-   verdict comes back, then raises ``CheckFailure`` with the judge's message. This defeats patching numpy,
-   numpy.testing, builtins or the numpy namespace of the kernel. It cannot stop a student who replaces the
-   client itself (``check_x = lambda f: None``, a fake module in ``sys.modules``, a patched ``subprocess``):
-   nothing in the kernel can.
-2. **Out of the kernel** (``course-grade`` and ``course-selfcheck``): :func:`verify_notebook` rebuilds the
-   student's functions in a fresh *sandbox* process (``autograder.sandbox``,
-   started by :mod:`autograder.verify`) from the submitted notebook's
-   solution cells only (the locked setup cells come from the instructor's source notebook; demo and test
-   cells are not run), with imports of anything under ``autograder/`` refused and memory/CPU rlimits, and
-   runs every check of every test cell from the judge. The instructor command trusts this verdict over the
-   kernel's: a test cell that nbgrader scored but the out-of-kernel check fails gets zero and is listed for
-   manual review. This is what makes the listed attacks end in zero; layer 1 only gives honest students
-   the same answer while they work.
+1. **In the instructor's and self-learner's kernel** (source notebooks): ``autograder.checks.check_<fn>(fn)``
+   is a thin client. It starts (once per process) a judge subprocess, offers ``fn`` as a handle and serves the
+   judge's calls until the verdict comes back, then raises ``CheckFailure`` with the judge's message. Patching
+   numpy, numpy.testing or builtins in the kernel cannot change that verdict.
+2. **Out of the kernel** (``course-grade`` and ``course-selfcheck``, one function for both:
+   :func:`autograder.verify.check_notebook`): the student's functions are rebuilt in a fresh *sandbox*
+   process (``autograder.sandbox``, under bubblewrap: see :mod:`autograder.isolation`) from the submitted
+   notebook's solution cells only (the locked setup cells come from the instructor's source notebook; demo and
+   test cells are not run), and every check of every test cell runs from the judge. This verdict IS the score
+   of each test cell: under ``course-grade`` the nbgrader kernel (sandboxed too, hidden tests stripped) only
+   produces the outputs of the feedback page, and the judge's verdict is written into the gradebook and shown
+   in that cell's output.
 
-The judge never upgrades a score nbgrader gave as zero (a notebook that crashes elsewhere is flagged for
-review instead), so the worst a student can do to the judge is send it wrong data.
+The worst a student can do to the judge is send it wrong data (bounded in size, memory and time).
 """
 
 from __future__ import annotations
@@ -55,15 +51,21 @@ def real_checks() -> dict:
 
 
 def _run_check(check, fn) -> dict:
-    """Run one real check on a (remote) function; the verdict as a dict."""
+    """Run one real check on a (remote) function; the verdict as a dict: ``ok``, ``message`` and ``hint`` (the
+    key of the failing property, see course.compare.HINT_KEYS, or None)."""
     from course.compare import CheckFailure
 
     try:
         check(fn)
     except StudentError as exc:  # raised outside `call`: the check called fn directly
-        return {"ok": False, "message": f"{getattr(fn, '__name__', 'your function')} raised {exc.ename}: {exc}"}
-    except (CheckFailure, RemoteDied) as exc:
-        return {"ok": False, "message": str(exc), "not_implemented": isinstance(exc, NotImplementedError)}
+        key = "not_implemented" if exc.ename == "NotImplementedError" else "raised"
+        return {"ok": False, "message": f"{getattr(fn, '__name__', 'your function')} raised {exc.ename}: {exc}",
+                "hint": key}
+    except CheckFailure as exc:
+        return {"ok": False, "message": str(exc), "not_implemented": isinstance(exc, NotImplementedError),
+                "hint": getattr(exc, "hint", None)}
+    except RemoteDied as exc:
+        return {"ok": False, "message": str(exc), "hint": "timeout" if "did not finish" in str(exc) else "crashed"}
     except AssertionError as exc:
         return {"ok": False, "message": str(exc) or "check failed"}
     except ProtocolError as exc:

@@ -211,3 +211,46 @@ class HideHiddenTests(NbGraderPreprocessor):
             if leaks:
                 out.traceback = [f"\x1b[0;31m{out.ename}\x1b[0m: {out.evalue}"]
         return cell, resources
+
+
+class StripHiddenTests(NbGraderPreprocessor):
+    """Autograde, before execution: remove the hidden-test region from every cell, so the kernel never needs
+    (nor sees) ``autograder``; the score of a test cell is the trusted judge's verdict (course-grade writes it)."""
+
+    def preprocess_cell(self, cell, resources, cell_index):
+        if cell.cell_type == "code" and BEGIN in cell.source:
+            cell.source = strip_hidden(cell.source)
+        return cell, resources
+
+
+def _sandboxed_execute_class():
+    from nbgrader.preprocessors import Execute
+
+    from autograder.kernel import SandboxedKernelManager
+
+    class SandboxedExecute(Execute):
+        """nbgrader's Execute with the kernel in a bubblewrap sandbox (:mod:`autograder.kernel`)."""
+
+        def __init__(self, *args, **kwargs):
+            kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+            super().__init__(*args, **kwargs)
+
+    return SandboxedExecute
+
+
+SandboxedExecute = _sandboxed_execute_class()
+
+# Feedback pages: no script may run (the page is opened by the student and by the instructor). The HTML of
+# outputs is cleaned by nbconvert's SanitizeHTML (bleach) and the page forbids every script by its CSP.
+CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+       "style-src 'unsafe-inline'; font-src data:\">")
+
+
+def add_csp(html_text: str) -> str:
+    """``html_text`` with :data:`CSP` as the first element of ``<head>`` (idempotent)."""
+    if CSP in html_text:
+        return html_text
+    i = html_text.find("<head>")
+    if i < 0:
+        return CSP + html_text
+    return html_text[: i + 6] + "\n" + CSP + html_text[i + 6:]

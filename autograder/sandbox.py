@@ -1,8 +1,12 @@
 """The student side of an out-of-kernel check (see :mod:`autograder.judge` for the design).
 
-``python -m autograder.sandbox CELLS.json`` runs the given cells (the instructor's locked setup cells and the
+``main([CELLS.json])`` runs the given cells (the instructor's locked setup cells and the
 student's solution cells, in notebook order) in a fresh namespace, then answers the judge's calls on its
 stdin/stdout. Nothing here decides a grade: the judge compares.
+
+It runs inside a bubblewrap sandbox (:mod:`autograder.isolation`; started by :mod:`autograder.verify` as
+``python -I -c ...`` from a private copy of only this module and :mod:`autograder.protocol`: the checks,
+references and the rest of the course do not exist in there, nor does the grader's ``/proc``).
 
 Before any student code runs:
 

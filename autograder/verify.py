@@ -63,6 +63,11 @@ def submission_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str]]:
     return cells, notes
 
 
+DEFAULT_TIMEOUT = 60.0  # seconds per check (one check's whole run) and per call into the student's code
+DEFAULT_MEM_MB = 3072  # address space of the process that runs the student's cells
+SETUP_FACTOR = 6  # running the cells themselves (imports, top-level code) may take this many timeouts
+
+
 def _limits(mem_mb: int | None, cpu_s: int | None):
     def apply():
         import resource
@@ -75,87 +80,161 @@ def _limits(mem_mb: int | None, cpu_s: int | None):
     return apply
 
 
-def sandbox_env(cwd: Path | None = None) -> dict:
-    env = dict(os.environ)
-    env.update(COURSE_QUICK="1", NBGRADER_EXECUTION="autograde", MPLBACKEND="Agg", OPENBLAS_NUM_THREADS="1",
-               OMP_NUM_THREADS="1", MKL_NUM_THREADS="1")
-    root = str(PKG_DIR.parent)
-    env["PYTHONPATH"] = root + os.pathsep + env.get("PYTHONPATH", "")
-    return env
+def default_isolation() -> str:
+    """``bwrap`` when bubblewrap is installed, else ``none`` (for course-selfcheck on a learner's machine)."""
+    from autograder.isolation import bwrap_path
+
+    return "bwrap" if bwrap_path() else "none"
 
 
-def verify_cells(cells: list[dict], tests: list[dict], cwd: Path, timeout: float = 60.0,
-                 mem_mb: int | None = 2048, cpu_s: int | None = None) -> dict:
+class _Sandbox:
+    """One sandbox process holding the student's functions (see :mod:`autograder.isolation`)."""
+
+    def __init__(self, cells_file: Path, box: Path, runtime: Path, timeout: float, mem_mb, cpu_s, isolation: str):
+        from autograder.isolation import isolated_python, sandbox_env, wrap
+
+        scratch = box / "scratch"
+        scratch.mkdir(exist_ok=True)
+        boot = (f"import sys; sys.path.insert(0, {str(runtime)!r}); from autograder.sandbox import main; "
+                f"main([{str(cells_file)!r}])")
+        cmd, env = wrap([*isolated_python(), "-c", boot], isolation, [scratch], scratch, sandbox_env(),
+                        readonly=[runtime, cells_file])
+        # close_fds: the sandbox inherits only its two protocol pipes, never our stdout (the verdict channel)
+        self.proc = subprocess.Popen(cmd, cwd=scratch, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, preexec_fn=_limits(mem_mb, cpu_s), close_fds=True)
+        self.ep = Endpoint(self.proc.stdout.fileno(), self.proc.stdin.fileno(),
+                           lambda t: (_ for _ in ()).throw(KeyError(t)), timeout=timeout, peer=self.proc)
+        ep = self.ep
+        ep.resolve = lambda t: ep.handles[int(t[2:])] if t.startswith("h:") else (_ for _ in ()).throw(KeyError(t))
+        self.expired = False
+
+    def kill(self):
+        """Kill the sandbox's whole process group (bwrap takes its PID namespace with it)."""
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def close(self):
+        try:
+            if self.proc.poll() is None:
+                self.ep._send({"op": "bye"})
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def verify_cells(cells: list[dict], tests: list[dict], cwd: Path | None = None, timeout: float = DEFAULT_TIMEOUT,
+                 mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None) -> dict:
     """Run the sandbox on ``cells`` and every test cell's checks from this (trusted) process.
 
-    Returns ``{"setup": [cell errors], "tests": {test_id: {"ok", "message", "points"}}}``.
+    Each check has a deadline of ``timeout`` seconds (the sandbox is killed when it passes); a sandbox that
+    died or was killed is started afresh for the next test cell, so a hang costs that test cell only.
+    ``cwd`` is ignored (the sandbox works in a private empty scratch folder). Returns
+    ``{"setup": [cell errors], "tests": {test_id: {"ok", "message", "points"}}, "isolation": mode}``.
     """
+    import shutil
     import tempfile
+    import threading
 
+    from autograder.isolation import runtime_dir
+
+    isolation = isolation or default_isolation()
     checks = real_checks()
-    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
-        json.dump(cells, fh)
-        cells_file = fh.name
-    proc = subprocess.Popen([sys.executable, "-m", "autograder.sandbox", cells_file], cwd=cwd,
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
-                            env=sandbox_env(), preexec_fn=_limits(mem_mb, cpu_s), close_fds=True)
-    ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), lambda t: (_ for _ in ()).throw(KeyError(t)),
-                  timeout=timeout, peer=proc)
-    ep.resolve = lambda t: ep.handles[int(t[2:])] if t.startswith("h:") else (_ for _ in ()).throw(KeyError(t))
+    box = Path(tempfile.mkdtemp(prefix="course-verify-"))
+    cells_file = box / "cells.json"
+    cells_file.write_text(json.dumps(cells))
+    runtime = runtime_dir(box)
     results: dict = {}
     setup_errors: list[str] = []
-    try:
+    box_proc: _Sandbox | None = None
+
+    def start() -> _Sandbox:
+        nonlocal setup_errors
+        sb = _Sandbox(cells_file, box, runtime, timeout, mem_mb, cpu_s, isolation)
+        sb.ep.timeout = SETUP_FACTOR * timeout  # imports and the cells' top level: a busy machine is slow
         try:
-            value, _ = ep.call("setup:errors", (), {})
-            setup_errors = [str(e) for e in value] if isinstance(value, list) else []
+            value, _ = sb.ep.call("setup:errors", (), {})
+            errors = [str(e) for e in value] if isinstance(value, list) else []
         except (RemoteDied, ProtocolError, StudentError) as exc:
-            setup_errors = [f"running your cells failed: {exc}"]
+            errors = [f"running your cells failed: {exc}"]
+        sb.ep.timeout = timeout
+        if not setup_errors:
+            setup_errors = errors
+        return sb
+
+    try:
         for test in tests:
             verdict = {"ok": True, "message": ""}
             for check_name, fn_name in test["checks"]:
                 if check_name not in checks:
                     verdict = {"ok": False, "message": f"unknown check {check_name} (instructor error)"}
                     break
-                fn = RemoteFunction(ep, f"fn:{fn_name}", fn_name)
+                if box_proc is None or box_proc.proc.poll() is not None or box_proc.ep.dead:
+                    if box_proc is not None:
+                        box_proc.close()
+                    box_proc = start()
+                sb = box_proc
+                fn = RemoteFunction(sb.ep, f"fn:{fn_name}", fn_name)
                 try:
-                    ep.call("exists", (fn_name,), {})
-                except StudentError as exc:
+                    sb.ep.call("exists", (fn_name,), {})
+                except (StudentError, RemoteDied, ProtocolError) as exc:
                     verdict = {"ok": False, "message": str(exc)}
                     break
-                except (RemoteDied, ProtocolError) as exc:
-                    verdict = {"ok": False, "message": str(exc)}
-                    break
-                verdict = _run_check(checks[check_name], fn)
+
+                def expire(sb=sb):
+                    sb.expired = True
+                    sb.kill()
+                watchdog = threading.Timer(timeout, expire)
+                watchdog.start()
+                try:
+                    verdict = _run_check(checks[check_name], fn)
+                finally:
+                    watchdog.cancel()
+                if sb.expired:
+                    verdict = {"ok": False, "message": f"the check of {fn_name} did not finish within {timeout:g} s "
+                                                       "(an endless loop or generator? far too slow?)"}
                 if not verdict["ok"]:
                     break
             results[test["id"]] = {**verdict, "points": test["points"]}
     finally:
-        try:
-            if proc.poll() is None:
-                ep._send({"op": "bye"})
-        except Exception:
-            pass
-        try:
-            proc.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        for f in (proc.stdin, proc.stdout):
-            try:
-                f.close()
-            except OSError:
-                pass
-        os.unlink(cells_file)
-    return {"setup": setup_errors, "tests": results}
+        if box_proc is not None:
+            box_proc.close()
+        shutil.rmtree(box, ignore_errors=True)
+    return {"setup": setup_errors, "tests": results, "isolation": isolation}
 
 
-def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeout: float = 60.0,
-                    mem_mb: int | None = 2048, cpu_s: int | None = None) -> dict:
+def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, mem_mb: int | None = DEFAULT_MEM_MB,
+                   cpu_s: int | None = None, isolation: str | None = None) -> dict:
+    """The one function course-grade and course-selfcheck share: plan from the source notebook, rebuild the
+    submission's solution cells in a sandbox, judge every test cell. ``submitted_nb`` may be None (unreadable).
+
+    Returns verify_cells' dict plus ``plan``, ``notes`` and ``scores`` ({test_id: points earned})."""
+    plan = plan_from_notebook(source_nb)
+    cells, notes = submission_cells(plan, submitted_nb)
+    out = verify_cells(cells, plan["tests"], None, timeout, mem_mb, cpu_s, isolation)
+    out["plan"], out["notes"] = plan, notes
+    out["scores"] = {t["id"]: (t["points"] if out["tests"][t["id"]]["ok"] else 0.0) for t in plan["tests"]}
+    return out
+
+
+def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeout: float = DEFAULT_TIMEOUT,
+                    mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None
+                    ) -> dict:
     """Layer 2: re-run every check of ``source_nb_path``'s test cells on the solution cells of the submission."""
     import nbformat
 
     source_nb = nbformat.read(str(source_nb_path), as_version=4)
-    plan = plan_from_notebook(source_nb)
     submitted = None
     notes: list[str] = []
     if submitted_nb_path is not None:
@@ -163,27 +242,30 @@ def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeou
             submitted = nbformat.read(str(submitted_nb_path), as_version=4)
         except Exception as exc:
             notes.append(f"notebook could not be read: {type(exc).__name__}")
-    cells, more = submission_cells(plan, submitted)
-    notes += more
-    cwd = submitted_nb_path.parent if submitted_nb_path is not None else source_nb_path.parent
-    out = verify_cells(cells, plan["tests"], cwd, timeout, mem_mb, cpu_s)
-    out["notes"] = notes
+    out = check_notebook(source_nb, submitted, timeout, mem_mb, cpu_s, isolation)
+    out["notes"] = notes + out["notes"]
+    del out["plan"]
     return out
 
 
 def main(argv: list[str] | None = None) -> int:
+    """CLI; the JSON verdict is the last line of stdout (a pipe only course-grade holds)."""
     import argparse
+
+    from autograder.isolation import MODES
 
     argv = sys.argv[1:] if argv is None else argv
     parser = argparse.ArgumentParser(description="Re-run a notebook's checks out of the kernel (JSON on stdout).")
     parser.add_argument("cmd", choices=["verify"])
     parser.add_argument("source", type=Path)
     parser.add_argument("submission", type=Path)
-    parser.add_argument("--timeout", type=float, default=60.0)
-    parser.add_argument("--mem-mb", type=int, default=2048)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    parser.add_argument("--mem-mb", type=int, default=DEFAULT_MEM_MB)
     parser.add_argument("--cpu-s", type=int, default=None)
+    parser.add_argument("--isolation", choices=MODES, default=None)
     args = parser.parse_args(argv)
-    result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb, args.cpu_s)
+    result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb or None, args.cpu_s,
+                             args.isolation)
     print(json.dumps(result))
     return 0
 

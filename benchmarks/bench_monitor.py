@@ -8,6 +8,11 @@ stop-button pump polls the real shell queue; ``--local`` runs them in this proce
 
     python benchmarks/bench_monitor.py            # in a kernel
     python benchmarks/bench_monitor.py --local    # in-process
+    COURSE_DATA_FIXTURES=../shared/data python benchmarks/bench_monitor.py --chapters [NN_name ...] [--modes live]
+
+``--chapters`` measures each chapter's own training loops instead: it executes the source notebook (full mode)
+with the monitor forced to each mode and prints, per monitor, the share of the loop's time spent inside the
+monitor (``update()`` and drawing, timed by the monitor itself) and the final draw in ``close()``.
 """
 
 from __future__ import annotations
@@ -121,13 +126,57 @@ def in_kernel():
         km.shutdown_kernel(now=True)
 
 
+SUMMARY_CELL = "import json, course.monitor\nprint('RUNS=' + json.dumps(course.monitor.RUNS))"
+
+EXECUTE = """
+import sys, nbformat
+from nbclient import NotebookClient
+nb = nbformat.read(sys.argv[1], as_version=4)
+nb.cells.append(nbformat.v4.new_code_cell(sys.argv[3]))
+NotebookClient(nb, timeout=3600, kernel_name="python3", allow_errors=True).execute()
+print([o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout"][-1])
+"""
+
+
+def chapters_run(names, modes):
+    import json
+    import subprocess
+
+    sys.path.insert(0, str(ROOT))
+    from autograder.build import chapters, source_path
+
+    print(f"{'chapter':16s} {'monitor':42s} {'mode':6s} {'calls':>6s} {'samples':>7s} {'redraws':>7s} "
+          f"{'loop s':>7s} {'in monitor':>10s} {'close s':>7s}  median update/weight", flush=True)
+    for chapter in names or chapters():
+        for mode in modes:
+            env = dict(os.environ, COURSE_MONITOR=mode)
+            env.pop("COURSE_QUICK", None)
+            env.pop("NBGRADER_EXECUTION", None)
+            env.setdefault("COURSE_DATA_FIXTURES", str(ROOT.parent / "shared" / "data"))
+            out = subprocess.run([sys.executable, "-c", EXECUTE, str(source_path(chapter)), "-", SUMMARY_CELL],
+                                 env=env, cwd=source_path(chapter).parent, capture_output=True, text=True,
+                                 check=True).stdout
+            runs = json.loads(out[out.index("RUNS=") + 5:].strip().splitlines()[0])
+            for r in runs:
+                share = r["monitor_seconds"] / r["seconds"] if r["seconds"] else 0.0
+                ratios = ", ".join(f"{n} {v:.1e}" for n, v in r["median_update_ratio"].items())
+                print(f"{chapter:16s} {r['title'][:42]:42s} {r['mode']:6s} {r['calls']:6d} {r['samples']:7d} "
+                      f"{r['redraws']:7d} {r['seconds']:7.2f} {share:10.1%} {r['close_seconds']:7.2f}  {ratios}",
+                      flush=True)
+        print(f"  load average now {os.getloadavg()[0]:.2f}", flush=True)
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--local", action="store_true", help="run in this process instead of a kernel")
+    ap.add_argument("--chapters", nargs="*", default=None, help="measure the chapters' own loops (all if none named)")
+    ap.add_argument("--modes", nargs="+", default=["live", "static"], choices=["live", "static"])
     ap.add_argument("--inner", action="store_true", help=argparse.SUPPRESS)
     args = ap.parse_args()
     print(f"load average: {os.getloadavg()[0]:.2f}", flush=True)
-    if args.inner or args.local:
+    if args.chapters is not None:
+        chapters_run(args.chapters, args.modes)
+    elif args.inner or args.local:
         if args.local:
             os.environ["COURSE_MONITOR"] = "live"
         run_all()

@@ -1,27 +1,82 @@
 """Shared machinery for the checks: calling student code safely and comparing results with clear messages.
 
-Every check goes through :func:`call` (copies inputs, turns ``NotImplementedError`` and crashes into a
-readable AssertionError, reports modified inputs) and the ``expect_*`` comparisons below.
+Every check goes through :func:`call` and the ``expect_*`` comparisons below. Contract (stable API used by
+the course's checks and the visible-test helpers in :mod:`course.testing`):
+
+``call(fn, *args, name=None, may_modify=(), forbid_warnings=False, warnings_out=None,
+check_inputs_unchanged=True, **kwargs)``
+    Runs ``fn(*args, **kwargs)`` and returns its result. ``fn`` may be a local function or a handle to a
+    function in the student's process (a remote handle of the grader's channel): both behave the same.
+
+    * Skeleton (``NotImplementedError``) and crashes become a readable :class:`CheckFailure`.
+    * **In-place changes** (item 4 of issue 12): every argument is deep-copied, ``fn`` gets the copies, and
+      afterwards each copy is compared with the original *at any depth* (arrays inside tuples, lists and
+      dicts, e.g. a cache tuple or a params dict; dict keys and list lengths too). A difference fails with
+      the path of the changed object (``argument #3[1][0]``). ``may_modify`` lists the arguments the spec
+      lets (or requires) ``fn`` to change: positional indices (0-based ints) and/or keyword names. Those
+      objects are passed **as they are** (not copied) and not compared, so the check can inspect what ``fn``
+      did to them (e.g. ``sgd_step``: ``call(fn, params, grads, lr, may_modify=(0,))`` then look at
+      ``params``). ``check_inputs_unchanged=False`` turns the comparison off for all arguments (legacy).
+    * **Warnings and floating-point errors** (item 2): warnings raised while ``fn`` runs are recorded, with
+      NumPy's divide/overflow/invalid errors turned into ``RuntimeWarning`` for the call (underflow ignored),
+      on the side where ``fn`` runs: in this process for a local function, in the student's process (kernel
+      or sandbox) for a remote one, whose reply carries them back. ``forbid_warnings=True`` fails on any
+      ``RuntimeWarning`` (NumPy's floating-point errors); a tuple of categories (e.g. ``(Warning,)``) forbids
+      those instead. The message names the warning and the inputs, e.g. ``sigmoid_forward raised
+      RuntimeWarning: overflow encountered in exp (called with: array of shape (7,), float64, values from
+      -1e+04 to 1e+04)``, hint key ``fp_overflow``/``fp_invalid``/``fp_divide``/``warning``. Pass a list as
+      ``warnings_out`` to receive every recorded ``(category_name, message)``. Warnings that are not
+      forbidden are re-issued to the caller's context afterwards (an enclosing ``warnings`` filter sees them).
+      A function that silences NumPy itself (``with np.errstate(over="ignore")``) is not reported.
+
+``time_calls(fn, *args, repeats=5, **kwargs) -> list[float]``
+    Seconds of each of ``repeats`` back-to-back runs of ``fn``, measured in the process where ``fn`` runs
+    (the channel excluded; each run gets fresh copies of the arguments). See ``RemoteFunction.time_calls``
+    for how the judge's clock bounds the student's.
+
+``fail(message, hint=None)`` / ``CheckFailure(message, hint=None)``
+    A failure may carry a **hint key** naming the failing property; the grader's report maps keys to
+    hints (every key in :data:`HINT_KEYS` has one). The ``expect_*`` helpers
+    set ``shape``, ``tuple``, ``nonfinite``, ``values``, ``numeric``; :func:`call` sets ``not_implemented``,
+    ``raised`` (``raised_KeyError`` etc. for common exception types), ``inplace`` and the warning keys.
 """
 
 from __future__ import annotations
 
+import builtins
 import copy
 import math
+import time
+import warnings
+from contextlib import contextmanager
 
 import numpy as np
 
+#: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has a hint in the grader's report.
+HINT_KEYS = frozenset({
+    "not_implemented", "raised", "raised_KeyError", "raised_IndexError", "raised_ValueError", "raised_TypeError",
+    "raised_ZeroDivisionError", "raised_expected_error", "inplace", "inplace_required", "fp_overflow",
+    "fp_invalid", "fp_divide", "warning", "shape", "tuple", "numeric", "nonfinite", "values", "dtype",
+    "too_slow", "permutation_per_epoch", "stale_prediction", "rng_usage", "distribution", "layout",
+    "accumulate", "cache_contents", "timeout", "crashed", "not_defined", "not_own_function",
+})
+
 
 class CheckFailure(AssertionError):
-    """Raised by a check when the student's function is wrong; the message says how."""
+    """Raised by a check when the student's function is wrong; the message says how, ``hint`` (a key of
+    :data:`HINT_KEYS` or None) names the failing property."""
+
+    def __init__(self, message: str = "", hint: str | None = None):
+        super().__init__(message)
+        self.hint = hint
 
 
 class NotImplementedYet(CheckFailure, NotImplementedError):
     """The function is still the skeleton (it raised NotImplementedError)."""
 
 
-def fail(message: str):
-    raise CheckFailure(message)
+def fail(message: str, hint: str | None = None):
+    raise CheckFailure(message, hint)
 
 
 def _describe(value) -> str:
@@ -30,6 +85,18 @@ def _describe(value) -> str:
     if isinstance(value, (list, tuple)):
         return f"{type(value).__name__} of length {len(value)}"
     return type(value).__name__
+
+
+def _describe_input(value) -> str:
+    """Like _describe, with the value range of numeric arrays (for warning messages)."""
+    if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "iuf":
+        if value.dtype.kind == "f" and np.all(np.isnan(value)):
+            return f"array of shape {value.shape}, {value.dtype}, all nan"
+        lo, hi = np.nanmin(value), np.nanmax(value)
+        return f"array of shape {value.shape}, {value.dtype}, values from {float(lo):.3g} to {float(hi):.3g}"
+    if isinstance(value, (bool, int, float)):
+        return repr(value)
+    return _describe(value)
 
 
 def _copy(value):
@@ -43,46 +110,173 @@ def _copy(value):
 
 
 def _skeleton(name: str) -> NotImplementedYet:
-    return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.")
+    return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.",
+                             "not_implemented")
 
 
-def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True, **kwargs):
-    """Call ``fn(*args, **kwargs)`` on copies of the inputs and return its result.
+def _num(v) -> str:
+    try:
+        return f"{v.item() if hasattr(v, 'item') else v:.6g}"
+    except (TypeError, ValueError):
+        return repr(v)
 
-    Raises CheckFailure when ``fn`` is still the skeleton, crashes, or modifies an input array in place.
+
+def _first_change(orig, used, path: str):
+    """(path, what changed) for the first difference between an argument and the copy ``fn`` got, or None."""
+    if isinstance(orig, np.ndarray):
+        if not isinstance(used, np.ndarray):
+            return path, f"an array of shape {orig.shape} was replaced by {_describe(used)}"
+        if used.shape != orig.shape or used.dtype != orig.dtype:
+            return path, f"an array of shape {orig.shape}, {orig.dtype} became shape {used.shape}, {used.dtype}"
+        nan = orig.dtype.kind in "fc"
+        if not np.array_equal(orig, used, equal_nan=nan):
+            diff = ~((orig == used) | (np.isnan(orig) & np.isnan(used))) if nan else orig != used
+            idx = tuple(int(i) for i in np.argwhere(diff)[0]) if orig.ndim else ()
+            return path, (f"an array of shape {orig.shape} changed, e.g. at index {idx}: {_num(orig[idx])} -> "
+                          f"{_num(used[idx])}")
+        return None
+    if isinstance(orig, np.random.Generator) or callable(orig):
+        return None
+    if isinstance(orig, dict):
+        if not isinstance(used, dict) or set(orig) != set(used):
+            keys = sorted(map(repr, used)) if isinstance(used, dict) else _describe(used)
+            return path, f"a dict with keys {sorted(map(repr, orig))} now has keys {keys}"
+        for k in orig:
+            found = _first_change(orig[k], used[k], f"{path}[{k!r}]")
+            if found:
+                return found
+        return None
+    if isinstance(orig, (list, tuple)):
+        if not isinstance(used, (list, tuple)) or len(used) != len(orig):
+            return path, f"a {type(orig).__name__} of length {len(orig)} became {_describe(used)}"
+        for j, (a, b) in enumerate(zip(orig, used)):
+            found = _first_change(a, b, f"{path}[{j}]")
+            if found:
+                return found
+        return None
+    try:
+        same = bool(orig == used) or (isinstance(orig, float) and math.isnan(orig) and math.isnan(used))
+    except Exception:
+        return None
+    return None if same else (path, f"{orig!r} became {used!r}")
+
+
+_FP_KEYS = (("overflow", "fp_overflow"), ("invalid value", "fp_invalid"), ("divide by zero", "fp_divide"))
+
+
+@contextmanager
+def recording_warnings(log: list):
+    """Record ``(category_name, message)`` of every warning raised inside into ``log``; NumPy's divide,
+    overflow and invalid errors warn (underflow is ignored). Used by :func:`call` and by the student side of
+    the judge's channel."""
+    with warnings.catch_warnings(record=True) as caught, \
+            np.errstate(divide="warn", over="warn", invalid="warn", under="ignore"):
+        warnings.simplefilter("always")
+        try:
+            yield log
+        finally:
+            for w in caught[:50]:
+                log.append((w.category.__name__, str(w.message)[:500]))
+
+
+def warning_category(name: str) -> type[Warning]:
+    """The Warning class called ``name`` (builtins or NumPy), else UserWarning."""
+    cls = getattr(builtins, name, None) or getattr(getattr(np, "exceptions", None), name, None)
+    return cls if isinstance(cls, type) and issubclass(cls, Warning) else UserWarning
+
+
+def reissue_warnings(records, where: str = "<student code>") -> None:
+    """Raise recorded ``(category_name, message)`` warnings again here (for an enclosing recorder/filter)."""
+    for cat, msg in records:
+        cls = warning_category(str(cat))
+        text = str(msg) if cls is not UserWarning or cat == "UserWarning" else f"{cat}: {msg}"
+        warnings.warn_explicit(text, cls, where, 0)
+
+
+def _forbidden(records, forbid) -> tuple | None:
+    if not forbid:
+        return None
+    cats = (RuntimeWarning,) if forbid is True else tuple(forbid)
+    for cat, msg in records:
+        if issubclass(warning_category(cat), cats):
+            return cat, msg
+    return None
+
+
+def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True, may_modify=(),
+         forbid_warnings=False, warnings_out: list | None = None, **kwargs):
+    """Call ``fn(*args, **kwargs)`` on copies of the inputs and return its result (contract: module docstring).
+
+    Raises CheckFailure when ``fn`` is still the skeleton, crashes, modifies an input it may not modify (at
+    any depth), or raises a forbidden warning.
     """
     name = name or getattr(fn, "__name__", "your function")
     if not callable(fn):
         fail(f"{name}: expected a function, got {_describe(fn)}")
-    given = [_copy(a) for a in args]
-    given_kw = {k: _copy(v) for k, v in kwargs.items()}
+    allowed = set(may_modify)
+    given = [a if i in allowed else _copy(a) for i, a in enumerate(args)]
+    given_kw = {k: v if k in allowed else _copy(v) for k, v in kwargs.items()}
+    records: list = []
     try:
-        result = fn(*given, **given_kw)
+        with recording_warnings(records):
+            result = fn(*given, **given_kw)
     except NotImplementedError:
         raise _skeleton(name) from None
     except CheckFailure:
         raise
     except Exception as exc:  # the student's bug, reported with the input shapes
-        if getattr(exc, "remote_died", False):  # the student's process is gone (autograder.protocol)
+        if getattr(exc, "remote_died", False):  # the student's process is gone (the grader's channel)
             raise
         # ``ename``: the original type name of an exception raised in the student's process
         ename = getattr(exc, "ename", None) or type(exc).__name__
         if ename == "NotImplementedError":
             raise _skeleton(name) from None
         shapes = ", ".join(_describe(a) for a in args)
-        fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})")
+        key = f"raised_{ename}" if f"raised_{ename}" in HINT_KEYS else "raised"
+        fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})", key)
+    if warnings_out is not None:
+        warnings_out.extend(records)
+    bad = _forbidden(records, forbid_warnings)
+    if bad:
+        key = next((k for text, k in _FP_KEYS if text in bad[1]), "warning")
+        inputs = ", ".join(_describe_input(a) for a in args)
+        fail(f"{name} raised {bad[0]}: {bad[1]} (called with: {inputs}); it must not warn on these inputs", key)
     if check_inputs_unchanged:
-        for i, (orig, used) in enumerate(zip(args, given)):
-            if isinstance(orig, np.ndarray) and (orig.shape != used.shape or not np.array_equal(orig, used)):
-                fail(f"{name} modified its input argument #{i + 1} in place; work on a copy instead.")
+        pairs = [(f"#{i + 1}", a, g) for i, (a, g) in enumerate(zip(args, given)) if i not in allowed]
+        pairs += [(repr(k), v, given_kw[k]) for k, v in kwargs.items() if k not in allowed]
+        for label, orig, used in pairs:
+            found = _first_change(orig, used, "")
+            if found:
+                where = f" (at {label}{found[0]})" if found[0] else ""
+                fail(f"{name} modified its input argument {label} in place{where}: {found[1]}; work on a copy "
+                     "instead.", "inplace")
+    reissue_warnings(records, f"<{name}>")
     return result
+
+
+def time_calls(fn, *args, repeats: int = 5, **kwargs) -> list[float]:
+    """Seconds each of ``repeats`` back-to-back runs of ``fn(*args, **kwargs)`` took, timed where ``fn`` runs.
+
+    A remote function (``RemoteFunction.time_calls``) is timed inside the student's process, so the channel is
+    not counted; a local one here. Every run gets fresh copies of the arguments; results are discarded.
+    """
+    if getattr(type(fn), "time_calls", None) is not None:  # a remote handle: timed where it runs
+        return list(fn.time_calls(args, kwargs, repeats))
+    out = []
+    for _ in range(repeats):
+        a = [_copy(v) for v in args]
+        kw = {k: _copy(v) for k, v in kwargs.items()}
+        t0 = time.perf_counter()
+        fn(*a, **kw)
+        out.append(time.perf_counter() - t0)
+    return out
 
 
 def expect_tuple(value, length: int, what: str, names: str = ""):
     """``value`` must be a tuple (or list) of ``length`` items."""
     if not isinstance(value, (tuple, list)) or len(value) != length:
         hint = f" ({names})" if names else ""
-        fail(f"{what} should return a tuple of {length} items{hint}, got {_describe(value)}")
+        fail(f"{what} should return a tuple of {length} items{hint}, got {_describe(value)}", "tuple")
     return tuple(value)
 
 
@@ -90,31 +284,33 @@ def as_array(value, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception:
-        fail(f"{what} should be a NumPy array, got {_describe(value)}")
+        fail(f"{what} should be a NumPy array, got {_describe(value)}", "numeric")
     if arr.dtype == object:
-        fail(f"{what} should be a numeric array, got an array of Python objects")
+        fail(f"{what} should be a numeric array, got an array of Python objects", "numeric")
     return arr
 
 
 def expect_shape(value, shape: tuple, what: str) -> np.ndarray:
     arr = as_array(value, what)
     if arr.shape != tuple(shape):
-        fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}")
+        fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}", "shape")
     return arr
 
 
-def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1e-8) -> np.ndarray:
-    """Shapes must match and values agree within ``atol + rtol * |expected|`` everywhere."""
+def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1e-8,
+                 hint: str = "values") -> np.ndarray:
+    """Shapes must match and values agree within ``atol + rtol * |expected|`` everywhere (``hint``: the key of
+    a value mismatch; shape and nan/inf failures have their own)."""
     expected = np.asarray(expected)
     arr = expect_shape(actual, expected.shape, what)
     if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-        fail(f"{what} should be numeric, got dtype {arr.dtype}")
+        fail(f"{what} should be numeric, got dtype {arr.dtype}", "numeric")
     a = arr.astype(np.float64)
     e = expected.astype(np.float64)
     if not np.all(np.isfinite(a) | ~np.isfinite(e)) or np.any(np.isnan(a) != np.isnan(e)):
         bad = np.argwhere(~np.isfinite(a))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
-        fail(f"{what} contains nan or inf (first at index {where}); expected finite values")
+        fail(f"{what} contains nan or inf (first at index {where}); expected finite values", "nonfinite")
     diff = np.abs(a - e)
     diff = np.where(np.isnan(diff) | (np.isinf(a) & (a == e)), 0.0, diff)
     tol = atol + rtol * np.abs(e)
@@ -122,19 +318,20 @@ def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
         idx = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
         idx = tuple(int(i) for i in idx)
         fail(f"{what} is wrong: at index {idx} got {float(a[idx]):.6g}, expected {float(e[idx]):.6g} "
-             f"(largest absolute error {float(diff.max()):.3g})")
+             f"(largest absolute error {float(diff.max()):.3g})", hint)
     return arr
 
 
-def expect_scalar(value, expected: float, what: str, rtol: float = 1e-6, atol: float = 1e-8) -> float:
+def expect_scalar(value, expected: float, what: str, rtol: float = 1e-6, atol: float = 1e-8,
+                  hint: str = "values") -> float:
     arr = as_array(value, what)
     if arr.size != 1:
-        fail(f"{what} should be a single number, got {_describe(value)}")
+        fail(f"{what} should be a single number, got {_describe(value)}", "shape")
     got = float(arr.reshape(()))
     if math.isnan(got) and not math.isnan(expected):
-        fail(f"{what} is nan, expected {expected!r}")
+        fail(f"{what} is nan, expected {expected!r}", "nonfinite")
     if not (got == expected or abs(got - expected) <= atol + rtol * abs(expected)):
-        fail(f"{what} is {got!r}, expected {expected!r}")
+        fail(f"{what} is {got!r}, expected {expected!r}", hint)
     return got
 
 

@@ -24,5 +24,11 @@ def assert_returns_tuple(value, length, what="result", names=""):
 
 
 def run(fn, *args, **kwargs):
-    """Call ``fn`` like the graders do: a skeleton or a crash becomes a readable AssertionError."""
+    """Call ``fn`` like the graders do (:func:`course.compare.call`): a skeleton, a crash or an input changed in
+    place (at any depth) becomes a readable AssertionError.
+
+    Options as in the graders: ``forbid_warnings=True`` fails on a NumPy overflow/invalid/divide warning (e.g.
+    ``run(sigmoid_forward, np.array([-1000.0, 1000.0]), forbid_warnings=True)``); ``may_modify=(0,)`` lets
+    ``fn`` change argument #1 and passes that very object, so the test can look at it afterwards.
+    """
     return call(fn, *args, **kwargs)

@@ -39,6 +39,28 @@ def root() -> Path:
     return ROOT
 
 
+@pytest.fixture(scope="session")
+def visible_catch_summary(pytestconfig) -> dict:
+    """``{fn: (chapter, caught, total, exceptions)}``, filled by tests/test_corpus.py, printed after the run."""
+    return pytestconfig.__dict__.setdefault("visible_catch_summary", {})
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """Print the share of the wrong-answer corpus each visible test catches (shows in plain CI output)."""
+    rows = getattr(config, "visible_catch_summary", None)
+    if not rows:
+        return
+    terminalreporter.section("visible tests: share of autograder/corpus/wrong they catch")
+    total_caught = total = 0
+    for fn, (chapter, caught, count, exceptions) in sorted(rows.items(), key=lambda kv: (kv[1][0], kv[0])):
+        share = f"{100 * caught / count:5.1f}%" if count else "  n/a"
+        note = f"  (not visible: {', '.join(exceptions)})" if exceptions else ""
+        terminalreporter.write_line(f"{chapter:<18} {fn:<28} {caught:>3}/{count:<3} {share}{note}")
+        total_caught, total = total_caught + caught, total + count
+    terminalreporter.write_line(f"{'all':<18} {'':<28} {total_caught:>3}/{total:<3} "
+                                f"{100 * total_caught / max(total, 1):5.1f}%")
+
+
 @pytest.fixture
 def fixtures_env(monkeypatch):
     """Point the course's data loaders at the offline fixtures in ../shared/data (skip if absent)."""

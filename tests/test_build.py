@@ -6,7 +6,7 @@ import re
 
 import pytest
 
-from autograder.build import build, release_path, source_path
+from autograder.build import ChapterError, build, chapter_file, read_chapter, release_path, source_path, write_chapter
 from autograder.notebook_tools import cell_source, grading_cells, load, solution_cells
 from tests.conftest import CHAPTERS
 
@@ -54,3 +54,20 @@ def test_release_has_no_solution_or_hidden_test_text(chapter):
 def test_release_skeleton_cells_raise_not_implemented(chapter):
     for cell in solution_cells(load(release_path(chapter))):
         assert "raise NotImplementedError()" in cell_source(cell)
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_chapter_text_round_trips_through_the_notebook(chapter):
+    """text -> notebook -> text changes nothing (what JupyterLab + jupytext write back when a chapter is saved)."""
+    text = chapter_file(chapter).read_text(encoding="utf-8")
+    nb = read_chapter(text, chapter)
+    assert write_chapter(nb) == text
+    assert nb.metadata.get("course", {}).get("time_budget_seconds"), "the header keeps the course metadata"
+    kinds = {k for c in nb.cells for k in ("solution", "grade", "locked") if c.metadata.get("nbgrader", {}).get(k)}
+    assert kinds == {"solution", "grade", "locked"}, "cell headers carry the nbgrader metadata"
+
+
+def test_malformed_chapter_text_is_refused_with_its_name():
+    bad = '# %% nbgrader={"grade_id": "x", "solution": true, "grade": false, "locked": false}\ndef f():\n    pass\n'
+    with pytest.raises(ChapterError, match="bad.py: solution cell 'x' has no ### BEGIN SOLUTION"):
+        read_chapter(bad, "bad.py")

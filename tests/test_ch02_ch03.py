@@ -121,3 +121,21 @@ def test_small_init_stalls_at_the_prior_while_he_trains(fixtures_env):
     assert he[-1] < prior - 0.1, f"He init should train well below the prior's cost: {he[0]:.3f} -> {he[-1]:.3f}"
     # why: the first layer's gradient is orders of magnitude smaller with the small init
     assert g_small["W1"].std() < 1e-3 * g_he["W1"].std()
+
+
+def test_checks_name_the_failing_property():
+    """Judge-side checks see what happened in the student's function: warnings, distribution, cache contents."""
+    import autograder.checks as checks
+    from autograder.corpus.wrong import ch02_dense_backprop as w2
+    from autograder.corpus.wrong import ch03_activations as w3
+    from course.compare import CheckFailure
+
+    cases = [(checks.check_sigmoid_forward, w3.sigmoid_forward_where_both_branches, "fp_overflow", "np.where"),
+             (checks.check_bce_with_logits, w3.bce_where_both_branches, "fp_overflow", "not numerically stable"),
+             (checks.check_init_params, w3.init_he_uniform, "distribution", "kurtosis"),
+             (checks.check_deep_backward, w3.deep_backward_overwrites_cache, "inplace", "in place"),
+             (checks.check_affine_forward, w2.affine_forward_cache_no_bias, "cache_contents", "cache[2]")]
+    for check, impl, hint, words in cases:
+        with pytest.raises(CheckFailure) as info:
+            check(impl)
+        assert info.value.hint == hint and words in str(info.value), (impl.__name__, info.value.hint, info.value)

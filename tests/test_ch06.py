@@ -74,20 +74,99 @@ def test_bilinear_convention_matches_pillow():
     assert np.abs(corners - pil).max() > 1e-2
 
 
-def test_reported_faults_make_the_loss_explode(photos):
-    """Raw 0..255 data, unscaled randn, ReLU on the output, 4-5 bottleneck, backprop through dW, lr 0.05."""
-    x = photos["lr_train"][:32].reshape(32, -1).astype(np.float64) * 255
-    y = photos["hr_train"][:32].reshape(32, -1).astype(np.float64) * 255
-    params = wrong.init_unscaled_randn([768, 4, 5, 12288], np.random.default_rng(0))
-    losses = []
-    with np.errstate(all="ignore"):
-        for _ in range(6):
-            loss, grads = wrong._loss_grads(params, x, y, through_dw=True, relu_out=True)
-            losses.append(loss)
-            params = {k: params[k] - 0.05 * grads[k] for k in params}
-    # Predictions in the tens of thousands at the start, then every output dies: never better than all-black.
-    assert losses[0] > 1e6, losses
-    assert min(losses) > 0.99 * np.mean(y ** 2), (losses, np.mean(y ** 2))
+CLINIC_SEED = 2  # the seed chapter 6's clinic runs
+
+
+def _rises(losses) -> int:
+    return int(np.sum(np.diff(np.asarray(losses)) > 0))
+
+
+@pytest.fixture(scope="module")
+def clinic_crops(photos):
+    return photos["lr_train"][:64], photos["hr_train"][:64]
+
+
+@pytest.mark.parametrize("seed", [1, CLINIC_SEED, 3])
+def test_clinic_reconstruction_loss_rises_with_the_faults(clinic_crops, seed):
+    """The report's trainer as reconstructed (course.clinic, all faults): the loss rises on >= 80% of its first 20
+    steps and the predictions grow far beyond 0..255; fixing only the sign error stops the rise."""
+    from course.clinic import train_report
+
+    faulty = train_report(*clinic_crops, 20, seed=seed)
+    assert len(faulty["loss"]) == 20 and np.all(np.isfinite(faulty["loss"])), faulty["loss"]
+    assert _rises(faulty["loss"]) >= 0.8 * 19, faulty["loss"]
+    assert faulty["max_abs_output"][-1] > 1e3 and faulty["loss"][-1] > 1e5, faulty["max_abs_output"]
+    sign_fixed = train_report(*clinic_crops, 20, fixed=["sign"], seed=seed)
+    assert _rises(sign_fixed["loss"]) == 0, sign_fixed["loss"]
+
+
+def test_clinic_predictions_reach_millions_in_the_notebooks_run(clinic_crops):
+    from course.clinic import train_report
+
+    faulty = train_report(*clinic_crops, 60, seed=CLINIC_SEED)
+    assert _rises(faulty["loss"]) >= 0.95 * 59 and faulty["max_abs_output"][-1] > 1e6, faulty["max_abs_output"][-5:]
+
+
+def test_clinic_loss_falls_after_the_fixes(clinic_crops):
+    """All six faults fixed one by one (the last ones with the correct gradient, the reference mlp_loss_grads):
+    the loss falls at every step; with a step size suited to the correct gradient it reaches the mean-crop loss."""
+    from course.clinic import FAULTS, train_report
+
+    fixed = []
+    for fault in FAULTS:
+        fixed.append(fault)
+        run_h = train_report(*clinic_crops, 20, fixed=fixed, seed=CLINIC_SEED, grads_fn=ref.mlp_loss_grads)
+        assert np.all(np.isfinite(run_h["loss"])) and run_h["loss"][-1] < run_h["loss"][0], (fixed, run_h["loss"])
+        assert _rises(run_h["loss"]) == 0, (fixed, run_h["loss"])
+    assert run_h["loss"][0] < 5 and run_h["max_abs_output"][-1] < 10, run_h
+    tuned = train_report(*clinic_crops, 20, fixed=FAULTS, seed=CLINIC_SEED, grads_fn=ref.mlp_loss_grads,
+                         alpha=0.05 * 12288)
+    y = clinic_crops[1].reshape(64, -1).astype(np.float64)
+    assert _rises(tuned["loss"]) == 0 and tuned["loss"][-1] < 1.2 * np.mean((y - y.mean(axis=0)) ** 2), tuned["loss"]
+
+
+def test_clinic_refuses_the_correct_gradient_before_the_formula_faults(clinic_crops):
+    from course.clinic import train_report
+
+    with pytest.raises(ValueError, match="grads_fn"):
+        train_report(*clinic_crops, 1, fixed=["sign", "relu_output", "through_dW"])
+    with pytest.raises(ValueError, match="relu_output"):
+        train_report(*clinic_crops, 1, fixed=["sign", "through_dW"], grads_fn=ref.mlp_loss_grads)
+    with pytest.raises(ValueError, match="unknown"):
+        train_report(*clinic_crops, 1, fixed=["typo"])
+
+
+def test_clinic_gradient_check_points_at_each_formula_fault():
+    """On a tiny copy, the report's backward pass: W3 opposite (sign) and D_out times too large (loss scale);
+    with both fixed, W3 is exact and only the layers below (back through dW) are wrong."""
+    from course.clinic import forward, init_report, report_backward, report_loss
+    from course.gradcheck import numerical_gradient, relative_error
+
+    rng = np.random.default_rng(1)
+    W, b = init_report((6, 4, 5, 8), rng, scaled=True)
+    b = [v + 0.1 for v in b]
+    x, y = rng.random((6, 5)), rng.random((8, 5))
+    true = [numerical_gradient(lambda _: report_loss(forward(W, b, x)[0][-1], y), W[l]).T for l in range(3)]
+    A, Z = forward(W, b, x)
+    dW, _ = report_backward(W, A, Z, y)
+    np.testing.assert_allclose(dW[2], -8 * true[2], rtol=1e-6, atol=1e-12)
+    dW, _ = report_backward(W, A, Z, y, fixed=["sign", "loss_scale"])
+    assert relative_error(dW[2], true[2]) < 1e-8
+    assert relative_error(dW[0], true[0]) > 0.1 and relative_error(dW[1], true[1]) > 0.1
+
+
+def test_monitor_names_the_real_cause_of_the_clinic_failure(clinic_crops):
+    """The monitor fed by the faulty run (as in the notebook) says the loss rises / the outputs explode or die,
+    never that the weights do not change (they change enormously)."""
+    from course.clinic import train_report
+    from course.monitor import TrainingMonitor
+
+    mon = TrainingMonitor("the reported trainer", metrics=["loss"], log_scale=True, mode="static")
+    train_report(*clinic_crops, 60, seed=CLINIC_SEED, monitor=mon)
+    codes = {d.code for d in mon.diagnoses}
+    assert "loss_rising" in codes, [(d.code, d.message) for d in mon.diagnoses]
+    assert codes & {"outputs_exploding", "outputs_dead", "not_finite"}, codes
+    assert "weights_not_changing" not in codes and "vanishing_gradients" not in codes, codes
 
 
 def test_fixed_step_trains_on_photos(photos):

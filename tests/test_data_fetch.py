@@ -5,15 +5,17 @@ from __future__ import annotations
 import gzip
 import hashlib
 import io
+import re
 import urllib.error
 import urllib.request
 from pathlib import Path
 
 import numpy as np
 import pytest
+from tqdm import tqdm
 
 from course.data import _fetch
-from course.data._fetch import ChecksumError, DownloadError, Progress
+from course.data._fetch import ChecksumError, DownloadError, progress_bar
 
 
 def md5(data: bytes) -> str:
@@ -142,44 +144,72 @@ def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
     assert leftovers(tmp_path / "cache") == []
 
 
-def test_progress_plain_lines_when_not_a_tty():
+def test_progress_not_interactive_prints_one_final_line():
     stream = io.StringIO()
-    with Progress(1000, "downloading x", stream=stream, min_interval=0) as bar:
+    with progress_bar(1000, "downloading x", stream=stream) as bar:
         for _ in range(4):
             bar.update(250)
     text = stream.getvalue()
-    assert "\r" not in text
-    lines = text.splitlines()
-    assert len(lines) == 5 and "25%" in lines[0] and "100%" in lines[-1] and "1.0 kB" in lines[-1]
+    assert "\r" not in text and text.count("\n") == 1, text
+    assert text.startswith("downloading x: 100%") and "1.00k/1.00k" in text
+    assert bar.n == 1000
 
 
-def test_progress_is_throttled():
-    stream = io.StringIO()
-    with Progress(10**6, "downloading x", stream=stream, min_interval=3600) as bar:
-        for _ in range(1000):
-            bar.update(1000)
-    lines = stream.getvalue().splitlines()
-    assert len(lines) == 2 and "100%" in lines[-1]  # first update + final line only
-
-
-def test_progress_updates_in_place_on_a_tty():
+def test_progress_is_one_rewriting_tqdm_line_on_a_tty():
     class Tty(io.StringIO):
         def isatty(self):
             return True
 
     stream = Tty()
-    with Progress(4, "decoding", unit="images", stream=stream, min_interval=0) as bar:
+    with progress_bar(4, "decoding", unit="images", stream=stream) as bar:
         bar.update(2)
         bar.update(2)
+    assert isinstance(bar, tqdm)
     text = stream.getvalue()
-    assert text.count("\r") == 3 and text.endswith("\n") and "4 / 4 images (100%)" in text
+    assert text.count("\n") == 1 and text.endswith("\n") and "\r" in text and "4/4" in text.rsplit("\r", 1)[-1]
 
 
 def test_progress_disabled_prints_nothing():
     stream = io.StringIO()
-    with Progress(10, "x", stream=stream, enabled=False) as bar:
+    with progress_bar(10, "x", stream=stream, enabled=False) as bar:
         bar.update(10)
-    assert stream.getvalue() == ""
+    assert stream.getvalue() == "" and bar.n == 10
+
+
+HEADLESS_CELLS = [
+    """from pathlib import Path
+from course.data import _fetch
+_fetch.CHUNK = 64  # many blocks: many progress updates
+src = Path("payload.bin")
+src.write_bytes(bytes(range(256)) * 200)
+path = _fetch.fetch("payload.bin", [src.resolve().as_uri()], Path("cache/payload.bin"), md5=_fetch.md5_file(src))""",
+    """from course.data._fetch import progress_bar
+with progress_bar(3000, "decoding", unit="images") as bar:
+    for _ in range(3000):
+        bar.update(1)""",
+]
+
+
+@pytest.mark.slow
+def test_headless_notebook_holds_one_progress_output_per_job(tmp_path):
+    """A download (800 blocks) and a decoding loop (3000 updates) run in a real kernel, headless: each cell's
+    saved output is one bar (tqdm's widget), not a line per update."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    from tests.conftest import isolated_env
+
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(src) for src in HEADLESS_CELLS])
+    env = isolated_env(tmp_path)
+    client = NotebookClient(nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(tmp_path)}})
+    client.execute(env=env)
+    assert (tmp_path / "cache" / "payload.bin").exists()
+    for cell, job in zip(nb.cells, ("downloading payload.bin", "decoding")):
+        outputs = cell.outputs
+        assert [o.output_type for o in outputs if o.output_type == "error"] == []
+        assert len(outputs) <= 1, f"{job}: {len(outputs)} outputs: {outputs}"
+        text = "".join(o.get("text", "") or o.get("data", {}).get("text/plain", "") for o in outputs)
+        assert len([line for line in re.split(r"[\r\n]+", text) if line.strip()]) <= 1, f"{job}: {text!r}"
 
 
 def test_save_and_load_arrays(tmp_path):

@@ -75,7 +75,7 @@ def test_loss_rising_fires_after_divergence_and_at_the_start():
     diverging = list(np.linspace(2, 0.5, 300)) + list(0.5 * 1.05 ** np.arange(60))
     found = check_loss_rising({"loss": series(diverging)})
     assert codes(found) == ["loss_rising"]
-    assert "learning rate is too high" in found[0].message and "sign" in found[0].message
+    assert "step is too large" in found[0].message and "wrong sign" in found[0].message
     assert codes(check_loss_rising({"train_loss": series(1.3 ** np.arange(10))})) == ["loss_rising"]
 
 
@@ -148,3 +148,34 @@ def test_diagnose_puts_errors_first():
     metrics = {"loss": series([1.0, math.nan])}
     stats = {"dead_frac": {"h1": series([0.9] * 3)}}
     assert codes(diagnose(metrics, stats)) == ["not_finite", "dead_relus"]
+
+
+def test_loss_flat_fires_on_a_stuck_run_only():
+    from course.diagnose import check_loss_flat
+
+    stuck = series(0.678 - 0.033 * np.arange(101) / 100, start=0)
+    stuck = [(10 * s, v) for s, v in stuck]  # every 10 iterations, 1000 in all
+    assert codes(check_loss_flat({"cost": stuck})) == ["loss_flat"]
+    assert check_loss_flat({"cost": [(10 * s, 2 * np.exp(-s / 20)) for s in range(101)]}) == []
+    assert check_loss_flat({"cost": stuck[:20]}) == []  # too short to tell
+
+
+def test_outputs_dead_and_frozen_weights_name_the_huge_step_not_the_learning_rate():
+    from course.diagnose import check_outputs_dead, check_weights_frozen_after_huge_step
+
+    stats = {"dead_frac": {"outputs": series([0.2, 0.98, 0.98, 0.98])},
+             "update_ratio": {"W1": series([4e20, 0, 0, 0]), "W2": series([300.0, 0, 0, 0])}}
+    assert codes(check_outputs_dead(stats)) == ["outputs_dead"]
+    assert codes(check_weights_frozen_after_huge_step(stats)) == ["weights_frozen_after_huge_step"]
+    assert "weights_not_changing" not in codes(diagnose({}, stats))
+    assert check_weights_frozen_after_huge_step({"update_ratio": {"W1": series([1e-3, 0, 0, 0])}}) == []
+
+
+def test_zero_gradient_entries_is_information_when_the_rest_learns():
+    from course.diagnose import check_zero_gradient_entries
+
+    stats = {"zero_grad_frac": {"W1": series([0.2] * 3)}, "update_ratio": {"W1": series([1e-3] * 3)}}
+    (d,) = check_zero_gradient_entries(stats)
+    assert d.severity == "info" and "border pixels" in d.message
+    stats["update_ratio"]["W1"] = series([0.0] * 3)
+    assert check_zero_gradient_entries(stats) == []

@@ -1,11 +1,15 @@
 """End to end: the instructor command grades the whole adversarial corpus (autograder/corpus/submissions) with
-2 workers through real nbgrader, and every case ends as its manifest says; feedback never shows hidden tests;
-re-runs leave no stale grades."""
+2 workers through real nbgrader, isolation on (bubblewrap), and every case ends as its manifest says; nothing
+outside the scratch folders changes, no process outlives grading; feedback never shows hidden tests nor runs a
+script; course-selfcheck computes the same per-cell scores; re-runs leave no stale grades."""
 
 from __future__ import annotations
 
 import csv
+import hashlib
 import json
+import os
+import re
 import shutil
 import subprocess
 import sys
@@ -23,20 +27,48 @@ pytestmark = pytest.mark.slow
 CORPUS = ROOT / "autograder" / "corpus" / "submissions"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 CHAPTER = MANIFEST["chapter"]
-GRADE_ARGS = ["--workers", "2", "--timeout", "5", "--mem-mb", "2048", "--cpu-s", "120"]
+GRADE_ARGS = ["--workers", "2", "--timeout", "15", "--mem-mb", "2048", "--cpu-s", "120"]
 
 
 def course_grade(course: Path, *args: str) -> subprocess.CompletedProcess:
     cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS, *args]
-    proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True, timeout=600)
+    proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, f"course-grade failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
 
 
 def submit(course: Path, student: str, notebook: Path):
+    """Submit ``notebook`` and every other file of its folder (a submission may bring files of its own)."""
     dest = course / "submitted" / student / CHAPTER
-    dest.mkdir(parents=True, exist_ok=True)
+    if dest.exists():
+        shutil.rmtree(dest)
+    shutil.copytree(notebook.parent, dest)
     shutil.copy(notebook, dest / f"{CHAPTER}.ipynb")
+
+
+def tree_hash(*roots: Path, skip: tuple = ()) -> dict:
+    """{path: sha256} of every file under ``roots`` (``skip``: path parts to leave out)."""
+    out = {}
+    for root in roots:
+        for p in sorted(root.rglob("*")):
+            if p.is_file() and "__pycache__" not in p.parts and not any(s in p.parts for s in skip):
+                out[str(p)] = hashlib.sha256(p.read_bytes()).hexdigest()
+    return out
+
+
+MARKERS = [Path("/tmp/corpus-escape-marker"), Path("/dev/shm/corpus-escape-marker")]
+
+
+def survivors() -> list[str]:
+    """Processes whose command line carries the corpus' survivor marker."""
+    out = []
+    for d in Path("/proc").iterdir():
+        try:
+            if d.name.isdigit() and b"corpus-survivor" in (d / "cmdline").read_bytes():
+                out.append(d.name)
+        except OSError:
+            pass
+    return out
 
 
 def read_csv(course: Path) -> dict:
@@ -51,19 +83,27 @@ def graded(tmp_path_factory):
     shutil.copytree(ROOT / "source" / CHAPTER, course / "source" / CHAPTER)
     for case in MANIFEST["cases"]:
         submit(course, case, CORPUS / CHAPTER / case / f"{CHAPTER}.ipynb")
+    for marker in MARKERS:
+        marker.unlink(missing_ok=True)
+    # everything student code could damage: the course (but the grader's own outputs) and the packages
+    watched = (course / "source", course / "submitted", ROOT / "autograder", ROOT / "course")
+    before = tree_hash(*watched, skip=("nbformat3",))  # course-grade upgrades that one itself
     proc = course_grade(course)
-    return course, proc.stdout
+    changed = sorted(k for k, v in tree_hash(*watched, skip=("nbformat3",)).items() if before.get(k) != v)
+    changed += sorted(set(before) - set(tree_hash(*watched, skip=("nbformat3",))))
+    return course, proc.stdout, {"changed": changed, "survivors": survivors(),
+                                 "markers": [str(m) for m in MARKERS if m.exists()]}
 
 
 def test_corpus_is_large_enough_and_generated():
-    assert len(MANIFEST["cases"]) >= 20
+    assert len(MANIFEST["cases"]) >= 40
     for case in MANIFEST["cases"]:
         assert (CORPUS / CHAPTER / case / f"{CHAPTER}.ipynb").exists(), case
 
 
 @pytest.mark.parametrize("case", sorted(MANIFEST["cases"]))
 def test_case_ends_as_expected(graded, case):
-    course, out = graded
+    course, out, _ = graded
     want = MANIFEST["cases"][case]
     row = read_csv(course)[case]
     got = {cell: float(row[f"{CHAPTER}:{cell}"]) for cell in want["expected"]}
@@ -75,7 +115,7 @@ def test_case_ends_as_expected(graded, case):
 def test_gradebook_agrees_with_csv(graded):
     from nbgrader.api import Gradebook
 
-    course, _ = graded
+    course, _, _ = graded
     rows = read_csv(course)
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         for student, row in rows.items():
@@ -84,8 +124,91 @@ def test_gradebook_agrees_with_csv(graded):
             assert gb.find_submission(CHAPTER, student).score == pytest.approx(float(row["total"])), student
 
 
+def test_nothing_outside_the_scratch_folders_changed(graded):
+    _, _, seen = graded
+    assert seen["changed"] == [], f"student code changed files: {seen['changed'][:10]}"
+    assert seen["markers"] == [], f"student code wrote outside its sandbox: {seen['markers']}"
+
+
+def test_no_process_outlives_grading(graded):
+    _, _, seen = graded
+    assert seen["survivors"] == []
+
+
+def test_csv_is_group_readable_one_line_per_student(graded):
+    course, _, _ = graded
+    path = course / "grading" / f"{CHAPTER}-grades.csv"
+    assert path.stat().st_mode & 0o044 == 0o044
+    assert len(path.read_text().splitlines()) == len(MANIFEST["cases"]) + 1
+    assert {row["isolation"] for row in read_csv(course).values()} == {"bwrap"}
+
+
+def test_similarity_report_lists_the_identical_pair_without_penalty(graded):
+    course, out, _ = graded
+    with open(course / "grading" / f"{CHAPTER}-similarity.csv", newline="") as fh:
+        pairs = {(r["a"], r["b"], r["similarity"]) for r in csv.DictReader(fh)}
+    assert ("identical_a", "identical_b", "identical") in pairs
+    assert "identical_a ~ identical_b" in out
+
+
+def _feedback(course: Path, case: str) -> str:
+    return (course / "feedback" / case / CHAPTER / f"{CHAPTER}.html").read_text(errors="replace")
+
+
+def test_feedback_pages_run_no_script_and_show_no_secret(graded):
+    course, _, _ = graded
+    for case in MANIFEST["cases"]:
+        assert "Content-Security-Policy" in _feedback(course, case), case
+    page = _feedback(course, "html_js")
+    # the text may be shown escaped; no element may carry it
+    scripts = "".join(re.findall(r"<script[^>]*>[^<]*", page))
+    assert "<script>document.title" not in page and "PWNED-BY-CORPUS" not in scripts
+    assert not re.search(r"<img[^>]*onerror", page) and not re.search(r"<a[^>]*javascript:", page)
+    secrets = _feedback(course, "read_secrets")
+    assert "blocked" in secrets and "def check_perceptron" not in secrets and "patch_sys_modules" not in secrets
+    assert "network: blocked" in _feedback(course, "network") and "network: OPEN" not in _feedback(course, "network")
+    assert "graded by the course's checker: passed" in _feedback(course, "correct").replace("&#39;", "'")
+
+
+def test_data_under_grading_uses_the_local_copy(graded):
+    course, _, _ = graded
+    if not os.environ.get("COURSE_DATA_FIXTURES") and not isolated_env(course).get("COURSE_DATA_FIXTURES"):
+        pytest.skip("no offline data fixtures")
+    page = _feedback(course, "data_under_grading")
+    assert "MNIST loaded" in page and "DownloadError" not in page
+
+
+def test_selfcheck_computes_the_same_per_cell_scores_as_grade(graded):
+    """Issue 12 item 1: course-selfcheck's function over every corpus notebook == course-grade's CSV."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from autograder.build import render_source
+    from autograder.verify import check_notebook
+
+    course, _, _ = graded
+    rows = read_csv(course)
+    source = nbformat.reads(render_source(CHAPTER), as_version=4)
+
+    def one(case):
+        path = CORPUS / CHAPTER / case / f"{CHAPTER}.ipynb"
+        try:
+            nb = nbformat.read(str(path), as_version=4)
+        except Exception:
+            return case, None
+        return case, check_notebook(source, nb, timeout=5, mem_mb=2048)["scores"]
+
+    with ThreadPoolExecutor(2) as pool:
+        for case, scores in pool.map(one, sorted(MANIFEST["cases"])):
+            graded_scores = {cell: float(rows[case][f"{CHAPTER}:{cell}"])
+                             for cell in MANIFEST["cases"][case]["expected"]}
+            if scores is None:  # unreadable: selfcheck refuses it, grade gives zero
+                assert sum(graded_scores.values()) == 0
+                continue
+            assert {k: float(v) for k, v in scores.items()} == graded_scores, case
+
+
 def test_summary_lists_who_needs_review(graded):
-    course, out = graded
+    course, out, _ = graded
     assert "need manual review" in out
     for case, want in MANIFEST["cases"].items():
         if want["review"]:
@@ -95,7 +218,7 @@ def test_summary_lists_who_needs_review(graded):
 
 
 def test_no_hidden_test_text_in_any_feedback_file(graded):
-    course, _ = graded
+    course, _, _ = graded
     src = nbformat.read(str(source_path(CHAPTER)), as_version=4)
     secrets = {line for cell in src.cells for line in hidden_lines(cell.source)}
     assert secrets
@@ -110,7 +233,7 @@ def test_no_hidden_test_text_in_any_feedback_file(graded):
 
 
 def test_deleted_and_duplicated_cells_are_graded_without_checksum_alarm(graded):
-    course, _ = graded
+    course, _, _ = graded
     logs = course / "grading" / "logs" / CHAPTER
     for case in ("correct", "deleted_test_cell", "duplicated_cells", "stderr_warning"):
         assert "checksum" not in (logs / f"{case}.log").read_text(), case
@@ -118,13 +241,10 @@ def test_deleted_and_duplicated_cells_are_graded_without_checksum_alarm(graded):
 
 
 def test_regrading_leaves_no_stale_grades(graded, tmp_path):
-    """Grade a cheat without the re-check (it passes), then with it: the gradebook keeps only the new score;
-    then replace a submission by the skeleton: its old full marks are gone."""
+    """Re-grade a cheat, then replace a submission by the skeleton: its old full marks are gone."""
     from nbgrader.api import Gradebook
 
-    course, _ = graded
-    course_grade(course, "--student", "patch_sys_modules", "--no-verify", "--no-feedback")
-    assert float(read_csv(course)["patch_sys_modules"]["total"]) == 5  # the kernel alone is fooled
+    course, _, _ = graded
     course_grade(course, "--student", "patch_sys_modules", "--no-feedback")
     submit(course, "correct", CORPUS / CHAPTER / "skeleton" / f"{CHAPTER}.ipynb")
     course_grade(course, "--student", "correct", "--no-feedback")
@@ -133,3 +253,28 @@ def test_regrading_leaves_no_stale_grades(graded, tmp_path):
     with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
         assert gb.find_submission(CHAPTER, "patch_sys_modules").score == 0
         assert gb.find_submission(CHAPTER, "correct").score == 0
+
+
+def test_changed_source_is_detected_never_mixed_maxima(graded):
+    """Points changed in source/ after the gradebook was made: course-grade stops with the difference; with
+    --update-gradebook it grades against the new points, and nbgrader's gradebook agrees with the CSV."""
+    from nbgrader.api import Gradebook
+
+    course, _, _ = graded
+    path = course / "source" / CHAPTER / f"{CHAPTER}.ipynb"
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        if cell.metadata.get("nbgrader", {}).get("grade_id") == "test_perceptron_train":
+            cell.metadata["nbgrader"]["points"] = 5
+    nbformat.write(nb, str(path))
+    submit(course, "correct", CORPUS / CHAPTER / "correct" / f"{CHAPTER}.ipynb")
+    cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS,
+           "--student", "correct", "--no-feedback"]
+    proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True, timeout=600)
+    assert proc.returncode == 3 and "changed since the gradebook" in proc.stderr, proc.stderr[-2000:]
+    course_grade(course, "--student", "correct", "--no-feedback", "--update-gradebook")
+    row = read_csv(course)["correct"]
+    assert (float(row["total"]), float(row["max"])) == (7, 7)
+    with Gradebook(f"sqlite:///{course / 'gradebook.db'}") as gb:
+        sub = gb.find_submission(CHAPTER, "correct")
+        assert (sub.score, sub.max_score) == (7, 7)

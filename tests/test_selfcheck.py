@@ -52,7 +52,7 @@ def test_subtle_mistake_is_explained_without_revealing_the_check():
     code, text = _run(CORPUS / "wrong_predict" / "01_perceptron.ipynb", chapter="01_perceptron")
     assert code == 1
     assert "[PASS] perceptron_train" in text and "[FAIL] perceptron_predict" in text
-    assert "is wrong: at index" in text and "hint: The values differ" in text
+    assert "is wrong: at index" in text and "hint: The shape is right but some values differ" in text
     _assert_no_check_code(text)
 
 
@@ -74,7 +74,41 @@ def test_unreadable_notebook_is_reported(tmp_path):
 def test_hints_cover_common_failures():
     assert "shape" in hint_for("perceptron_predict on X (3, 2) has shape (3, 1), expected (3,)")
     assert "loop" in hint_for("your code did not finish within 60 s (infinite loop? far too slow?)")
-    assert "copies" in hint_for("f modified its input argument #1 in place; work on a copy instead.")
+    assert "new arrays" in hint_for("f modified its input argument #1 in place; work on a copy instead.")
+
+
+def test_every_hint_key_has_a_specific_hint():
+    from autograder.selfcheck import HINTS_BY_KEY
+    from course.compare import HINT_KEYS
+
+    assert HINT_KEYS <= set(HINTS_BY_KEY)
+    for key, text in HINTS_BY_KEY.items():
+        assert "re-read" not in text.lower(), key
+    assert "re-read" not in hint_for("something nobody foresaw").lower()
+
+
+def test_hint_follows_the_failing_property_not_the_wording():
+    # a KeyError is about key names, not about random shapes
+    text = hint_for("init_mlp raised KeyError: 'W0'\n  (called with: list of length 3)", "raised_KeyError")
+    assert "key names" in text and "shapes" not in text
+    assert "key names" in hint_for("init_mlp raised KeyError: 'W0'")  # no key: from the message
+    # a layout error inside a message that mentions overlapping windows gets the layout hint
+    assert "layout" in hint_for("col2im(...) (windows overlap here) is wrong: at index (0, 1)", "layout")
+    assert "EVERY epoch" in hint_for("two epochs had the same order", "permutation_per_epoch")
+    assert "CURRENT weights" in hint_for("perceptron_train ... is wrong", "stale_prediction")
+    assert "both branches" in hint_for("sigmoid raised RuntimeWarning: overflow encountered in exp").lower()
+
+
+def test_check_hint_keys_reach_the_verdict_and_the_kernel_client():
+    from autograder.judge import _run_check
+    from course.compare import fail
+
+    def check(fn):
+        fail("two epochs drawn from the same rng had the same order", hint="permutation_per_epoch")
+
+    verdict = _run_check(check, lambda: None)
+    assert verdict == {"ok": False, "message": "two epochs drawn from the same rng had the same order",
+                       "not_implemented": False, "hint": "permutation_per_epoch"}
 
 
 @pytest.mark.slow
@@ -82,3 +116,24 @@ def test_console_script_entry_point(tmp_path):
     proc = subprocess.run([sys.executable, "-m", "autograder.selfcheck", str(release_path("01_perceptron"))],
                           capture_output=True, text=True, env=isolated_env(tmp_path), timeout=300)
     assert proc.returncode == 1 and "[FAIL] perceptron_predict" in proc.stdout
+
+
+def test_every_hint_key_a_check_uses_is_known():
+    """Keys attached by checks (fail(msg, KEY), hint=KEY, expect_close(..., KEY)) all have a hint."""
+    import ast
+
+    from autograder.selfcheck import HINTS_BY_KEY
+
+    used = set()
+    for path in sorted((ROOT / "autograder" / "checks").glob("ch*.py")):
+        for node in ast.walk(ast.parse(path.read_text())):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name):
+                continue
+            position = {"fail": 1, "expect_close": 5, "expect_scalar": 5}.get(node.func.id)
+            args = node.args
+            cands = [kw.value for kw in node.keywords if kw.arg == "hint"]
+            if position is not None and len(args) > position:
+                cands.append(args[position])
+            used |= {c.value for c in cands if isinstance(c, ast.Constant) and isinstance(c.value, str)}
+    assert used, "no hint keys found"
+    assert used <= set(HINTS_BY_KEY), used - set(HINTS_BY_KEY)

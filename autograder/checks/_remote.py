@@ -55,9 +55,10 @@ def remote_check(name: str):
             raise CheckFailure(f"the checker stopped while checking your function ({exc})") from None
         if not isinstance(verdict, dict) or not verdict.get("ok"):
             message = verdict.get("message", "check failed") if isinstance(verdict, dict) else "check failed"
+            hint = verdict.get("hint") if isinstance(verdict, dict) else None
             if isinstance(verdict, dict) and verdict.get("not_implemented") and NotImplementedYet is not None:
-                raise NotImplementedYet(message) from None
-            raise CheckFailure(message) from None
+                raise NotImplementedYet(message, hint) from None
+            raise CheckFailure(message, hint if isinstance(hint, str) else None) from None
 
     check.__name__ = check.__qualname__ = name
     check.__doc__ = f"Run the trusted check {name} on ``fn`` (raises AssertionError with a message if wrong)."

@@ -11,9 +11,10 @@ __all__ = ["check_perceptron_predict", "check_perceptron_train"]
 
 
 def check_perceptron_predict(fn):
-    """perceptron_predict(X, w, b) -> (N,) labels in {0, 1}."""
-    for rng in rngs(101, 8):
-        N, D = int(rng.integers(1, 40)), int(rng.integers(1, 8))
+    """perceptron_predict(X, w, b) -> (N,) labels in {0, 1}, for batches from 1 row to realistic sizes."""
+    for case, rng in enumerate(rngs(101, 10)):
+        N = int(rng.integers(1, 40)) if case < 5 else (40, 64, 257, 1000, 4096)[case - 5]
+        D = int(rng.integers(1, 8))
         X, w, b = rng.normal(size=(N, D)), rng.normal(size=D), float(rng.normal())
         out = expect_shape(call(fn, X, w, b), (N,), f"perceptron_predict on X {X.shape}")
         if not np.isin(out, (0, 1)).all():
@@ -33,6 +34,39 @@ def _separable(rng, N, D):
     return X[keep], (scores[keep] > 0).astype(np.int64)
 
 
+def _replay(X, y, lr, epochs, seed, *, order_once=False, stale=False):
+    """The reference run, or one of two classic faults: the order drawn once (not per epoch), or predictions of
+    the whole epoch made with the weights of its start (stale). Returns the mistakes per epoch."""
+    rng = np.random.default_rng(seed)
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    fixed = rng.permutation(N) if order_once else None
+    for _ in range(epochs):
+        order = fixed if order_once else rng.permutation(N)
+        preds = (X @ w + b > 0).astype(np.int64) if stale else None
+        mistakes = 0
+        for i in order:
+            pred = preds[i] if stale else (1 if X[i] @ w + b > 0 else 0)
+            if pred != y[i]:
+                w += lr * (y[i] - pred) * X[i]
+                b += lr * (y[i] - pred)
+                mistakes += 1
+        errors.append(mistakes)
+    return errors
+
+
+def _diagnose_train(errors, X, y, lr, epochs, seed, what):
+    """Name the fault when the mistakes per epoch match a known wrong run."""
+    if np.array_equal(errors, _replay(X, y, lr, epochs, seed, order_once=True)):
+        fail(f"{what}: your mistakes per epoch {list(errors)} are those of a run that draws the visiting order "
+             "once and reuses it; call order = rng.permutation(N) at the start of EVERY epoch",
+             "permutation_per_epoch")
+    if np.array_equal(errors, _replay(X, y, lr, epochs, seed, stale=True)):
+        fail(f"{what}: your mistakes per epoch {list(errors)} are those of a run that predicts the whole epoch "
+             "with the weights from its start; predict each example with the CURRENT w and b, just before "
+             "deciding whether to update", "stale_prediction")
+
+
 def check_perceptron_train(fn):
     """perceptron_train(X, y, lr, epochs, rng) -> (w, b, errors), same run as the reference for a given seed."""
     for case, rng in enumerate(rngs(202, 5)):
@@ -48,6 +82,13 @@ def check_perceptron_train(fn):
         errors = np.asarray(out[2])
         if errors.shape != (epochs,):
             fail(f"{what}: errors should hold one count per epoch ({epochs}), got shape {errors.shape}")
+        again = expect_tuple(call(fn, X, y, lr, epochs, np.random.default_rng(seed)), 3, what, "w, b, errors")
+        if not (np.array_equal(np.asarray(again[2]), errors) and np.array_equal(np.asarray(again[0]),
+                                                                                np.asarray(out[0]))):
+            fail(f"{what}: two runs with the same seed gave different results; draw the order from the rng you "
+                 "are given (rng.permutation(N)), not from np.random", "rng_usage")
+        if not np.array_equal(errors, err_ref):
+            _diagnose_train(errors, X, y, lr, epochs, seed, what)
         expect_close(errors, err_ref, f"{what}: mistakes per epoch", 0, 0)
         expect_close(out[0], w_ref, f"{what}: w", 1e-9, 1e-12)
         expect_close(np.asarray(out[1]).reshape(()), b_ref, f"{what}: b", 1e-9, 1e-12)

@@ -29,14 +29,24 @@ def _dims(rng):
 
 
 def check_affine_forward(fn):
-    """affine_forward(x, W, b) -> (out (N, M), cache); the cache must work with affine_backward."""
-    for case, rng in enumerate(rngs(2101, 6)):
+    """affine_forward(x, W, b) -> (out (N, M), cache = (x, W, b)), also for a realistic batch (N = 512)."""
+    for case, rng in enumerate(rngs(2101, 7)):
         N, D, M = _dims(rng) if case else (4, 3, 3)  # case 0: square W, where x @ W.T runs but is wrong
+        if case == 6:  # a realistic batch
+            N, D, M = 512, 33, 17
         x, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
         what = f"affine_forward(x {x.shape}, W {W.shape}, b {b.shape})"
         out, cache = expect_tuple(call(fn, x, W, b), 2, what, "out, cache")
         ref_out, ref_cache = ref.affine_forward(x, W, b)
         expect_close(out, ref_out, f"{what}: out")
+        if not isinstance(cache, (tuple, list)) or len(cache) != 3:
+            fail(f"{what}: the cache should be the tuple (x, W, b), got {type(cache).__name__}"
+                 + (f" of length {len(cache)}" if isinstance(cache, (tuple, list)) else ""), "cache_contents")
+        for k, (item, given) in enumerate(zip(cache, ("x", "W", "b"))):
+            try:
+                expect_close(item, (x, W, b)[k], f"{what}: cache[{k}] (should be {given} itself)", 0, 0)
+            except CheckFailure as exc:
+                fail(str(exc), "cache_contents")
         dout = rng.normal(size=(N, M))
         try:
             got = ref.affine_backward(dout, cache)
@@ -49,8 +59,10 @@ def check_affine_forward(fn):
 
 def check_affine_backward(fn):
     """affine_backward(dout, cache) -> (dx, dW, db) with the shapes of x, W, b."""
-    for case, rng in enumerate(rngs(2202, 6)):
+    for case, rng in enumerate(rngs(2202, 7)):
         N, D, M = _dims(rng) if case else (3, 3, 3)  # case 0: all square, where transposes do not crash
+        if case == 6:  # a realistic batch
+            N, D, M = 300, 20, 10
         x, W, b = rng.normal(size=(N, D)), rng.normal(size=(D, M)), rng.normal(size=M)
         dout = rng.normal(size=(N, M))
         what = f"affine_backward(dout {dout.shape}, cache (x {x.shape}, W {W.shape}, b {b.shape}))"
@@ -63,8 +75,10 @@ def check_affine_backward(fn):
 
 def check_mse_loss(fn):
     """mse_loss(pred, target) -> (loss, dpred): the mean over all elements, and its gradient."""
-    for case, rng in enumerate(rngs(2303, 6)):
+    for case, rng in enumerate(rngs(2303, 7)):
         shape = (int(rng.integers(2, 9)),) if case == 0 else tuple(int(v) for v in rng.integers(2, 7, size=2))
+        if case == 6:  # a realistic batch
+            shape = (256, 12)
         pred, target = rng.normal(size=shape), rng.normal(size=shape)
         what = f"mse_loss(pred {shape}, target {shape})"
         loss, dpred = expect_tuple(call(fn, pred, target), 2, what, "loss, dpred")

@@ -23,13 +23,15 @@ LABEL_DTYPES = (np.int64, np.uint8, np.int32)  # MNIST labels are uint8
 
 
 def _logits_cases(seed):
-    """(what, logits, labels) cases: random shapes, moderate logits, then huge ones (|z| up to 1e4)."""
+    """(what, logits, labels) cases: random shapes, moderate logits, huge ones (|z| up to 1e4), a batch of 512."""
     cases = []
-    for i, rng in enumerate(rngs(seed, 6)):
+    for i, rng in enumerate(rngs(seed, 7)):
         N, K = int(rng.integers(2, 30)), int(rng.integers(2, 12))
         if i == 1:
             N = K + 1  # nearly square: wrong-axis mistakes still change the result
-        scale = [1.0, 3.0, 0.1, 10.0, 1e3, 1e4][i]
+        if i == 6:
+            N, K = 512, 10  # a realistic MNIST batch
+        scale = [1.0, 3.0, 0.1, 10.0, 1e3, 1e4, 3.0][i]
         z = rng.normal(size=(N, K)) * scale
         if i == 5:
             z -= 2e4  # every logit very negative: exp underflows to 0 unless shifted
@@ -54,6 +56,23 @@ def check_softmax(fn):
     expect_close(call(fn, z), [[1.0, 0.0, 0.0]], "softmax([[1e4, 0, -1e4]])", 0, 1e-12)
 
 
+def _expect_loss(loss, loss_ref, z, what):
+    """The loss must equal the reference; the message names the likely property that failed."""
+    got = float(as_array(loss, f"loss on {what}").reshape(-1)[0])
+    if abs(got - loss_ref) <= 1e-10 + 1e-7 * abs(loss_ref):
+        expect_scalar(loss, loss_ref, f"loss on {what}", 1e-7, 1e-10)  # also: a single number
+        return
+    N = z.shape[0]
+    if N > 1 and abs(got - N * loss_ref) <= 1e-7 * abs(N * loss_ref):
+        fail(f"loss on {what} is {got!r}, expected {loss_ref!r}: yours is the SUM over the {N} examples; "
+             "return the mean")
+    if got < loss_ref and (np.abs(z).max() >= 1e3 or loss_ref - got < 1e-3 * max(1.0, loss_ref)):
+        fail(f"loss on {what} is {got!r}, expected {loss_ref!r}: it comes out too small, as it does when an eps "
+             "is added inside the log (np.log(p + eps)) or probabilities are clipped, which also caps -log p for "
+             "logits far apart. Use log-sum-exp: log p = z - max - log(sum(exp(z - max)))")
+    fail(f"loss on {what} is {got!r}, expected {loss_ref!r} (the mean over the examples of -log p[i, y[i]])")
+
+
 def check_softmax_cross_entropy(fn):
     """softmax_cross_entropy(logits, y) -> (mean loss, dlogits = (softmax - one_hot) / N)."""
     for what, z, y in _logits_cases(402):
@@ -64,7 +83,7 @@ def check_softmax_cross_entropy(fn):
         if got.size == 1 and not np.isfinite(got.astype(np.float64)).all():
             fail(f"loss on {what} is {float(got.reshape(()))}: subtract each row's maximum and use log-sum-exp "
                  "(log softmax = z - max - log(sum(exp(z - max)))), not np.log(softmax(...))")
-        expect_scalar(loss, loss_ref, f"loss on {what} (the MEAN over the N examples)", 1e-7, 1e-10)
+        _expect_loss(loss, loss_ref, z, what)
         dlogits = expect_shape(dlogits, z.shape, f"dlogits on {what}")
         if not np.all(np.isfinite(dlogits)):
             fail(f"dlogits on {what} contains nan or inf: compute softmax stably (subtract each row's maximum)")
@@ -80,8 +99,8 @@ def check_softmax_cross_entropy(fn):
 
 def check_one_hot(fn):
     """one_hot(y, num_classes) -> (N, K) with a single 1 per row at column y[i]."""
-    for i, rng in enumerate(rngs(403, 6)):
-        N, K = int(rng.integers(1, 25)), int(rng.integers(2, 12))
+    for i, rng in enumerate(rngs(403, 7)):
+        N, K = (int(rng.integers(1, 25)), int(rng.integers(2, 12))) if i < 6 else (512, 10)
         y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3])
         if i == 0:
             y[0], y[-1] = 0, K - 1  # both ends of the label range
@@ -101,7 +120,7 @@ def _epoch(fn, X, y, batch_size, rng, what):
     X_in, y_in = X.copy(), y.copy()
     batches = call(lambda: list(fn(X_in, y_in, batch_size, rng)), name="iterate_minibatches")
     if not np.array_equal(X_in, X) or not np.array_equal(y_in, y):
-        fail(f"iterate_minibatches ({what}) modified X or y in place; shuffle indices, not the data")
+        fail(f"iterate_minibatches ({what}) modified X or y in place; shuffle indices, not the data", "inplace")
     for b, batch in enumerate(batches):
         expect_tuple(batch, 2, f"iterate_minibatches ({what}): batch {b}", "X_batch, y_batch")
     return batches
@@ -139,11 +158,13 @@ def _order(fn, X, y, batch_size, rng, what):
 
 def check_iterate_minibatches(fn):
     """iterate_minibatches(X, y, batch_size, rng): one shuffled epoch, every example once, aligned, sizes right."""
-    for i, rng in enumerate(rngs(404, 6)):
+    for i, rng in enumerate(rngs(404, 7)):
         N = int(rng.integers(20, 90))
-        batch_size = [int(rng.integers(2, 12)), 8, 1, N, N + 7, int(rng.integers(2, N))][i]
+        batch_size = [int(rng.integers(2, 12)), 8, 1, N, N + 7, int(rng.integers(2, N)), 64][i]
         if i == 1:
             N = 64  # batch size divides N: no smaller last batch
+        if i == 6:
+            N = 1000  # a realistic epoch: 15 batches of 64 and one of 40
         shape = (N, 3) if i % 2 else (N, 2, 2)  # X may be images: batches index the first axis
         X = rng.normal(size=shape)
         X.reshape(N, -1)[:, 0] = np.arange(N)  # the first feature of each example is its id
@@ -152,29 +173,35 @@ def check_iterate_minibatches(fn):
         seed = int(rng.integers(1 << 30))
         order = _order(fn, X, y, batch_size, np.random.default_rng(seed), what)
         if np.array_equal(order, np.arange(N)):
-            fail(f"iterate_minibatches ({what}) visits the examples in their original order: shuffle with rng")
+            fail(f"iterate_minibatches ({what}) visits the examples in their original order: shuffle with rng",
+                 "rng_usage")
         again = _order(fn, X, y, batch_size, np.random.default_rng(seed), what)
         if not np.array_equal(order, again):
             fail(f"iterate_minibatches ({what}): two runs with generators seeded alike gave different orders; "
-                 "take all randomness from the rng argument")
+                 "take all randomness from the rng argument", "rng_usage")
         other = _order(fn, X, y, batch_size, np.random.default_rng(seed + 1), what)
         if np.array_equal(order, other):
             fail(f"iterate_minibatches ({what}): generators with different seeds gave the same order; "
-                 "shuffle with the rng argument")
+                 "shuffle with the rng argument", "rng_usage")
         shared = np.random.default_rng(seed)
         first, second = (_order(fn, X, y, batch_size, shared, what) for _ in range(2))
         if np.array_equal(first, second):
             fail(f"iterate_minibatches ({what}): two epochs drawn from the same rng had the same order; "
-                 "draw a new permutation from rng every epoch")
+                 "draw a new permutation from rng every epoch", "permutation_per_epoch")
 
 
 def check_sgd_step(fn):
     """sgd_step(params, grads, lr) updates every array of params in place: p -= lr * g."""
-    for i, rng in enumerate(rngs(405, 5)):
+    for i, rng in enumerate(rngs(405, 6)):
         names = ["W1", "b1", "W2", "b2", "W3"][: int(rng.integers(2, 6))]
         dtype = np.float32 if i % 2 else np.float64
         params = {n: rng.normal(size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))) if n[0] == "W"
                                 else int(rng.integers(1, 6))).astype(dtype) for n in names}
+        if i == 5:  # the chapter's 784-128-10 network, float32
+            names = ["W1", "b1", "W2", "b2"]
+            params = {n: rng.normal(size=s).astype(np.float32) for n, s in
+                      zip(names, [(784, 128), (128,), (128, 10), (10,)])}
+            dtype = np.float32
         grads = {n: rng.normal(size=p.shape).astype(dtype) for n, p in params.items()}
         lr = float(rng.choice([0.01, 0.1, 0.5]))
         what = f"sgd_step (case {i + 1}: params {', '.join(names)}, {np.dtype(dtype).name}, lr={lr})"
@@ -185,29 +212,33 @@ def check_sgd_step(fn):
         call(lambda p=params, g=grads_in, r=lr: fn(p, g, r), name="sgd_step")
         if all(np.array_equal(originals[n], before[n]) for n in names):
             fail(f"{what}: none of the arrays in params changed. sgd_step must update them in place "
-                 "(p -= lr * g); returning or assigning new arrays does not update the network's weights")
+                 "(p -= lr * g); returning or assigning new arrays does not update the network's weights",
+                 "inplace_required")
         if set(params) != set(names):
             fail(f"{what}: params should keep its keys {names}, now has {sorted(params)}")
         for n in names:
             if not np.array_equal(grads_in[n], grads[n]):
-                fail(f"{what}: grads[{n!r}] was modified; only params should change")
+                fail(f"{what}: grads[{n!r}] was modified; only params should change", "inplace")
             if params[n] is not originals[n]:
                 fail(f"{what}: params[{n!r}] was replaced by a new array; update it in place "
-                     f"(params[{n!r}] -= ...), because other code holds a reference to the original array")
+                     f"(params[{n!r}] -= ...), because other code holds a reference to the original array",
+                     "inplace_required")
             expect_close(originals[n], expected[n], f"{what}: params[{n!r}] after the step (p - lr * g)",
                          1e-5 if dtype == np.float32 else 1e-12, 1e-6 if dtype == np.float32 else 1e-14)
 
 
 def check_accuracy(fn):
     """accuracy(logits, y) -> fraction of rows whose argmax equals the label, a float in [0, 1]."""
-    for i, rng in enumerate(rngs(406, 6)):
+    for i, rng in enumerate(rngs(406, 8)):
         N, K = int(rng.integers(3, 40)), int(rng.integers(2, 11))
         if i == 1:
             N = K  # square: argmax over the wrong axis still gives N values
+        if i >= 6:
+            N, K = [1000, 10000][i - 6], 10  # realistic evaluation sizes (uint8 labels, as MNIST's)
         logits = rng.normal(size=(N, K))
-        y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3])
-        if i == 2:
-            y = logits.argmax(axis=1).astype(np.int64)  # all right
+        y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3] if i < 6 else np.uint8)
+        if i in (2, 7):
+            y = logits.argmax(axis=1).astype(np.int64 if i == 2 else np.uint8)  # all right
         what = f"accuracy (case {i + 1}: logits {logits.shape})"
         got = call(fn, logits, y)
         arr = as_array(got, what)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 
 from autograder.reference import ch06_superres_mlp as ref
-from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
+from course.compare import CheckFailure, NotImplementedYet, call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = ["check_downsample_box", "check_upsample_nearest", "check_upsample_bilinear", "check_psnr",
            "check_init_mlp", "check_mlp_loss_grads", "check_mlp_train_step"]
@@ -17,12 +17,28 @@ def _images(rng, n, h, w, c):
     return rng.random((n, h, w, c))
 
 
+def _expect_value_error(fn, hr, factor, what):
+    """fn(hr, factor) must raise ValueError (the exercise says so); anything else fails naming what happened."""
+    try:
+        got = call(fn, hr, factor)
+    except NotImplementedYet:
+        raise
+    except CheckFailure as exc:
+        if exc.hint == "raised_ValueError":
+            return
+        fail(f"{what} should raise ValueError; instead: {exc}", "raised_expected_error")
+    fail(f"{what} should raise ValueError, but it returned {np.shape(got)} without an error",
+         "raised_expected_error")
+
+
 def check_downsample_box(fn):
-    """downsample_box(hr, factor) -> (N, H // f, W // f, C) block means."""
-    for rng in rngs(601, 6):
+    """downsample_box(hr, factor) -> (N, H // f, W // f, C) block means; ValueError when f does not divide H, W."""
+    for case, rng in enumerate(rngs(601, 7)):
         f = int(rng.integers(2, 5))
         n, h, w, c = int(rng.integers(1, 4)), f * int(rng.integers(1, 6)), f * int(rng.integers(1, 6)), int(
             rng.integers(1, 4))
+        if case == 6:
+            n, h, w, c, f = 8, 64, 64, 3, 4  # the chapter's batch of 64x64 photos
         hr = _images(rng, n, h, w, c)
         what = f"downsample_box(hr {hr.shape}, factor={f})"
         out = expect_shape(call(fn, hr, f), (n, h // f, w // f, c), what)
@@ -31,15 +47,21 @@ def check_downsample_box(fn):
     hr = np.arange(16.0).reshape(1, 4, 4, 1)
     expect_close(call(fn, hr, 4), [[[[7.5]]]], "downsample_box of one 4x4 block holding 0..15 (the mean is 7.5)",
                  1e-9, 1e-12)
+    for shape, f in [((1, 6, 8, 1), 4), ((2, 8, 6, 3), 4), ((1, 9, 9, 2), 2)]:
+        _expect_value_error(fn, np.zeros(shape), f, f"downsample_box(hr {shape}, factor={f}) (H or W not a multiple "
+                            f"of {f})")
 
 
 def _random_upsampling(fn, reference, seed, max_side, rtol):
-    """Compare fn(lr, factor) with ``reference`` on 6 seeded random images (sides 1..max_side), factors 2..4."""
+    """Compare fn(lr, factor) with ``reference`` on 6 seeded random images (sides 1..max_side, factors 2..4) and a
+    batch of 16x16 thumbnails (factor 4)."""
     name = reference.__name__
-    for rng in rngs(seed, 6):
+    for case, rng in enumerate(rngs(seed, 7)):
         f = int(rng.integers(2, 5))
         lr = _images(rng, int(rng.integers(1, 4)), int(rng.integers(1, max_side + 1)),
                      int(rng.integers(1, max_side + 1)), int(rng.integers(1, 4)))
+        if case == 6:
+            f, lr = 4, _images(rng, 8, 16, 16, 3)  # the chapter's thumbnails
         n, h, w, c = lr.shape
         what = f"{name}(lr {lr.shape}, factor={f})"
         out = expect_shape(call(fn, lr, f), (n, h * f, w * f, c), what)
@@ -81,6 +103,20 @@ def check_psnr(fn):
             fail(f"{what} should return one number (the PSNR of the whole batch), got shape {arr.shape}")
         expect_close(arr.reshape(()), ref.psnr(pred, target, data_range),
                      f"{what} (10 * log10(data_range ** 2 / MSE), MSE over all values)", 1e-7, 1e-9)
+    # 8-bit images (uint8, data_range 255): the difference must be taken in floats (uint8 wraps modulo 256), and
+    # a realistic batch of 64x64 photos.
+    rng = np.random.default_rng(610)
+    for shape in [(2, 6, 6, 3), (8, 64, 64, 3)]:
+        target = rng.integers(0, 256, size=shape).astype(np.uint8)
+        pred = np.clip(target + rng.normal(scale=20, size=shape), 0, 255).astype(np.uint8)
+        what = f"psnr(pred, target uint8 {shape}, data_range=255)"
+        got = np.asarray(call(fn, pred, target, 255.0))
+        if got.size != 1:
+            fail(f"{what} should return one number, got shape {got.shape}")
+        expected = ref.psnr(pred, target, 255.0)
+        if abs(float(got.reshape(())) - expected) > 1e-7 * abs(expected):
+            fail(f"{what} is {float(got.reshape(())):.6g} dB, expected {expected:.6g}: convert to float before "
+                 "subtracting (uint8 differences and squares wrap around modulo 256)", "dtype")
     img = np.random.default_rng(605).random((2, 5, 5, 3))
     got = call(fn, img, img.copy(), 1.0)
     if not (np.asarray(got).size == 1 and math.isinf(float(np.asarray(got).reshape(()))) and float(
@@ -89,7 +125,15 @@ def check_psnr(fn):
 
 
 def check_init_mlp(fn):
-    """init_mlp(sizes, rng) -> He-scaled weights, zero biases, drawn in the documented order."""
+    """init_mlp(sizes, rng) -> He-scaled Gaussian weights, zero biases, drawn in the documented order."""
+    # The distribution first (clearer than a replay mismatch): 300,000 draws of a standard normal have
+    # kurtosis 3.00 +- 0.01; a uniform draw (He-uniform) has 1.8.
+    W = np.asarray(call(fn, [1000, 300], np.random.default_rng(1))["W1"], dtype=np.float64)
+    centred = W - W.mean()
+    kurtosis = float(np.mean(centred ** 4) / np.mean(centred ** 2) ** 2)
+    if not 2.9 < kurtosis < 3.1:
+        fail(f"init_mlp([1000, 300]): W1's values have kurtosis {kurtosis:.2f}, a Gaussian has 3 (a uniform draw "
+             "1.8): draw the weights with rng.standard_normal and scale them by sqrt(2 / fan_in)", "distribution")
     for rng in rngs(606, 4):
         sizes = [int(s) for s in rng.integers(1, 40, size=int(rng.integers(2, 5)))]
         seed = int(rng.integers(1 << 30))
@@ -129,10 +173,12 @@ def _numeric_grad(params, x, y, key, index, eps=1e-6):
 
 def check_mlp_loss_grads(fn):
     """mlp_loss_grads(params, x, y) -> (loss, grads): values match the reference and a numerical gradient check."""
-    for case, rng in enumerate(rngs(607, 5)):
-        depth = [2, 3, 3, 4, 2][case]
+    for case, rng in enumerate(rngs(607, 6)):
+        depth = [2, 3, 3, 4, 2, 3][case]
         sizes = [int(s) for s in rng.integers(2, 12, size=depth + 1)]
         n = int(rng.integers(1, 8))
+        if case == 5:
+            sizes, n = [48, 64, 64, 192], 64  # a realistic batch: 4x4 -> 8x8 colour patches
         params, x, y = _problem(rng, sizes, n)
         what = f"mlp_loss_grads (layer sizes {sizes}, N={n})"
         loss, grads = expect_tuple(call(fn, params, x, y), 2, what, "loss, grads")
@@ -161,10 +207,8 @@ def check_mlp_train_step(fn):
         params, x, y = _problem(rng, sizes, int(rng.integers(2, 8)))
         lr = float(rng.choice([0.01, 0.1, 0.5]))
         what = f"mlp_train_step (layer sizes {sizes}, lr={lr})"
-        before = {k: v.copy() for k, v in params.items()}
+        # call() fails when fn modifies params (or x, y) in place at any depth: it must build new arrays.
         loss, new = expect_tuple(call(fn, params, x, y, lr), 2, what, "loss, new_params")
-        if any(not np.array_equal(before[k], params[k]) for k in params):
-            fail(f"{what} modified the params it was given; return a new dict instead")
         ref_loss, ref_new = ref.mlp_train_step(params, x, y, lr)
         expect_close(np.asarray(loss).reshape(()), ref_loss, f"{what}: loss (before the step)", 1e-7, 1e-12)
         if not isinstance(new, dict) or set(new) != set(params):

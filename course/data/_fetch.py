@@ -7,8 +7,8 @@
   A corrupted download is deleted, never cached (``ChecksumError`` names expected and got); when every mirror fails
   (offline) ``DownloadError`` lists what was tried plus the caller's hint (what to download, where to put it).
 - ``save_arrays`` / ``load_arrays``: atomic ``.npz`` cache of parsed arrays.
-- ``Progress``: bytes/percent (or items) display; a self-updating line on a terminal or in Jupyter, throttled plain
-  text lines otherwise (logs, CI).
+- ``progress_bar``: one ``tqdm.auto`` bar per job (widget in a notebook, rewriting line on a terminal, one final line in
+  logs/CI).
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ import zlib
 from pathlib import Path
 
 import numpy as np
+from tqdm import tqdm as tqdm_std
+from tqdm.auto import tqdm as tqdm_auto
 
 CACHE_ENV = "COURSE_DATA_DIR"
 DEFAULT_CACHE = "~/.cache/nn-from-scratch"
@@ -94,84 +96,67 @@ def md5_file(path: str | os.PathLike, *, gunzip: bool = False) -> str:
 # progress display
 
 
-def _human(n: float) -> str:
-    for unit in ("B", "kB", "MB", "GB"):
-        if n < 1000 or unit == "GB":
-            return f"{n:.0f} {unit}" if unit == "B" else f"{n:.1f} {unit}"
-        n /= 1000
-    return f"{n:.1f} GB"  # pragma: no cover
-
-
-def _is_interactive(stream) -> bool:
+def _in_kernel() -> bool:
+    """True inside a Jupyter (IPython) kernel, where tqdm.auto draws a widget bar."""
+    shell = sys.modules.get("IPython")
     try:
-        if stream.isatty():
-            return True
-    except (AttributeError, ValueError):
+        ip = shell.get_ipython() if shell is not None else None
+    except AttributeError:
         return False
-    # Jupyter renders carriage returns in stream output, so a self-updating line works there too.
-    return "ipykernel" in sys.modules and stream in (sys.stdout, sys.stderr)
+    return ip is not None and "ipykernel" in type(ip).__module__
 
 
-class Progress:
-    """Progress of ``total`` units (bytes with ``unit="B"``, else items; ``total`` may be None when unknown).
+class FinalLine:
+    """Progress where output is not interactive (logs, CI): silent while running, one summary line on close.
 
-    On a terminal (or in Jupyter) one line updates in place at most every 0.1 s; otherwise (logs, CI) plain lines
-    are printed at most every ``min_interval`` seconds (default 5), plus a final line. ``enabled=False`` prints nothing.
+    ``n`` counts like tqdm's; ``stream=None`` prints nothing at all.
     """
 
-    def __init__(self, total: int | None, desc: str, *, unit: str = "B", stream=None, enabled: bool = True,
-                 min_interval: float | None = None):
-        self.total = total if total and total > 0 else None
-        self.desc = desc
-        self.unit = unit
-        self.stream = stream if stream is not None else sys.stderr
-        self.enabled = enabled
-        self.interactive = enabled and _is_interactive(self.stream)
-        self.min_interval = min_interval if min_interval is not None else (0.1 if self.interactive else 5.0)
-        self.count = 0
+    def __init__(self, total: int | None, desc: str, unit: str, stream):
+        self.total, self.desc, self.unit, self.stream = total, desc, unit, stream
+        self.n = 0
         self.start = time.monotonic()
-        self._last = -float("inf")
         self._closed = False
 
-    def _line(self) -> str:
-        if self.unit == "B":
-            done = _human(self.count) + (f" / {_human(self.total)}" if self.total else "")
-        else:
-            done = f"{self.count}" + (f" / {self.total}" if self.total else "") + f" {self.unit}"
-        pct = f" ({100 * self.count / self.total:3.0f}%)" if self.total else ""
-        elapsed = time.monotonic() - self.start
-        rate = ""
-        if elapsed > 0 and self.count:
-            per_s = self.count / elapsed
-            rate = f", {_human(per_s)}/s" if self.unit == "B" else f", {per_s:.0f} {self.unit}/s"
-        return f"{self.desc}: {done}{pct}{rate}, {elapsed:.1f} s"
-
-    def _emit(self, final: bool = False) -> None:
-        if self.interactive:
-            self.stream.write("\r" + self._line() + ("\n" if final else ""))
-        else:
-            self.stream.write(self._line() + "\n")
-        self.stream.flush()
-
-    def update(self, n: int) -> None:
-        self.count += n
-        if not self.enabled:
-            return
-        now = time.monotonic()
-        if now - self._last >= self.min_interval:
-            self._last = now
-            self._emit()
+    def update(self, n: int = 1) -> None:
+        self.n += n
 
     def close(self) -> None:
-        if self.enabled and not self._closed:
-            self._emit(final=True)
+        if self.stream is not None and not self._closed:
+            line = tqdm_std.format_meter(self.n, self.total, time.monotonic() - self.start, prefix=self.desc,
+                                         unit=self.unit, unit_scale=self.unit == "B", unit_divisor=1000, ncols=0)
+            self.stream.write(line + "\n")
+            self.stream.flush()
         self._closed = True
 
-    def __enter__(self) -> Progress:
+    def __enter__(self) -> FinalLine:
         return self
 
     def __exit__(self, *exc) -> None:
         self.close()
+
+
+def progress_bar(total: int | None, desc: str, *, unit: str = "B", enabled: bool = True, stream=None):
+    """One progress bar for one job (a download: ``unit="B"``; decoding: ``unit="images"``).
+
+    ``tqdm.auto``: a widget bar in a notebook (a headless run stores it as one output), a single rewriting line
+    on a terminal; elsewhere (logs, CI) one final line on close; nothing with ``enabled=False``. Use it as a
+    context manager; ``update(k)`` adds k units, ``.n`` is the count so far.
+    """
+    total = total if total and total > 0 else None
+    stream = stream if stream is not None else sys.stderr
+    if not enabled:
+        return FinalLine(total, desc, unit, None)
+    options = dict(total=total, desc=desc, unit=unit, unit_scale=unit == "B", unit_divisor=1000, leave=True)
+    if _in_kernel() and stream in (sys.stdout, sys.stderr):
+        return tqdm_auto(**options)
+    try:
+        tty = stream.isatty()
+    except (AttributeError, ValueError):
+        tty = False
+    if tty:
+        return tqdm_std(file=stream, mininterval=0.1, **options)
+    return FinalLine(total, desc, unit, stream)
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -187,14 +172,15 @@ def _download(url: str, out, desc: str, progress: bool, timeout: float) -> int:
     with urlopen(request, timeout=timeout) as response:
         length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
         total = int(length) if length and str(length).isdigit() else None
-        with Progress(total, f"downloading {desc}", enabled=progress) as bar:
+        count = 0
+        with progress_bar(total, f"downloading {desc}", enabled=progress) as bar:
             while True:
                 block = response.read(CHUNK)
                 if not block:
                     break
                 out.write(block)
+                count += len(block)
                 bar.update(len(block))
-            count = bar.count
     if total is not None and count != total:
         raise OSError(f"incomplete download: got {count} of {total} bytes")
     return count

@@ -30,7 +30,7 @@ import numpy as np
 
 from course.data import _fetch
 from course.data._fetch import ChecksumError, DataError, DownloadError
-from course.data.fixtures import load_fixture
+from course.data.fixtures import fixture_dir, load_fixture
 
 SPLITS = ("train", "test")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -158,7 +158,10 @@ def _help(folder: Path) -> str:
     return (f"To get CIFAR-10 without this downloader, download\n  {URLS[0]}\n"
             f"({TAR_BYTES:,} bytes, md5 {TAR_MD5}) and put it in the folder {folder}\n"
             f"or set the environment variable {LOCAL_ENV} to the tarball, to the folder holding it, or to its "
-            f"extracted {FOLDER} folder\n(set {_fetch.CACHE_ENV} to move the whole data cache elsewhere).")
+            f"extracted {FOLDER} folder\n(set {_fetch.CACHE_ENV} to move the whole data cache elsewhere).\n"
+            "Other local copies: load_cifar10_jpeg('cifar10-full-jpeg.npz', split) reads the course's lossy JPEG "
+            "copy of all 60,000 images,\nand COURSE_DATA_FIXTURES=<folder with cifar10-subset.npz> makes load_cifar10 "
+            "return the 12,000-image offline subset (lossy JPEG too).")
 
 
 def _verified_tarball(path: Path) -> Path:
@@ -234,6 +237,14 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
     return parsed[split]
 
 
+def cifar10_source() -> str:
+    """Which copy of CIFAR-10 ``load_cifar10`` reads now, in words (notebooks print it next to accuracies)."""
+    if fixture_dir() is not None:
+        return ("the offline subset named by COURSE_DATA_FIXTURES (10,000 train / 2,000 test images), a lossy "
+                "quality-75 JPEG re-encoding: accuracies are close to, not equal to, the official images'")
+    return "the official CIFAR-10 images (lossless)"
+
+
 # ----------------------------------------------------------------------------------------------------------------
 # the shared JPEG copy (benchmarks)
 
@@ -278,7 +289,7 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
         raise DataError(f"{npz_path}: {split}_labels should be in 0..9")
 
     x = np.empty((n, 32, 32, 3), dtype=np.uint8)
-    with _fetch.Progress(n, f"decoding CIFAR-10 {split} JPEGs", unit="images", enabled=progress) as bar:
+    with _fetch.progress_bar(n, f"decoding CIFAR-10 {split} JPEGs", unit="images", enabled=progress) as bar:
         for i in range(n):
             try:
                 with Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())) as image:
@@ -289,7 +300,7 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
                 raise DataError(f"{npz_path}: {split} image {i} decodes to shape {pixels.shape}, not (32, 32, 3)")
             x[i] = pixels
             if (i + 1) % 500 == 0 or i + 1 == n:
-                bar.update((i + 1) - bar.count)
+                bar.update((i + 1) - bar.n)
     y = labels.astype(np.uint8)
     _fetch.save_arrays(cache, x=x, y=y)
     return x, y

@@ -1,7 +1,9 @@
 """Plausible wrong implementations of graded functions, one module per chapter (``chNN_*.py``).
 
 Each module defines ``WRONG = {function_name: [wrong_fn, ...]}``; every wrong function's docstring says
-which mistake it makes. Tests assert that ``autograder.checks.check_<function_name>`` rejects each one.
+which mistake it makes. Tests assert that ``autograder.checks.check_<function_name>`` rejects each one, and
+(tests/test_corpus.py) that the function's visible test does too, except the entries a module lists with a
+reason in ``NOT_VISIBLE = {function_name: {wrong_fn_name: reason}}``.
 """
 
 from __future__ import annotations

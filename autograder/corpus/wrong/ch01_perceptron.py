@@ -23,6 +23,14 @@ def predict_column(X, w, b):
     return (X @ w + b > 0).astype(int)[:, None]
 
 
+def predict_fixed_buffer(X, w, b):
+    """Fills a label buffer preallocated for 40 rows: every example from row 40 on is labelled 0."""
+    labels = np.zeros(max(len(X), 40), dtype=np.int64)
+    scores = X @ w + b
+    labels[: min(len(X), 40)] = scores[:40] > 0
+    return labels[: len(X)]
+
+
 def _train(X, y, lr, epochs, rng, *, shuffle=True, bias=True, sign=1, reset=False, count_after=False):
     N, D = X.shape
     w, b, errors = np.zeros(D), 0.0, []
@@ -82,8 +90,59 @@ def train_batch_update(X, y, lr, epochs, rng):
     return w, b, errors
 
 
+def train_permutation_once(X, y, lr, epochs, rng):
+    """Draws the visiting order once, before the first epoch, and reuses it in every epoch."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    order = rng.permutation(N)
+    for _ in range(epochs):
+        mistakes = 0
+        for i in order:
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                w += lr * (y[i] - pred) * X[i]
+                b += lr * (y[i] - pred)
+                mistakes += 1
+        errors.append(mistakes)
+    return w, b, errors
+
+
+def train_global_permutation(X, y, lr, epochs, rng):
+    """Shuffles with np.random.permutation (the global generator) instead of the rng it is given."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    for _ in range(epochs):
+        mistakes = 0
+        for i in np.random.permutation(N):
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                w += lr * (y[i] - pred) * X[i]
+                b += lr * (y[i] - pred)
+                mistakes += 1
+        errors.append(mistakes)
+    return w, b, errors
+
+
+def train_stale_predictions(X, y, lr, epochs, rng):
+    """Predicts the whole epoch once with the weights of the epoch's start (stale predictions), then updates."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    for _ in range(epochs):
+        preds = (X @ w + b > 0).astype(int)
+        mistakes = 0
+        for i in rng.permutation(N):
+            if preds[i] != y[i]:
+                w += lr * (y[i] - preds[i]) * X[i]
+                b += lr * (y[i] - preds[i])
+                mistakes += 1
+        errors.append(mistakes)
+    return w, b, errors
+
+
 WRONG = {
-    "perceptron_predict": [predict_ge_zero, predict_no_bias, predict_sign_labels, predict_column],
+    "perceptron_predict": [predict_ge_zero, predict_no_bias, predict_sign_labels, predict_column,
+                           predict_fixed_buffer],
     "perceptron_train": [train_no_shuffle, train_no_bias, train_wrong_sign, train_reset_each_epoch,
-                         train_counts_after_epoch, train_batch_update],
+                         train_counts_after_epoch, train_batch_update, train_permutation_once,
+                         train_global_permutation, train_stale_predictions],
 }

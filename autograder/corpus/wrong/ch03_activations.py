@@ -297,20 +297,72 @@ def deep_backward_missing_bias_keys(probs, y, caches):
     return {k: v for k, v in _backward(probs, y, caches).items() if k.startswith("W")}
 
 
+def relu_backward_in_place(dout, cache):
+    """Zeroes the blocked entries of dout in place and returns it (changes the caller's gradient array)."""
+    dout[cache <= 0] = 0
+    return dout
+
+
+def sigmoid_forward_where_both_branches(x):
+    """np.where(x >= 0, 1 / (1 + exp(-x)), exp(x) / (1 + exp(x))): right values, but np.where evaluates both
+    branches everywhere, so exp overflows with a RuntimeWarning for large |x|."""
+    out = np.where(x >= 0, 1 / (1 + np.exp(-x)), np.exp(x) / (1 + np.exp(x)))
+    return out, out
+
+
+def bce_where_both_branches(logits, y):
+    """Picks the stable form per sign with np.where, whose other branch still computes exp(z) and overflows
+    (RuntimeWarning) for z = 1e4, although the values are right."""
+    z = logits
+    per = np.where(z >= 0, z - z * y + np.log1p(np.exp(-z)), -z * y + np.log1p(np.exp(z)))
+    return float(np.mean(per)), (_sigmoid(z) - y) / len(y)
+
+
+def init_he_uniform(layer_dims, scheme, rng):
+    """Uniform weights on [-a, a] with a = sqrt(3) std: the right mean and std, but not the Gaussian asked for."""
+    params = {}
+    for l in range(1, len(layer_dims)):
+        n_in, n_out = layer_dims[l - 1], layer_dims[l]
+        std = {"he": np.sqrt(2 / n_in), "xavier": np.sqrt(1 / n_in), "small": 0.01}[scheme]
+        limit = np.sqrt(3.0) * std
+        params[f"W{l}"] = rng.uniform(-limit, limit, size=(n_in, n_out))
+        params[f"b{l}"] = np.zeros(n_out)
+    return params
+
+
+def deep_backward_overwrites_cache(probs, y, caches):
+    """Right gradients, but builds each ReLU mask by overwriting the cached Z in place (Z[Z > 0] = 1 ...),
+    destroying the caller's caches."""
+    N, L = probs.shape[0], len(caches)
+    dZ = (probs - y)[:, None] / N
+    grads = {}
+    for l in range(L, 0, -1):
+        (A_prev, W, b), _ = caches[l - 1]
+        grads[f"W{l}"] = A_prev.T @ dZ
+        grads[f"b{l}"] = dZ.sum(axis=0)
+        if l > 1:
+            mask = caches[l - 2][1]
+            mask[mask > 0] = 1.0
+            mask[mask <= 0] = 0.0
+            dZ = (dZ @ W.T) * mask
+    return grads
+
+
 WRONG = {
     "relu_forward": [relu_forward_in_place, relu_forward_abs, relu_forward_leaky, relu_forward_no_cache],
-    "relu_backward": [relu_backward_ge, relu_backward_dout_mask, relu_backward_mask_only, relu_backward_inverted],
+    "relu_backward": [relu_backward_ge, relu_backward_dout_mask, relu_backward_mask_only, relu_backward_inverted,
+                      relu_backward_in_place],
     "sigmoid_forward": [sigmoid_forward_naive, sigmoid_forward_exp_ratio, sigmoid_forward_clipped,
-                        sigmoid_forward_cache_z],
+                        sigmoid_forward_cache_z, sigmoid_forward_where_both_branches],
     "sigmoid_backward": [sigmoid_backward_on_z, sigmoid_backward_no_dout, sigmoid_backward_s_only],
     "bce_with_logits": [bce_naive, bce_clipped_probs, bce_softplus_overflow, bce_sum, bce_grad_no_1_over_N,
-                        bce_grad_sign],
+                        bce_grad_sign, bce_where_both_branches],
     "init_params": [init_he_without_2, init_transposed, init_fan_out, init_random_bias, init_small_without_001,
-                    init_global_random, init_variance_not_std, init_unknown_scheme_silently],
+                    init_global_random, init_variance_not_std, init_unknown_scheme_silently, init_he_uniform],
     "deep_forward": [deep_forward_sigmoid_everywhere, deep_forward_relu_output, deep_forward_no_bias,
                      deep_forward_column, deep_forward_caches_activation, deep_forward_skips_last_layer,
                      deep_forward_flat_caches],
     "deep_backward": [deep_backward_no_1_over_N, deep_backward_db_wrong_axis, deep_backward_mask_on_dA,
                       deep_backward_mask_on_activation_threshold, deep_backward_no_bias_grad,
-                      deep_backward_sigmoid_twice, deep_backward_missing_bias_keys],
+                      deep_backward_sigmoid_twice, deep_backward_missing_bias_keys, deep_backward_overwrites_cache],
 }

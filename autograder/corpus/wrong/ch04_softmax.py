@@ -185,6 +185,20 @@ def batches_shuffle_in_place(X, y, batch_size, rng):
         yield X[start:start + batch_size], y[start:start + batch_size]
 
 
+_DRAWN_ORDERS = {}
+
+
+def batches_permutation_once(X, y, batch_size, rng):
+    """Draws the permutation once (on the first call, kept in a module cache) and reuses it every epoch."""
+    N = len(X)
+    if N not in _DRAWN_ORDERS:
+        _DRAWN_ORDERS[N] = rng.permutation(N)
+    order = _DRAWN_ORDERS[N]
+    for start in range(0, N, batch_size):
+        idx = order[start:start + batch_size]
+        yield X[idx], y[idx]
+
+
 def batches_number_of_batches(X, y, batch_size, rng):
     """Treats batch_size as the number of batches (np.array_split)."""
     order = rng.permutation(len(X))
@@ -257,6 +271,12 @@ def accuracy_max_value(logits, y):
     return float(np.mean(logits.max(axis=1) == y))
 
 
+def accuracy_count_in_label_dtype(logits, y):
+    """Counts the matches in the labels' dtype (uint8 for MNIST): the count wraps past 255 on large batches."""
+    right = np.sum(np.argmax(logits, axis=1) == y, dtype=np.asarray(y).dtype)
+    return float(right) / len(y)
+
+
 def accuracy_argmin(logits, y):
     """argmin instead of argmax."""
     return float(np.mean(logits.argmin(axis=1) == y))
@@ -270,8 +290,9 @@ WRONG = {
     "one_hot": [one_hot_off_by_one, one_hot_width_from_labels, one_hot_transposed, one_hot_extra_column],
     "iterate_minibatches": [batches_drop_last, batches_with_replacement, batches_overlapping, batches_no_shuffle,
                             batches_misaligned, batches_global_rng, batches_fixed_seed, batches_shuffle_in_place,
-                            batches_number_of_batches],
+                            batches_number_of_batches, batches_permutation_once],
     "sgd_step": [sgd_returns_new, sgd_rebinds_dict, sgd_local_rebind, sgd_plus, sgd_ignores_lr, sgd_weights_only,
                  sgd_updates_grads],
-    "accuracy": [accuracy_wrong_axis, accuracy_count, accuracy_percent, accuracy_max_value, accuracy_argmin],
+    "accuracy": [accuracy_wrong_axis, accuracy_count, accuracy_percent, accuracy_max_value, accuracy_argmin,
+                 accuracy_count_in_label_dtype],
 }

@@ -201,6 +201,52 @@ def col2im_stride_ignored(cols, x_shape, kh, kw, stride, pad):
     return _col2im(cols, x_shape, kh, kw, stride, pad, use_stride=False)
 
 
+def col2im_columns_ijn(cols, x_shape, kh, kw, stride, pad):
+    """Reads the columns in (i, j, n) order, matching im2col_columns_ijn: the pair is consistent, but not the
+    documented (n, i, j) layout."""
+    N, C, H, W = x_shape
+    Ho, Wo = (H + 2 * pad - kh) // stride + 1, (W + 2 * pad - kw) // stride + 1
+    c6 = cols.reshape(C, kh, kw, Ho, Wo, N).transpose(0, 1, 2, 5, 3, 4)
+    return ref.col2im(np.ascontiguousarray(c6).reshape(cols.shape), x_shape, kh, kw, stride, pad)
+
+
+def conv_forward_window_loop(x, w, b, stride, pad):
+    """Loops over the windows (n, i, j), all filters at once: right, but only 15-25x faster than the naive
+    loops, not the 50x the exercise asks for."""
+    N, C, H, W = x.shape
+    F, _, KH, KW = w.shape
+    Ho, Wo = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    out = np.empty((N, F, Ho, Wo))
+    w2 = w.reshape(F, -1)
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                out[n, :, i, j] = w2 @ xp[n, :, i * stride:i * stride + KH, j * stride:j * stride + KW].ravel() + b
+    return out, (x, w, b, stride, pad, ref.im2col(x, KH, KW, stride, pad))
+
+
+def conv_backward_window_loop(dout, cache):
+    """Loops over the windows (n, i, j), all filters at once: right, but far from 50x faster than the naive
+    loops."""
+    x, w, b, stride, pad, cols = cache
+    F, C, KH, KW = w.shape
+    N, _, Ho, Wo = dout.shape
+    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
+    dxp = np.zeros(xp.shape)
+    dw = np.zeros((F, C * KH * KW))
+    w2 = w.reshape(F, -1)
+    for n in range(N):
+        for i in range(Ho):
+            for j in range(Wo):
+                rows, cs = slice(i * stride, i * stride + KH), slice(j * stride, j * stride + KW)
+                g = dout[n, :, i, j]
+                dxp[n, :, rows, cs] += (g @ w2).reshape(C, KH, KW)
+                dw += np.outer(g, xp[n, :, rows, cs])
+    H, W = x.shape[2:]
+    return dxp[:, :, pad:pad + H, pad:pad + W], dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
+
+
 def fast_flipped_kernel(x, w, b, stride, pad):
     """True convolution (flipped kernel) on im2col columns."""
     return ref.conv_forward_fast(x, np.ascontiguousarray(w[:, :, ::-1, ::-1]), b, stride, pad)
@@ -256,6 +302,18 @@ def fast_bwd_dw_not_transposed(dout, cache):
     F = w.shape[0]
     d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
     return dx, (cols @ d2.T).reshape(w.shape), db
+
+
+def fast_bwd_reuses_cached_cols(dout, cache):
+    """Saves memory by writing the columns' gradient into the cached cols array (cols[...] = W.T @ d2), which
+    overwrites the forward pass's cache."""
+    x, w, b, stride, pad, cols = cache
+    F, C, KH, KW = w.shape
+    d2 = dout.transpose(1, 0, 2, 3).reshape(F, -1)
+    db = d2.sum(axis=1)
+    dw = (d2 @ cols.T).reshape(w.shape)
+    cols[...] = w.reshape(F, -1).T @ d2
+    return ref.col2im(cols, x.shape, KH, KW, stride, pad), dw, db
 
 
 def fast_bwd_is_naive(dout, cache):
@@ -319,6 +377,24 @@ def _pool_bwd(dout, cache, mode):
     return dx
 
 
+def pool_bwd_marks_cache(dout, cache):
+    """Handles ties by setting each window's chosen maximum to -inf in the cached x (so overlapping windows pick
+    another one): overwrites the forward pass's cache, and is wrong where windows overlap."""
+    x, size, stride = cache
+    N, C, H, W = x.shape
+    Ho, Wo = dout.shape[2:]
+    dx = np.zeros(x.shape)
+    for n in range(N):
+        for c in range(C):
+            for i in range(Ho):
+                for j in range(Wo):
+                    window = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
+                    p, q = np.unravel_index(np.argmax(window), window.shape)
+                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
+                    window[p, q] = -np.inf
+    return dx
+
+
 def pool_bwd_every_tie(dout, cache):
     """Routes the gradient to every element equal to the window's maximum (all ties get it)."""
     return _pool_bwd(dout, cache, "ties")
@@ -345,11 +421,19 @@ WRONG = {
     "conv_backward_naive": [bwd_stride_ignored, bwd_dw_last_image, bwd_dw_mean, bwd_flipped_kernel, bwd_db_mean,
                             bwd_dx_keeps_padding],
     "im2col": [im2col_rows_pqc, im2col_columns_ijn, im2col_transposed, im2col_stride_ignored, im2col_no_pad],
-    "col2im": [col2im_overwrite, col2im_keeps_padding, col2im_stride_ignored],
+    "col2im": [col2im_overwrite, col2im_keeps_padding, col2im_stride_ignored, col2im_columns_ijn],
     "conv_forward_fast": [fast_flipped_kernel, fast_reshape_without_transpose, fast_cache_without_cols,
-                          fast_is_naive],
+                          fast_is_naive, conv_forward_window_loop],
     "conv_backward_fast": [fast_bwd_dw_first_image, fast_bwd_col2im_overwrites, fast_bwd_dw_not_transposed,
-                           fast_bwd_is_naive],
+                           fast_bwd_is_naive, conv_backward_window_loop, fast_bwd_reuses_cached_cols],
     "maxpool_forward": [pool_mean, pool_stride_is_size, pool_ceil_size, pool_no_cache_x],
-    "maxpool_backward": [pool_bwd_every_tie, pool_bwd_every_element, pool_bwd_last_max, pool_bwd_overwrite],
+    "maxpool_backward": [pool_bwd_every_tie, pool_bwd_every_element, pool_bwd_last_max, pool_bwd_overwrite,
+                         pool_bwd_marks_cache],
+}
+
+_SPEED_ONLY = ("right values, only too slow: a visible test cannot time it fairly on a busy machine (no tight "
+               "wall-clock asserts), so the >= 50x rule is the hidden check's, which reports the measured ratio")
+NOT_VISIBLE = {
+    "conv_forward_fast": {"fast_is_naive": _SPEED_ONLY, "conv_forward_window_loop": _SPEED_ONLY},
+    "conv_backward_fast": {"fast_bwd_is_naive": _SPEED_ONLY, "conv_backward_window_loop": _SPEED_ONLY},
 }

@@ -26,6 +26,20 @@ def downsample_swapped_reshape(hr, factor):
     return hr.reshape(n, factor, h // factor, factor, w // factor, c).mean(axis=(1, 3))
 
 
+def downsample_crops_silently(hr, factor):
+    """Crops H and W down to multiples of factor instead of raising the ValueError the exercise asks for."""
+    n, h, w, c = hr.shape
+    hr = hr[:, :h - h % factor, :w - w % factor]
+    return hr.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+
+
+def downsample_assert_instead_of_error(hr, factor):
+    """Checks divisibility with assert (AssertionError) instead of raising ValueError."""
+    n, h, w, c = hr.shape
+    assert h % factor == 0 and w % factor == 0, "H and W must be multiples of factor"
+    return hr.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+
+
 def upsample_nearest_tile(lr, factor):
     """Tiles the whole image factor x factor times instead of repeating each pixel."""
     return np.tile(lr, (1, factor, factor, 1))
@@ -116,6 +130,12 @@ def psnr_per_image_mean(pred, target, data_range):
     return float(np.mean(10 * np.log10(data_range ** 2 / mse)))
 
 
+def psnr_no_float_cast(pred, target, data_range):
+    """Subtracts without a float cast: on uint8 images the differences and squares wrap around modulo 256."""
+    mse = np.mean((pred - target) ** 2)
+    return math.inf if mse == 0 else float(10 * np.log10(data_range ** 2 / mse))
+
+
 def psnr_no_inf(pred, target, data_range):
     """Adds an epsilon to the MSE, so identical images give a large finite number instead of inf."""
     mse = np.mean((np.asarray(pred, float) - target) ** 2) + 1e-12
@@ -148,6 +168,17 @@ def init_fan_out(sizes, rng):
     params = {}
     for l in range(1, len(sizes)):
         params[f"W{l}"] = rng.standard_normal((sizes[l - 1], sizes[l])) * np.sqrt(2.0 / sizes[l])
+        params[f"b{l}"] = np.zeros(sizes[l])
+    return params
+
+
+def init_he_uniform(sizes, rng):
+    """He-uniform, rng.uniform(-sqrt(6 / fan_in), sqrt(6 / fan_in)): the right variance, the wrong distribution
+    (the exercise asks for standard_normal draws)."""
+    params = {}
+    for l in range(1, len(sizes)):
+        limit = np.sqrt(6.0 / sizes[l - 1])
+        params[f"W{l}"] = rng.uniform(-limit, limit, size=(sizes[l - 1], sizes[l]))
         params[f"b{l}"] = np.zeros(sizes[l])
     return params
 
@@ -227,15 +258,34 @@ def train_step_loss_after(params, x, y, lr):
     return ref.mlp_loss_grads(new, x, y)[0], new
 
 
+def train_step_in_place(params, x, y, lr):
+    """Updates the given params in place (params[k] -= ...) and returns them: the caller's arrays change."""
+    loss, grads = ref.mlp_loss_grads(params, x, y)
+    for k in params:
+        params[k] -= lr * grads[k]
+    return loss, params
+
+
+def train_step_shallow_copy(params, x, y, lr):
+    """dict(params) copies the dict, not the arrays: new[k] -= ... still modifies the caller's arrays."""
+    loss, grads = ref.mlp_loss_grads(params, x, y)
+    new = dict(params)
+    for k in new:
+        new[k] -= lr * grads[k]
+    return loss, new
+
+
 WRONG = {
-    "downsample_box": [downsample_stride, downsample_sum, downsample_swapped_reshape],
+    "downsample_box": [downsample_stride, downsample_sum, downsample_swapped_reshape, downsample_crops_silently,
+                       downsample_assert_instead_of_error],
     "upsample_nearest": [upsample_nearest_tile, upsample_nearest_height_only],
     "upsample_bilinear": [upsample_bilinear_align_corners, upsample_bilinear_top_left, upsample_bilinear_width_only,
                           upsample_bilinear_is_nearest],
     "psnr": [psnr_natural_log, psnr_range_not_squared, psnr_fixed_255, psnr_rmse_10, psnr_per_image_mean,
-             psnr_no_inf],
-    "init_mlp": [init_unscaled_randn, init_xavier, init_fan_out],
+             psnr_no_inf, psnr_no_float_cast],
+    "init_mlp": [init_unscaled_randn, init_xavier, init_fan_out, init_he_uniform],
     "mlp_loss_grads": [loss_grads_through_dw, loss_grads_relu_output, loss_grads_no_relu_mask,
                        loss_grads_per_example_sum, loss_grads_missing_factor_2],
-    "mlp_train_step": [train_step_ascent, train_step_through_dw, train_step_weights_only, train_step_loss_after],
+    "mlp_train_step": [train_step_ascent, train_step_through_dw, train_step_weights_only, train_step_loss_after,
+                       train_step_in_place, train_step_shallow_copy],
 }

@@ -1,0 +1,63 @@
+"""Wall time of every source notebook (with solutions, full mode, offline fixtures) against its stated budget.
+
+The budgets (``course: time_budget_seconds`` in each chapter text's header) are checked here, not in the tests
+(a busy CI machine must not fail a submission on timing; tests/test_notebooks_execute.py only guards against hangs).
+Prints one row per chapter with the load average before and after, and the kernel's CPU time (user+sys of the process
+tree, which load does not inflate the way it inflates wall time).
+
+    COURSE_DATA_FIXTURES=../shared/data python benchmarks/bench_notebooks.py [01_perceptron ...]
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from autograder.build import chapters, source_path  # noqa: E402
+from tests.results_lines import check_notebook_results  # noqa: E402
+from tests.test_notebooks_execute import EXECUTE, HANG_FACTOR, budget_of  # noqa: E402
+
+
+def run(chapter: str) -> tuple[float, float, list[str]]:
+    """(wall seconds, CPU seconds of the executing process and its kernel, problems of its RESULT lines against
+    benchmarks/results.json) for one source notebook in full mode."""
+    env = dict(os.environ)
+    env.pop("COURSE_QUICK", None)
+    env.pop("NBGRADER_EXECUTION", None)
+    env.setdefault("COURSE_DATA_FIXTURES", str(ROOT.parent / "shared" / "data"))
+    guard = HANG_FACTOR * budget_of(chapter) + 120
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.monotonic()
+        subprocess.run([sys.executable, "-c", EXECUTE, str(source_path(chapter)), str(Path(tmp) / "out.ipynb"),
+                        str(guard)], env=env, cwd=source_path(chapter).parent, check=True, timeout=guard + 60)
+        wall = time.monotonic() - t0
+        problems = check_notebook_results(chapter, Path(tmp) / "out.ipynb")
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+    return wall, cpu, problems
+
+
+def main(names):
+    print(f"{'chapter':22s} {'budget s':>8s} {'wall s':>7s} {'CPU s':>7s} {'load before/after':>18s}  verdict")
+    for chapter in names or chapters():
+        load0 = os.getloadavg()[0]
+        wall, cpu, problems = run(chapter)
+        budget = budget_of(chapter)
+        verdict = "within budget" if wall <= budget else "OVER BUDGET"
+        print(f"{chapter:22s} {budget:8d} {wall:7.1f} {cpu:7.1f} {load0:8.2f} / {os.getloadavg()[0]:5.2f}  {verdict}",
+              flush=True)
+        for problem in problems:
+            print(f"    RESULT mismatch: {problem}", flush=True)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,122 @@
+"""The sandbox every execution of student code runs in (autograder/isolation.py), the per-check deadline with
+respawn (autograder/verify.py), feedback hardening, similarity report and LMS export. Fast: no nbgrader run."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import subprocess
+
+import pytest
+
+from autograder.build import ROOT
+from autograder.isolation import bwrap_path, sandbox_env, wrap
+from autograder.verify import verify_cells
+
+pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed")
+
+PROBE = r"""
+import json, os, socket
+out = {"cwd": os.getcwd(), "pids": sorted(p for p in os.listdir("/proc") if p.isdigit()),
+       "repo_autograder": os.path.exists(%(repo)r + "/autograder"), "source": os.path.exists(%(repo)r + "/source"),
+       "home": os.path.exists(os.path.expanduser("~root") + "/.bashrc") or os.path.exists("/root/.bashrc")}
+try:
+    open(%(course)r + "/testing.py", "a").close(); out["course_writable"] = True
+except OSError:
+    out["course_writable"] = False
+try:
+    socket.create_connection(("1.1.1.1", 53), timeout=2); out["network"] = True
+except OSError:
+    out["network"] = False
+open("scratch-file", "w").write("ok"); out["scratch_writable"] = True
+print(json.dumps(out))
+"""
+
+
+def test_bwrap_sandbox_sees_only_the_allowlist(tmp_path):
+    import course
+
+    course_dir = str(__import__("pathlib").Path(course.__file__).parent)
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = PROBE % {"repo": str(ROOT), "course": course_dir}
+    cmd, env = wrap(["python3", "-I", "-c", code], "bwrap", [scratch], scratch, sandbox_env())
+    out = json.loads(subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120).stdout)
+    assert out["cwd"] == str(scratch) and out["scratch_writable"] and (scratch / "scratch-file").exists()
+    assert not out["repo_autograder"] and not out["source"] and not out["home"]
+    assert not out["course_writable"] and not out["network"]
+    assert len(out["pids"]) <= 3, out["pids"]  # its own PID namespace: none of the grader's processes
+
+
+SETUP = "import numpy as np"
+TESTS = [{"id": "t1", "points": 2.0, "checks": [["check_perceptron_predict", "perceptron_predict"]]},
+         {"id": "t2", "points": 3.0, "checks": [["check_perceptron_train", "perceptron_train"]]}]
+RIGHT_PREDICT = "def perceptron_predict(X, w, b):\n    return (X @ w + b > 0).astype(np.int64)"
+ENDLESS_TRAIN = ("def perceptron_train(X, y, lr, epochs, rng):\n    import itertools\n"
+                 "    for _ in itertools.count():\n        pass")
+
+
+def test_a_hang_costs_one_test_cell_and_the_sandbox_is_respawned():
+    cells = [{"name": "setup s", "source": SETUP}, {"name": "solution perceptron_train", "source": ENDLESS_TRAIN},
+             {"name": "solution perceptron_predict", "source": RIGHT_PREDICT}]
+    out = verify_cells(cells, [TESTS[1], TESTS[0]], timeout=4)
+    assert not out["tests"]["t2"]["ok"] and "did not finish within 4 s" in out["tests"]["t2"]["message"]
+    assert out["tests"]["t1"]["ok"], out["tests"]["t1"]  # checked in a fresh sandbox after the hang
+    assert out["isolation"] == "bwrap"
+
+
+def test_shadow_autograder_module_cannot_replace_the_checks(tmp_path):
+    attack = ("import os, sys\nos.makedirs('autograder/checks', exist_ok=True)\n"
+              "open('autograder/__init__.py', 'w').close()\n"
+              "open('autograder/checks/__init__.py', 'w').write('def check_perceptron_predict(fn): pass')\n"
+              "sys.path.insert(0, os.getcwd())\n" + RIGHT_PREDICT.replace("> 0", ">= 0"))
+    out = verify_cells([{"name": "setup s", "source": SETUP}, {"name": "solution perceptron_predict",
+                                                             "source": attack}], TESTS[:1], timeout=20)
+    assert not out["tests"]["t1"]["ok"]
+
+
+def test_strip_hidden_tests_and_csp():
+    import nbformat
+
+    from autograder.nbgrader_ext import CSP, StripHiddenTests, add_csp
+
+    cell = nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nfrom autograder.checks import c\n"
+                                     "### END HIDDEN TESTS")
+    cell, _ = StripHiddenTests().preprocess_cell(cell, {}, 0)
+    assert cell.source == "x = 1"
+    page = add_csp("<html><head><title>t</title></head><body></body></html>")
+    assert page.index(CSP) < page.index("<title>") and add_csp(page) == page
+    assert "script-src" not in CSP or "'none'" in CSP
+
+
+def test_similarity_ignores_skeleton_and_lists_identical_and_near_identical():
+    from autograder.similarity import similar_pairs
+
+    body = ("def f(x):\n    total = 0\n    for v in x:\n        total += v * v  # squares\n"
+            "    assert total >= 0, \"a sum of squares is never negative\"\n    return total ** 0.5\n")
+    subs = {"a": {"f": body}, "b": {"f": body}, "c": {"f": body.replace("total", "acc")},
+            "d": {"f": "def f(x):\n    raise NotImplementedError()"},
+            "e": {"f": "import numpy as np\ndef f(x):\n    return np.linalg.norm(x)"}}
+    rows = similar_pairs(subs, {"f": "def f(x):\n    raise NotImplementedError()"})
+    pairs = {(r["a"], r["b"]): r["similarity"] for r in rows}
+    assert pairs.get(("a", "b")) == "identical"
+    assert ("d", "e") not in pairs and not any("d" in p for p in pairs)
+
+
+@pytest.mark.parametrize("fmt", ["canvas", "moodle"])
+def test_export_columns_match_the_documented_format(fmt, tmp_path):
+    from autograder.export import COLUMNS, export
+
+    results = [{"student": "s1", "total": 4.0, "status": "graded"},
+               {"student": "s2", "total": 0.0, "status": "grading error"}]
+    export(fmt, tmp_path / "out.csv", results, {"nb": {"a": 2.0, "b": 3.0}}, "01_perceptron")
+    text = (tmp_path / "out.csv").read_text()
+    rows = list(csv.DictReader(io.StringIO(text)))
+    assert list(rows[0]) == [*COLUMNS[fmt], "01_perceptron"]
+    documented = (ROOT / "docs" / "grading.md").read_text()
+    assert all(f"`{c}" in documented or f" {c}," in documented or f"{c}`" in documented for c in COLUMNS[fmt])
+    grades = {r.get("SIS Login ID") or r.get("Username"): r["01_perceptron"] for r in rows}
+    assert grades["s1"] == "4" and grades["s2"] == ""  # a grader fault is never uploaded as a zero
+    if fmt == "canvas":
+        assert rows[0]["Student"] == "Points Possible" and rows[0]["01_perceptron"] == "5"
