@@ -4,7 +4,7 @@ benchmarks/results.json holds every quoted figure ("results") and each table row
 ("readme", placeholders ``{key:format}``). Notebooks print their figures as ``RESULT key=value`` lines.
 
 - ``render_readme_cells()`` / ``readme_cells()``: the cells the results file gives vs the ones README.md has.
-- ``check_notebook_results(chapter, executed)``: for tests/test_notebooks_execute.py, the list of problems
+- ``check_notebook_results(chapter, executed)``: for benchmarks/bench_notebooks.py (full mode), the list of problems
   (empty when fine) between an executed notebook's RESULT lines and the results file.
 - ``python -m tests.results_lines --write-readme``: rewrite README.md's measured cells from the results file.
 """

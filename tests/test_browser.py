@@ -11,28 +11,19 @@ to test-artifacts/. Every process it started
 
 from __future__ import annotations
 
-import os
 import re
-import secrets
-import signal
-import socket
-import subprocess
-import sys
 import time
-import urllib.request
 from pathlib import Path
 
 import nbformat
 import pytest
 
 from tests.conftest import ROOT, isolated_env
+from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, pids_mentioning
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
-CHROMIUM = Path("/usr/bin/chromium")
 ARTIFACTS = ROOT / "test-artifacts"
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                 "--disable-sync", "--no-first-run"]
 MAX_STEPS = 500_000  # the notebook's training loop gives up by itself after this many steps (a hang guard)
 REDRAW_STEPS = 20_000  # the plot must change before training advances this far (~1 min of training when idle)
 STALL_SECONDS = 180  # no training progress at all for this long: the kernel is stuck
@@ -91,57 +82,6 @@ print(f"AFTER params kept: finite={bool(np.isfinite(P['W1']).all())} changed={bo
 """
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _pids_mentioning(text: str) -> list[int]:
-    """Processes whose command line contains ``text`` (our unique temp path): the server and its kernels."""
-    pids = []
-    for entry in Path("/proc").iterdir():
-        if entry.name.isdigit() and int(entry.name) != os.getpid():
-            try:
-                if text in (entry / "cmdline").read_bytes().decode(errors="replace"):
-                    pids.append(int(entry.name))
-            except OSError:
-                pass
-    return pids
-
-
-def _end_processes(server: subprocess.Popen, marker: str) -> None:
-    if server.poll() is None:
-        server.send_signal(signal.SIGTERM)
-        try:
-            server.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(server.pid, signal.SIGKILL)
-            server.wait(timeout=10)
-    deadline = time.monotonic() + 10
-    while (pids := _pids_mentioning(marker)) and time.monotonic() < deadline:
-        for pid in pids:
-            try:
-                os.kill(pid, signal.SIGTERM if time.monotonic() < deadline - 5 else signal.SIGKILL)
-            except ProcessLookupError:
-                pass
-        time.sleep(0.5)
-
-
-def _need_chromium():
-    if not CHROMIUM.exists():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"{CHROMIUM} is missing in CI: .ci/browser-deps should have installed it")
-        pytest.skip(f"{CHROMIUM} not installed (run .ci/browser-deps as root to install Debian's chromium)")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        if os.environ.get("CI") == "true":
-            raise
-        pytest.skip("the playwright package is not installed (pip install -e .[test])")
-    return sync_playwright
-
-
 IMG_HASH = """async (sel) => {
   const img = document.querySelector(sel);
   if (!img || !img.src) return null;
@@ -162,7 +102,7 @@ def _img_hash(page, sel):
 
 
 def test_monitor_live_in_jupyterlab(tmp_path):
-    sync_playwright = _need_chromium()
+    sync_playwright = need_chromium()
     ARTIFACTS.mkdir(exist_ok=True)
     nbdir = tmp_path / "notebooks"
     nbdir.mkdir()
@@ -171,50 +111,26 @@ def test_monitor_live_in_jupyterlab(tmp_path):
     nb.cells = [nbformat.v4.new_code_cell(SETUP), nbformat.v4.new_code_cell(TRAIN), nbformat.v4.new_code_cell(AFTER)]
     nbformat.write(nb, nbdir / "monitor_test.ipynb")
 
-    port, token = _free_port(), secrets.token_hex(16)
     env = isolated_env(tmp_path)
-    # No "get Jupyter news?" toast over the notebook (and no fetch of it).
-    news = Path(env["JUPYTER_CONFIG_DIR"]) / "lab" / "user-settings" / "@jupyterlab" / "apputils-extension"
-    news.mkdir(parents=True, exist_ok=True)
-    (news / "notification.jupyterlab-settings").write_text('{"fetchNews": "false"}')
     env.pop("COURSE_MONITOR", None)
     env.pop("NBGRADER_EXECUTION", None)
-    log = open(tmp_path / "jupyter.log", "w")
-    server = subprocess.Popen(
-        [sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ServerApp.ip=127.0.0.1",
-         f"--ServerApp.port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-         f"--ServerApp.root_dir={nbdir}", "--LabApp.news_url=None",
-         "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate", "--LabApp.extension_manager=readonly"],
-        env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
-    base = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 300  # a hang guard: JupyterLab starts in seconds when idle
-        while True:
-            try:
-                with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                    if r.status == 200:
-                        break
-            except OSError:
-                pass
-            assert server.poll() is None, "JupyterLab exited: " + (tmp_path / "jupyter.log").read_text()[-3000:]
-            assert time.monotonic() < deadline, "JupyterLab did not start within 300 s"
-            time.sleep(0.5)
-
-        with sync_playwright() as pw:
-            # HOME inside tmp_path: chromium's helpers (crashpad handlers detach from it) name their folders
-            # after HOME, so the cleanup below finds and ends them too.
-            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
-                                         env={**env, "HOME": str(tmp_path / "chromium-home")})
-            try:
-                _drive(browser.new_page(viewport={"width": 1400, "height": 1400}), base, token,
-                       nbdir / "progress.txt")
-            finally:
-                browser.close()
+        with lab_server(tmp_path, nbdir, env, start_timeout=300) as (base, token, env):
+            with sync_playwright() as pw:
+                # HOME inside tmp_path: chromium's helpers (crashpad handlers detach from it) name their folders
+                # after HOME, so the cleanup finds and ends them too.
+                browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                             env={**env, "HOME": str(tmp_path / "chromium-home")})
+                try:
+                    _drive(browser.new_page(viewport={"width": 1400, "height": 1400}), base, token,
+                           nbdir / "progress.txt")
+                finally:
+                    browser.close()
     finally:
-        _end_processes(server, str(tmp_path))
-        log.close()
-        (ARTIFACTS / "browser_jupyter.log").write_text((tmp_path / "jupyter.log").read_text(errors="replace"))
-    assert not _pids_mentioning(str(tmp_path)), "a server, kernel or browser process survived the cleanup"
+        log = tmp_path / "jupyter.log"
+        if log.exists():
+            (ARTIFACTS / "browser_jupyter.log").write_text(log.read_text(errors="replace"))
+    assert not pids_mentioning(str(tmp_path)), "a server, kernel or browser process survived the cleanup"
 
 
 OUTPUT_HAS = "(t) => [...document.querySelectorAll('.jp-OutputArea-output')].some(e => e.innerText.includes(t))"

@@ -1,5 +1,5 @@
 """Every number README.md's chapter table quotes comes from benchmarks/results.json, and every figure there is
-printed by a chapter (RESULT lines, compared in tests/test_notebooks_execute.py) or shown in benchmarks/RESULTS.md.
+printed by a chapter (RESULT lines, compared in benchmarks/bench_notebooks.py) or shown in benchmarks/RESULTS.md.
 Nothing heavy runs here: the notebooks' printed values are compared where they are executed."""
 
 from __future__ import annotations
