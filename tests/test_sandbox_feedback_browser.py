@@ -7,7 +7,7 @@ from __future__ import annotations
 import nbformat
 import pytest
 
-from tests.test_browser import CHROMIUM, CHROMIUM_ARGS, _need_chromium
+from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, need_chromium
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -36,7 +36,7 @@ def _page(tmp_path, hardened: bool):
 
 
 def test_feedback_page_runs_no_student_script(tmp_path):
-    sync_playwright = _need_chromium()
+    sync_playwright = need_chromium()
     with sync_playwright() as pw:
         browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
                                      env={"HOME": str(tmp_path / "chromium-home")})
