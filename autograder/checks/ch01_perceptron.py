@@ -77,14 +77,16 @@ def check_perceptron_train(fn):
         lr, epochs = float(rng.choice([0.1, 0.5, 1.0])), int(rng.integers(1, 8))
         seed = int(rng.integers(1 << 30))
         what = f"perceptron_train (case {case + 1}: N={len(X)}, D={D}, lr={lr}, epochs={epochs})"
-        out = expect_tuple(call(fn, X, y, lr, epochs, np.random.default_rng(seed)), 3, what, "w, b, errors")
+        given = np.random.default_rng(seed)
+        out = expect_tuple(call(fn, X, y, lr, epochs, given), 3, what, "w, b, errors")
+        unused = given.bit_generator.state == np.random.default_rng(seed).bit_generator.state
         w_ref, b_ref, err_ref = ref.perceptron_train(X, y, lr, epochs, np.random.default_rng(seed))
         errors = np.asarray(out[2])
         if errors.shape != (epochs,):
             fail(f"{what}: errors should hold one count per epoch ({epochs}), got shape {errors.shape}")
         again = expect_tuple(call(fn, X, y, lr, epochs, np.random.default_rng(seed)), 3, what, "w, b, errors")
-        if not (np.array_equal(np.asarray(again[2]), errors) and np.array_equal(np.asarray(again[0]),
-                                                                                np.asarray(out[0]))):
+        if unused or not (np.array_equal(np.asarray(again[2]), errors) and np.array_equal(np.asarray(again[0]),
+                                                                                          np.asarray(out[0]))):
             fail(f"{what}: two runs with the same seed gave different results; draw the order from the rng you "
                  "are given (rng.permutation(N)), not from np.random", "rng_usage")
         if not np.array_equal(errors, err_ref):
