@@ -19,7 +19,7 @@ Usage::
 
     python -m autograder.build            # rebuild source/ and release/ for every chapter
     python -m autograder.build --check    # exit 1 if source/ or release/ is out of date
-    python -m autograder.build --student-edition DIR [chapters]   # the class's repository (no solutions)
+    python -m autograder.build --student-edition DIR --through NN  # the class's repository (no solutions)
 """
 
 from __future__ import annotations
@@ -188,13 +188,22 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--check", action="store_true", help="only report out-of-date files")
     parser.add_argument("--student-edition", metavar="DIR",
                         help="write the student edition (release/ + course package, no solution) into DIR as a git "
-                             "repository, from the committed release/ (see autograder/student_edition.py)")
+                             "repository, from the committed release/ (see autograder/student_edition.py); the "
+                             "chapters given are those published so far")
+    parser.add_argument("--closed", nargs="+", default=[], metavar="NN",
+                        help="with --student-edition: published chapters past their deadline")
+    parser.add_argument("--through", metavar="NN",
+                        help="with --student-edition: publish chapters up to NN, all before NN closed")
     parser.add_argument("chapters", nargs="*", help="chapters to build (default: all)")
     args = parser.parse_args(argv)
     if args.student_edition:
         from autograder.student_edition import main as edition_main
 
-        return edition_main([args.student_edition] + (["--chapters", *args.chapters] if args.chapters else []))
+        return edition_main([args.student_edition] + (["--chapters", *args.chapters] if args.chapters else [])
+                            + (["--closed", *args.closed] if args.closed else [])
+                            + (["--through", args.through] if args.through else []))
+    if args.closed or args.through:
+        parser.error("--closed and --through go with --student-edition")
     unknown = sorted(set(args.chapters) - set(chapters()))
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; known: {chapters()}")

@@ -11,6 +11,16 @@
     DIR/release/NN_name/   the release notebooks (nbgrader generate_assignment output, as committed)
 
 and nothing else: no ``source/``, no ``autograder`` (references, checks, corpus, self-check), no hidden test.
+
+Chapters are published in stages (``--chapters`` published so far, ``--closed`` those past their deadline; ``--through
+NN`` is the weekly cadence: chapters up to NN, all before NN closed). A later chapter's given code holds earlier
+chapters' solutions (chapter 5 gives its students a ReLU, chapter 3's exercise), so every release notebook declares
+what it gives away in its metadata (``course.gives_away``: {chapter: what}, written in the chapter text's header),
+and so does a ``course`` module (a ``GIVES_AWAY = {chapter: what}`` constant, read without importing it). A chapter
+is published only once every chapter it gives away is closed; a module that gives away an open chapter is left out
+(and a published notebook that imports it stops the build). tests/test_student_edition.py checks the declarations
+against the solution lines each file really holds.
+
 Before anything is written the content is scanned (``scan``) for nbgrader's solution/hidden-test markers and for
 an import of ``autograder``; any hit stops the build. DIR is then a git repository with one new commit (the
 instructor pushes it to the students' repository). Re-running on the same DIR replaces its files and commits the
@@ -20,6 +30,8 @@ difference, so the history students pull with nbgitpuller only grows.
 from __future__ import annotations
 
 import argparse
+import ast
+import json
 import re
 import shutil
 import subprocess
@@ -72,8 +84,50 @@ def student_readme(guide: str, version: str) -> str:
     return text.rstrip("\n") + "\n"
 
 
-def edition_files(root: Path = ROOT, chapters: list[str] | None = None) -> dict[str, bytes]:
-    """Every file of the edition, {relative posix path: content}, built in memory from ``root``."""
+def module_gives_away(source: str) -> dict[str, str]:
+    """A course module's ``GIVES_AWAY = {chapter: what}`` constant ({} without one), read with ast (not imported)."""
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "GIVES_AWAY" for t in node.targets):
+            return dict(ast.literal_eval(node.value))
+    return {}
+
+
+def notebook_gives_away(data: bytes) -> dict[str, str]:
+    """A release notebook's ``metadata.course.gives_away`` ({} without one)."""
+    return dict(json.loads(data).get("metadata", {}).get("course", {}).get("gives_away", {}))
+
+
+COURSE_IMPORT = re.compile(r"\b(?:from|import)\s+(course(?:\.\w+)+)")
+
+
+def notebook_course_imports(data: bytes) -> set[str]:
+    """Module files (``course/x.py``) that a notebook's code cells import (``from course.x import ...``)."""
+    found = set()
+    for cell in json.loads(data)["cells"]:
+        if cell["cell_type"] == "code":
+            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+            found |= {m.replace(".", "/") for m in COURSE_IMPORT.findall(text)}
+    return {name + ".py" for name in found} | {name + "/__init__.py" for name in found}
+
+
+def resolve_chapters(names, released: list[str], what: str) -> list[str]:
+    """Full chapter names for ``names`` (a full name or its ``NN`` prefix)."""
+    out = []
+    for name in names:
+        match = [c for c in released if c == name or c.split("_", 1)[0] == name]
+        if len(match) != 1:
+            raise EditionError(f"{what}: no release/ folder for {name!r}; known: {released}")
+        out.append(match[0])
+    return sorted(set(out))
+
+
+def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
+                  closed: list[str] | None = None) -> dict[str, bytes]:
+    """Every file of the edition, {relative posix path: content}, built in memory from ``root``.
+
+    chapters: the published chapters (default all); closed: those past their deadline, whose solutions later
+    chapters may give away (default none). Raises EditionError when a published chapter gives away an open one.
+    """
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     project = pyproject["project"]
     license_ = project.get("license")
@@ -93,18 +147,44 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None) -> dict[
     files[".gitignore"] = (TEMPLATES / "gitignore").read_bytes()
     files["README.md"] = student_readme((root / "docs" / "student-guide.md").read_text(),
                                         project["version"]).encode()
-    for path in sorted((root / "course").rglob("*.py")):
-        files[path.relative_to(root).as_posix()] = path.read_bytes()
     released = sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
-    wanted = released if chapters is None else chapters
-    unknown = sorted(set(wanted) - set(released))
-    if unknown:
-        raise EditionError(f"no release/ folder for {unknown}; known: {released}")
+    wanted = released if chapters is None else resolve_chapters(chapters, released, "--chapters")
+    done = set(resolve_chapters(closed or [], released, "--closed"))
+    if done - set(wanted):
+        raise EditionError(f"closed chapters {sorted(done - set(wanted))} are not published (--chapters)")
+    dropped = {}
+    for path in sorted((root / "course").rglob("*.py")):
+        name, data = path.relative_to(root).as_posix(), path.read_bytes()
+        open_ = {c: why for c, why in module_gives_away(data.decode()).items() if c not in done}
+        if open_:
+            dropped[name] = open_
+        else:
+            files[name] = data
+    problems = []
     for chapter in wanted:
         for path in sorted((root / "release" / chapter).rglob("*")):
             if path.is_file() and ".ipynb_checkpoints" not in path.parts and "__pycache__" not in path.parts:
-                files[path.relative_to(root).as_posix()] = path.read_bytes()
+                name, data = path.relative_to(root).as_posix(), path.read_bytes()
+                files[name] = data
+                if name.endswith(".ipynb"):
+                    needs = {c: why for c, why in notebook_gives_away(data).items() if c not in done}
+                    needs.update({c: f"{mod}: {why}" for mod in sorted(notebook_course_imports(data) & dropped.keys())
+                                  for c, why in dropped[mod].items()})
+                    problems += [f"{name} gives away {c}'s solutions ({why}): publish {chapter} once {c} is "
+                                 f"closed (--closed {c.split('_', 1)[0]})" for c, why in sorted(needs.items())]
+    if problems:
+        raise EditionError("a published chapter would give away an open chapter's solutions:\n  "
+                           + "\n  ".join(problems) + "\n(a class publishes in stages: --through NN publishes the "
+                           "chapters up to NN with the earlier ones closed)")
     return files
+
+
+def through(chapter: str, root: Path = ROOT) -> tuple[list[str], list[str]]:
+    """The weekly stage ``--through NN``: (chapters up to NN, every chapter before NN)."""
+    released = sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
+    (last,) = resolve_chapters([chapter], released, "--through")
+    published = [c for c in released if c <= last]
+    return published, published[:-1]
 
 
 def scan(files: dict[str, bytes]) -> list[str]:
@@ -134,14 +214,14 @@ def _is_edition(dest: Path) -> bool:
 
 
 def build_edition(dest: str | Path, *, root: Path = ROOT, chapters: list[str] | None = None,
-                  git: bool = True, message: str | None = None) -> list[str]:
+                  closed: list[str] | None = None, git: bool = True, message: str | None = None) -> list[str]:
     """Write the student edition into ``dest`` (new, empty, or an earlier edition); returns the written paths.
 
     An earlier edition's files are replaced (its ``.git`` and ``.venv`` are kept); with ``git`` the result is committed
     (``git init -b main`` first when ``dest`` is not yet a repository). Raises EditionError on any leak.
     """
     dest = Path(dest)
-    files = edition_files(root, chapters)
+    files = edition_files(root, chapters, closed)
     hits = scan(files)
     if hits:
         raise EditionError("the student edition would leak instructor material:\n  " + "\n  ".join(hits))
@@ -169,12 +249,21 @@ def build_edition(dest: str | Path, *, root: Path = ROOT, chapters: list[str] | 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Build the student edition (no solutions) into DIR.")
     parser.add_argument("dest", metavar="DIR")
-    parser.add_argument("--chapters", nargs="+", metavar="NN_name", help="only these chapters (default: all)")
+    parser.add_argument("--chapters", nargs="+", metavar="NN", help="the chapters published so far (default: all)")
+    parser.add_argument("--closed", nargs="+", metavar="NN", default=[],
+                        help="published chapters past their deadline: later chapters may give their solutions away")
+    parser.add_argument("--through", metavar="NN",
+                        help="weekly stage: publish chapters up to NN, all before NN closed (instead of the two above)")
     parser.add_argument("--no-git", action="store_true", help="write the files only (no git init / commit)")
     parser.add_argument("-m", "--message", help="commit message (default: 'Student edition VERSION')")
     args = parser.parse_args(argv)
     try:
-        written = build_edition(args.dest, chapters=args.chapters, git=not args.no_git, message=args.message)
+        if args.through:
+            if args.chapters or args.closed:
+                parser.error("--through replaces --chapters and --closed")
+            args.chapters, args.closed = through(args.through)
+        written = build_edition(args.dest, chapters=args.chapters, closed=args.closed, git=not args.no_git,
+                                message=args.message)
     except EditionError as exc:
         print(f"[student-edition] {exc}", file=sys.stderr)
         return 1

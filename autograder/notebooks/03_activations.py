@@ -1,6 +1,8 @@
 # ---
 # jupyter:
 #   course:
+#     gives_away:
+#       02_dense_backprop: given affine layers; course.gradcheck
 #     time_budget_seconds: 240
 #   jupytext:
 #     cell_metadata_filter: nbgrader,-all
@@ -539,7 +541,7 @@ def train(scheme, iterations, lr=0.0075, seed=3):
     return params, costs
 
 
-def accuracy(params, X, y):
+def cat_accuracy(params, X, y):
     return float(((deep_forward(X, params)[0] > 0.5) == (y > 0.5)).mean())
 
 
@@ -550,7 +552,7 @@ seconds_small = time.perf_counter() - t0
 for it, cost in costs_small.items():
     print(f"iteration {it:4d}: cost {cost:.4f}")
 prior = 1 - y_train.mean()
-print(f"train accuracy {accuracy(params_small, X_train, y_train):.1%} (always answering 'not cat' gives "
+print(f"train accuracy {cat_accuracy(params_small, X_train, y_train):.1%} (always answering 'not cat' gives "
       f"{prior:.1%}); {iterations} iterations in {seconds_small:.1f} s")
 print(f"RESULT ch03.small_cost_first={costs_small[0]:.3f}")
 print(f"RESULT ch03.small_cost_last={costs_small[iterations]:.3f}")
@@ -624,8 +626,8 @@ params_he, costs_he = train("he", iterations)
 seconds_he = time.perf_counter() - t0
 for it, cost in costs_he.items():
     print(f"iteration {it:4d}: cost {cost:.4f}")
-print(f"train accuracy {accuracy(params_he, X_train, y_train):.1%}, "
-      f"test accuracy {accuracy(params_he, X_test, y_test):.1%} (always 'not cat': {1 - y_test.mean():.1%}); "
+print(f"train accuracy {cat_accuracy(params_he, X_train, y_train):.1%}, "
+      f"test accuracy {cat_accuracy(params_he, X_test, y_test):.1%} (always 'not cat': {1 - y_test.mean():.1%}); "
       f"{iterations} iterations in {seconds_he:.1f} s")
 print(f"RESULT ch03.he_cost_first={costs_he[0]:.3f}")
 print(f"RESULT ch03.he_cost_last={costs_he[iterations]:.3f}")

@@ -1,6 +1,9 @@
 # ---
 # jupyter:
 #   course:
+#     gives_away:
+#       02_dense_backprop: the given mlp_backward (affine layers)
+#       03_activations: the given MLP's ReLU, sigmoid, He and Xavier init
 #     time_budget_seconds: 180
 #   jupytext:
 #     cell_metadata_filter: nbgrader,-all
@@ -310,7 +313,7 @@ def sgd_step(params, grads, lr):
     """Plain SGD, in place.
 
     params, grads: dicts name -> array with the same keys and shapes; lr: learning rate.
-    Updates every params[k] in place: params[k] -= lr * grads[k]. Returns None.
+    For every name: params[name] -= lr * grads[name] (in place). Returns None.
     """
     ### BEGIN SOLUTION
     for name in params:

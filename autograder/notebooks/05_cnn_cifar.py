@@ -1,6 +1,10 @@
 # ---
 # jupyter:
 #   course:
+#     gives_away:
+#       02_dense_backprop: given affine layers, numeric_gradient, rel_error
+#       03_activations: given relu_forward, relu_backward, He init
+#       04_softmax: given softmax_cross_entropy, accuracy
 #     time_budget_seconds: 600
 #   jupytext:
 #     cell_metadata_filter: nbgrader,-all

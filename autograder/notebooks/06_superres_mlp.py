@@ -1,6 +1,10 @@
 # ---
 # jupyter:
 #   course:
+#     gives_away:
+#       02_dense_backprop: course.gradcheck; central differences in a test
+#     repeats:
+#       init_mlp: 03_activations
 #     time_budget_seconds: 180
 #   jupytext:
 #     cell_metadata_filter: nbgrader,-all
@@ -418,7 +422,7 @@ check_report(["sign", "loss_scale"])
 #
 # ## 5. The fixes you write
 #
-# **He initialisation.** `init_mlp(sizes, rng)` returns `{"W1", "b1", ..., "WL", "bL"}`. For `l = 1..L`, in this
+# **He initialisation** (chapter 3's `init_params(..., "he")` again). `init_mlp(sizes, rng)` returns `{"W1", "b1", ..., "WL", "bL"}`. For `l = 1..L`, in this
 # order: `W{l} = rng.standard_normal((sizes[l-1], sizes[l])) * sqrt(2 / sizes[l-1])` and `b{l} = np.zeros(sizes[l])`.
 # The tests replay your draws with the same seed, so draw `W1`, then `W2`, ... and nothing else.
 
