@@ -53,15 +53,48 @@ def limits(mem_mb: int | None, cpu_s: int | None):
     return apply
 
 
+def _process_tree(pid: int) -> list[int]:
+    """``pid`` and every live process below it, read from /proc (parents before children)."""
+    children: dict[int, list[int]] = {}
+    for name in os.listdir("/proc"):
+        if name.isdigit():
+            try:
+                with open(f"/proc/{name}/stat") as fh:
+                    ppid = int(fh.read().rsplit(")", 1)[1].split()[1])
+            except (OSError, ValueError, IndexError):
+                continue
+            children.setdefault(ppid, []).append(int(name))
+    out, todo = [], [pid]
+    while todo:
+        out.append(todo.pop(0))
+        todo += children.get(out[-1], [])
+    return out
+
+
+def kill_tree(pid: int):
+    """SIGKILL ``pid``'s process group and every process below it, stopped first so none forks away meanwhile.
+
+    A kernel that nbgrader starts runs in a session of its own (outside the group), and bubblewrap's
+    --die-with-parent does not hold when bwrap runs as root (the parent-death signal is cleared when it changes
+    credentials), so killing the group alone can leave a sandbox running."""
+    for sig in (signal.SIGSTOP, signal.SIGKILL):
+        for p in _process_tree(pid):
+            try:
+                os.kill(p, sig)
+            except (ProcessLookupError, PermissionError):
+                pass
+    try:
+        os.killpg(pid, signal.SIGKILL)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
 def kill_all():
-    """Kill the process group of every command still running (Ctrl-C); bwrap takes its sandbox with it."""
+    """Kill every command still running and everything below it (Ctrl-C); bwrap takes its sandbox with it."""
     with _PROCS_LOCK:
         procs = list(_PROCS)
     for proc in procs:
-        try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except (ProcessLookupError, PermissionError):
-            pass
+        kill_tree(proc.pid)
 
 
 def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s=None) -> tuple[int, str]:
@@ -76,10 +109,7 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s
         try:
             code = proc.wait(timeout=max(timeout, 1))
         except subprocess.TimeoutExpired:
-            try:
-                os.killpg(proc.pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
+            kill_tree(proc.pid)
             proc.wait()
             code = -9999
         finally:
