@@ -43,7 +43,8 @@ case "${1:-}" in
         echo "==> ruff"
         "$VENV/bin/ruff" check .
         echo "==> pytest"
-        exec "$VENV/bin/python" -m pytest "$@"
+        # two test processes (pytest-xdist), a file per process at a time: module fixtures are built once
+        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@"
         ;;
     *)
         echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2

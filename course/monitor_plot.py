@@ -155,6 +155,7 @@ class CurvesFigure:
             positive = [v for v in vals if v > 0 and math.isfinite(v)]
             low = min(low, min(positive, default=math.inf))
         ax.relim()
+        ax.set_autoscalex_on(True)  # set_xlim below (a one-point plot) turns it off; the next redraw needs it back
         ax.autoscale_view()
         xs = [st for p in series.values() for st, _ in p]
         if min(xs) == max(xs):  # one x value: a range of whole steps around it, not +-0.05

@@ -34,6 +34,17 @@ def isolated_env(tmp: Path, **extra) -> dict:
     return env
 
 
+# Scheduling hint for the two pytest-xdist processes (./run.sh test: --dist loadfile): the longest files start
+# first, so neither process is left with one long file at the end. Order only; every file still runs.
+LONGEST_FIRST = ["test_grading.py", "test_autograde.py", "test_browser_monitors.py", "test_student_edition.py",
+                 "test_build.py", "test_grade_interrupt.py", "test_readme_literal.py", "test_notebooks_execute.py"]
+
+
+def pytest_collection_modifyitems(config, items):
+    rank = {name: i for i, name in enumerate(LONGEST_FIRST)}
+    items.sort(key=lambda item: rank.get(item.path.name, len(rank)))  # stable: the rest keep their order
+
+
 @pytest.fixture(scope="session")
 def root() -> Path:
     return ROOT
@@ -43,6 +54,23 @@ def root() -> Path:
 def visible_catch_summary(pytestconfig) -> dict:
     """``{fn: (chapter, caught, total, exceptions)}``, filled by tests/test_corpus.py, printed after the run."""
     return pytestconfig.__dict__.setdefault("visible_catch_summary", {})
+
+
+def pytest_sessionfinish(session):
+    """Under pytest-xdist, a worker hands its rows of the visible-catch table to the controller."""
+    workeroutput = getattr(session.config, "workeroutput", None)
+    rows = getattr(session.config, "visible_catch_summary", None)
+    if workeroutput is not None and rows:
+        workeroutput["visible_catch_summary"] = {fn: list(row) for fn, row in rows.items()}
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node, error):
+    """xdist controller: collect the rows a worker sent (see pytest_sessionfinish)."""
+    rows = getattr(node, "workeroutput", {}).get("visible_catch_summary")
+    if rows:
+        node.config.__dict__.setdefault("visible_catch_summary", {}).update(
+            {fn: (row[0], row[1], row[2], row[3]) for fn, row in rows.items()})
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):

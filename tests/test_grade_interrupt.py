@@ -86,8 +86,11 @@ def test_ctrl_c_stops_within_seconds_kills_sandboxes_keeps_previous_csv_and_reru
     csv_path.write_text(PREVIOUS_CSV)
 
     cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS]
+    # SIGINT back to its default in the child: a process started with SIGINT ignored (pytest-xdist's workers are)
+    # passes that on, and Python then installs no KeyboardInterrupt handler. A terminal's shell does not ignore it.
     proc = subprocess.Popen(cmd, cwd=course, env=isolated_env(course), stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, start_new_session=True)
+                            stderr=subprocess.PIPE, text=True, start_new_session=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     seen: dict[tuple[int, int], str] = {}
 
     def sandboxes_running():

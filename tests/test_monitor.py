@@ -304,3 +304,21 @@ def test_curves_with_sparse_per_epoch_metric_and_off_scale_ratio_render():
     assert mon.render_png()[:8] == b"\x89PNG\r\n\x1a\n"
     ax_note = mon._curves.notes["update_ratio"].get_text()
     assert "off scale" in ax_note
+
+
+def test_each_redraw_spans_every_point_after_a_one_point_first_draw():
+    """The first live draw often has one point (its x range is set by hand); later draws must cover every point
+    (in JupyterLab chapter 1's monitor stayed at epochs 0-2 while the run reached epoch 6)."""
+    from course.monitor_plot import CurvesFigure
+
+    fig = CurvesFigure("t", "epoch", False, 0.6)
+    history = {"mistakes": [(1, 17.0)]}
+    fig.render(history, {})
+    history["mistakes"].append((2, 12.0))
+    fig.render(history, {})
+    history["mistakes"] += [(3, 4.0), (4, 2.0), (5, 4.0), (6, 0.0)]
+    fig.render(history, {}, final=True)
+    lo, hi = fig.axes[0].get_xlim()
+    assert lo <= 1 and hi >= 6, f"x range {lo:g}..{hi:g} hides points"
+    ylo, yhi = fig.axes[0].get_ylim()
+    assert ylo <= 0 and yhi >= 17

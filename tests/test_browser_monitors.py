@@ -1,0 +1,159 @@
+"""Every chapter's training monitor in JupyterLab (Chromium): a screenshot mid-training and one at the end.
+
+One JupyterLab serves a copy of each source notebook (solutions in, QUICK mode, offline fixtures); the test runs
+all cells of one chapter at a time and photographs its first monitor while the training cell is still running
+(the first plot the widget draws), then every monitor once the notebook has finished. It checks what a student
+would see: a loss plot in every monitor, a diagnosis line, and no Python error in the notebook. The screenshots
+go to test-artifacts/monitors/ (docs/images/ keeps the ones looked at; see docs/monitor.md). Waits are for events,
+with hang guards of 4x the chapter's stated time budget.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.request
+
+import nbformat
+import pytest
+
+from autograder.build import source_path
+from tests.conftest import CHAPTERS, ROOT, SHARED_DATA, isolated_env
+from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, pids_mentioning
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+ARTIFACTS = ROOT / "test-artifacts" / "monitors"
+MONITOR = ".course-training-monitor"
+# a monitor whose cell is still running ("[*]:" prompt) and that has drawn its loss plot
+RUNNING_MONITOR_DRAWN = """() => {
+  for (const cell of document.querySelectorAll('.jp-CodeCell')) {
+    const prompt = cell.querySelector('.jp-InputPrompt');
+    const img = cell.querySelector('.course-training-monitor img.ctm-curves');
+    if (prompt && prompt.innerText.includes('*') && img && img.src && img.naturalWidth > 0) {
+      return [...document.querySelectorAll('.jp-CodeCell')].indexOf(cell);
+    }
+  }
+  return -1;
+}"""
+DONE = "notebook-done.txt"  # written by a last cell the test appends: every cell before it has run
+
+
+def budget(chapter: str) -> float:
+    return float(json.loads(source_path(chapter).read_text())["metadata"]["course"]["time_budget_seconds"])
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory):
+    sync_playwright = need_chromium()
+    if not SHARED_DATA.is_dir():
+        pytest.skip(f"offline fixtures not found at {SHARED_DATA}")
+    tmp = tmp_path_factory.mktemp("monitors")
+    nbdir = tmp / "notebooks"
+    for chapter in CHAPTERS:
+        (nbdir / chapter).mkdir(parents=True)
+        nb = nbformat.read(source_path(chapter), as_version=4)
+        nb.cells.append(nbformat.v4.new_code_cell(f"open({DONE!r}, 'w').write('done')"))
+        nbformat.write(nb, nbdir / chapter / f"{chapter}.ipynb")
+    env = isolated_env(tmp, COURSE_QUICK="1", COURSE_DATA_FIXTURES=str(SHARED_DATA))
+    for var in ("COURSE_MONITOR", "NBGRADER_EXECUTION"):
+        env.pop(var, None)
+    # every cell in the DOM: a windowed notebook leaves off-screen cells out of it, and Run All stopped short there
+    tracker = tmp / ".env" / "jcfg" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
+    tracker.mkdir(parents=True, exist_ok=True)
+    (tracker / "tracker.jupyterlab-settings").write_text('{"windowingMode": "none"}')
+    if ARTIFACTS.exists():
+        shutil.rmtree(ARTIFACTS)
+    ARTIFACTS.mkdir(parents=True)
+    with lab_server(tmp, nbdir, env, start_timeout=300) as (base, token, env):
+        with sync_playwright() as pw:
+            browser = pw.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS,
+                                         env={**env, "HOME": str(tmp / "chromium-home")})
+            try:
+                yield browser, base, token, nbdir
+            finally:
+                browser.close()
+    assert not pids_mentioning(str(tmp)), "a server, kernel or browser process survived the cleanup"
+
+
+@pytest.mark.parametrize("chapter", CHAPTERS)
+def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
+    browser, base, token, nbdir = lab
+    done = nbdir / chapter / DONE
+    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    guard_ms = 4 * budget(chapter) * 1000 + 120_000  # a hang guard: 4x the budget, plus the kernel's start
+    try:
+        page.goto(f"{base}/lab/tree/{chapter}/{chapter}.ipynb?token={token}&reset", timeout=60_000)
+        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+        page.wait_for_timeout(1500)
+        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+
+        start = time.monotonic()
+        idle = _Idle(base, token)
+        mid = -1
+        while mid < 0 and not done.exists():
+            mid = page.evaluate(RUNNING_MONITOR_DRAWN)
+            assert (time.monotonic() - start) * 1000 < guard_ms, f"{chapter} still running after {guard_ms / 1000} s"
+            assert not idle.stalled(), f"{chapter}: the kernel went idle before the last cell: {_errors(page)}"
+            page.wait_for_timeout(100)
+        assert mid >= 0, f"{chapter}: the notebook finished before any monitor drew a plot while its cell ran"
+        cell = page.locator(".jp-CodeCell").nth(mid)
+        cell.locator(MONITOR).scroll_into_view_if_needed()
+        cell.locator(MONITOR).screenshot(path=str(ARTIFACTS / f"{chapter}_1_mid.png"))
+
+        while not done.exists():
+            assert (time.monotonic() - start) * 1000 < guard_ms, f"{chapter} still running after {guard_ms / 1000} s"
+            assert not idle.stalled(), f"{chapter}: the kernel went idle before the last cell: {_errors(page)}"
+            page.wait_for_timeout(500)
+        page.wait_for_timeout(1000)  # the final redraw of each monitor
+        monitors = page.locator(MONITOR)
+        assert monitors.count() >= 1
+        for i in range(monitors.count()):
+            monitors.nth(i).scroll_into_view_if_needed()
+            monitors.nth(i).screenshot(path=str(ARTIFACTS / f"{chapter}_2_end_{i + 1}.png"))
+            img = monitors.nth(i).locator("img.ctm-curves")
+            assert img.count() == 1 and img.evaluate("i => i.naturalWidth") > 300, f"monitor {i + 1}: no loss plot"
+            assert monitors.nth(i).locator(".ctm-diagnoses").inner_text().strip(), f"monitor {i + 1}: no diagnosis"
+        assert not _errors(page), f"{chapter} raised: {_errors(page)}"
+    except BaseException:
+        page.screenshot(path=str(ARTIFACTS / f"{chapter}_failure.png"), full_page=True)
+        raise
+    finally:
+        page.close()
+        _shut_down_kernels(base, token)
+
+
+def _errors(page) -> list[str]:
+    """Error outputs shown in the notebook (first 300 characters each)."""
+    texts = page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").all_inner_texts()
+    return [t[:300] for t in texts if "Traceback" in t or "Error" in t.split("\n")[0]]
+
+
+class _Idle:
+    """Whether every kernel has been idle for STALL_S seconds in a row (Run All stopped short of the last cell)."""
+
+    STALL_S = 20.0
+
+    def __init__(self, base: str, token: str):
+        self.url, self.since = f"{base}/api/kernels?token={token}", None
+
+    def stalled(self) -> bool:
+        with urllib.request.urlopen(self.url, timeout=10) as r:
+            kernels = json.load(r)
+        if kernels and all(k["execution_state"] == "idle" for k in kernels):
+            self.since = self.since or time.monotonic()
+            return time.monotonic() - self.since > self.STALL_S
+        self.since = None
+        return False
+
+
+def _shut_down_kernels(base: str, token: str):
+    """End the chapter's kernel (JupyterLab keeps it after the tab closes)."""
+    with urllib.request.urlopen(f"{base}/api/sessions?token={token}", timeout=10) as r:
+        sessions = json.load(r)
+    for session in sessions:
+        req = urllib.request.Request(f"{base}/api/sessions/{session['id']}?token={token}", method="DELETE")
+        urllib.request.urlopen(req, timeout=30).close()
