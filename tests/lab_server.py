@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import re
 import secrets
 import signal
 import socket
@@ -113,3 +114,12 @@ def lab_server(tmp_path: Path, root_dir: Path, env: dict | None = None, start_ti
             yield base, token, env
         finally:
             end_processes(server, str(tmp_path))
+
+
+def open_and_run_all(page, url: str) -> None:
+    """Open the notebook at ``url`` in JupyterLab and click Run > Run All Cells."""
+    page.goto(url, timeout=60_000)
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
+    page.wait_for_timeout(1500)
+    page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
+    page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()

@@ -19,7 +19,7 @@ import nbformat
 import pytest
 
 from tests.conftest import ROOT, isolated_env
-from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, pids_mentioning
+from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, open_and_run_all, pids_mentioning
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -165,11 +165,7 @@ def _drive(page, base, token, progress):
         page.screenshot(path=str(ARTIFACTS / f"browser_monitor_{name}.png"), full_page=True)
 
     try:
-        page.goto(f"{base}/lab/tree/monitor_test.ipynb?token={token}&reset", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_timeout(1500)
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        open_and_run_all(page, f"{base}/lab/tree/monitor_test.ipynb?token={token}&reset")
 
         # a hang guard, not a speed test: the kernel imports numpy, ipywidgets and the course first
         page.wait_for_selector(".course-training-monitor", state="visible", timeout=STALL_SECONDS * 1000)

@@ -11,7 +11,6 @@ with hang guards of 4x the chapter's stated time budget.
 from __future__ import annotations
 
 import json
-import re
 import shutil
 import time
 import urllib.request
@@ -21,7 +20,7 @@ import pytest
 
 from autograder.build import source_path
 from tests.conftest import CHAPTERS, ROOT, SHARED_DATA, isolated_env
-from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, pids_mentioning
+from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, open_and_run_all, pids_mentioning
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -85,11 +84,7 @@ def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
     page = browser.new_page(viewport={"width": 1300, "height": 1000})
     guard_ms = 4 * budget(chapter) * 1000 + 120_000  # a hang guard: 4x the budget, plus the kernel's start
     try:
-        page.goto(f"{base}/lab/tree/{chapter}/{chapter}.ipynb?token={token}&reset", timeout=60_000)
-        page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-        page.wait_for_timeout(1500)
-        page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
-        page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
+        open_and_run_all(page, f"{base}/lab/tree/{chapter}/{chapter}.ipynb?token={token}&reset")
 
         start = time.monotonic()
         idle = _Idle(base, token)
