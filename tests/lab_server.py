@@ -116,10 +116,16 @@ def lab_server(tmp_path: Path, root_dir: Path, env: dict | None = None, start_ti
             end_processes(server, str(tmp_path))
 
 
-def open_and_run_all(page, url: str) -> None:
-    """Open the notebook at ``url`` in JupyterLab and click Run > Run All Cells."""
+KERNEL_IDLE = "() => [...document.querySelectorAll('.jp-StatusBar-TextItem')].some(e => e.innerText.endsWith('| Idle'))"
+
+
+def open_and_run_all(page, url: str, kernel_timeout_s: float = 300) -> None:
+    """Open the notebook at ``url`` in JupyterLab and click Run > Run All Cells once its kernel is connected and
+    idle (the status bar says "| Idle"): cells run before that were seen to be dropped, the kernel staying idle.
+    ``kernel_timeout_s`` is a hang guard for the kernel's start."""
     page.goto(url, timeout=60_000)
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=60_000)
-    page.wait_for_timeout(1500)
+    page.wait_for_function(KERNEL_IDLE, timeout=kernel_timeout_s * 1000, polling=250)
+    page.wait_for_timeout(500)
     page.locator(".lm-MenuBar-itemLabel", has_text=re.compile(r"^Run$")).click()
     page.locator(".lm-Menu-itemLabel", has_text=re.compile(r"^Run All Cells$")).click()
