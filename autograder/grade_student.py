@@ -53,7 +53,7 @@ def limits(mem_mb: int | None, cpu_s: int | None):
     return apply
 
 
-def _process_tree(pid: int) -> list[int]:
+def process_tree(pid: int) -> list[int]:
     """``pid`` and every live process below it, read from /proc (parents before children)."""
     children: dict[int, list[int]] = {}
     for name in os.listdir("/proc"):
@@ -78,7 +78,7 @@ def kill_tree(pid: int):
     --die-with-parent does not hold when bwrap runs as root (the parent-death signal is cleared when it changes
     credentials), so killing the group alone can leave a sandbox running."""
     for sig in (signal.SIGSTOP, signal.SIGKILL):
-        for p in _process_tree(pid):
+        for p in process_tree(pid):
             try:
                 os.kill(p, sig)
             except (ProcessLookupError, PermissionError):

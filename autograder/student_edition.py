@@ -40,6 +40,8 @@ import tomllib
 from pathlib import Path
 from string import Template
 
+from autograder.notebook_tools import cell_source
+
 ROOT = Path(__file__).resolve().parent.parent
 TEMPLATES = Path(__file__).resolve().parent / "edition"
 EDITION_NAME = "nn-from-scratch-student"  # an earlier edition is recognised by its pyproject's name
@@ -105,9 +107,13 @@ def notebook_course_imports(data: bytes) -> set[str]:
     found = set()
     for cell in json.loads(data)["cells"]:
         if cell["cell_type"] == "code":
-            text = "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
-            found |= {m.replace(".", "/") for m in COURSE_IMPORT.findall(text)}
+            found |= {m.replace(".", "/") for m in COURSE_IMPORT.findall(cell_source(cell))}
     return {name + ".py" for name in found} | {name + "/__init__.py" for name in found}
+
+
+def released_chapters(root: Path = ROOT) -> list[str]:
+    """The chapters with a release/ folder, in order."""
+    return sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
 
 
 def resolve_chapters(names, released: list[str], what: str) -> list[str]:
@@ -147,7 +153,7 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
     files[".gitignore"] = (TEMPLATES / "gitignore").read_bytes()
     files["README.md"] = student_readme((root / "docs" / "student-guide.md").read_text(),
                                         project["version"]).encode()
-    released = sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
+    released = released_chapters(root)
     wanted = released if chapters is None else resolve_chapters(chapters, released, "--chapters")
     done = set(resolve_chapters(closed or [], released, "--closed"))
     if done - set(wanted):
@@ -181,7 +187,7 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
 
 def through(chapter: str, root: Path = ROOT) -> tuple[list[str], list[str]]:
     """The weekly stage ``--through NN``: (chapters up to NN, every chapter before NN)."""
-    released = sorted(p.name for p in (root / "release").iterdir() if p.is_dir())
+    released = released_chapters(root)
     (last,) = resolve_chapters([chapter], released, "--through")
     published = [c for c in released if c <= last]
     return published, published[:-1]

@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from autograder.build import ROOT
+from autograder.grade_student import process_tree
 from autograder.isolation import bwrap_path
 from tests.conftest import isolated_env
 from tests.test_grading import CHAPTER, CORPUS, GRADE_ARGS, course_grade, read_csv, submit
@@ -39,22 +40,16 @@ def _stat(pid: str) -> tuple[int, str, int] | None:
 
 
 def descendants(root: int) -> dict[tuple[int, int], str]:
-    """{(pid, start time): command line} of every live process below ``root``."""
-    parent, start, cmd = {}, {}, {}
-    for d in Path("/proc").iterdir():
-        stat = _stat(d.name) if d.name.isdigit() else None
+    """{(pid, start time): command line} of every live process below ``root`` (the tree course-grade kills)."""
+    out = {}
+    for pid in process_tree(root)[1:]:
+        stat = _stat(str(pid))
+        try:
+            cmd = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+        except OSError:
+            continue
         if stat and stat[1] != "Z":
-            parent[int(d.name)], start[int(d.name)] = stat[0], stat[2]
-    out, todo = {}, [root]
-    while todo:
-        pid = todo.pop()
-        for child in [p for p, pp in parent.items() if pp == pid]:
-            try:
-                cmd = (Path(f"/proc/{child}/cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace"))
-            except OSError:
-                continue
-            out[(child, start[child])] = cmd[:160]
-            todo.append(child)
+            out[(pid, stat[2])] = cmd[:160]
     return out
 
 
