@@ -44,7 +44,7 @@ case "${1:-}" in
         "$VENV/bin/ruff" check .
         echo "==> pytest"
         # two test processes (pytest-xdist), a file per process at a time: module fixtures are built once
-        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile "$@"
+        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile --durations=40 "$@"
         ;;
     *)
         echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2

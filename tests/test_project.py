@@ -45,3 +45,13 @@ def test_readme_links_the_guides_and_every_local_link_exists():
     for doc in ("docs/student-guide.md", "docs/instructor-guide.md", "docs/grading.md", "benchmarks/RESULTS.md"):
         assert doc in local, f"README must link {doc}"
     assert any(t.startswith("docs/images/") and t.endswith(".png") for t in local), "README needs a monitor screenshot"
+
+
+def test_importing_nbformat_compiles_no_iri_grammar():
+    """Every grading step (nbgrader, the judge) imports nbformat; rfc3987_syntax would add ~2.4 s to each."""
+    import subprocess
+    import sys
+
+    code = "import nbformat, nbformat.validator, sys; print('rfc3987_syntax' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "False", "jsonschema imports rfc3987_syntax: keep pyproject's jsonschema<4.24 pin"
