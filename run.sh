@@ -43,8 +43,11 @@ case "${1:-}" in
         echo "==> ruff"
         "$VENV/bin/ruff" check .
         echo "==> pytest"
-        # two test processes (pytest-xdist), a file per process at a time: module fixtures are built once
-        exec "$VENV/bin/python" -m pytest -n "${COURSE_TEST_WORKERS:-2}" --dist loadfile --durations=40 "$@"
+        # one test process more than cores (pytest-xdist), a file per process at a time: module fixtures are
+        # built once; much of the suite waits on subprocesses, kernels and the browser, so one more keeps the
+        # cores busy
+        workers=${COURSE_TEST_WORKERS:-$(( $(nproc 2>/dev/null || echo 2) + 1 ))}
+        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --durations=40 "$@"
         ;;
     *)
         echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2

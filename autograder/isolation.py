@@ -78,9 +78,12 @@ def sandbox_env(extra: dict | None = None) -> dict:
            "IPYTHONDIR": "/tmp/ipython", "MPLCONFIGDIR": "/tmp/mpl", "MPLBACKEND": "Agg", "TMPDIR": "/tmp",
            "COURSE_QUICK": "1", "NBGRADER_EXECUTION": "autograde", "PYTHONDONTWRITEBYTECODE": "1",
            "OPENBLAS_NUM_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
-    for var in PASS_VARS + DATA_VARS:
+    for var in PASS_VARS:
         if os.environ.get(var):
             env[var] = os.environ[var]
+    for var in DATA_VARS:  # the resolved path: that is where data_dirs() binds it (a symlink's target)
+        if os.environ.get(var, "").strip():
+            env[var] = str(Path(os.environ[var].strip()).expanduser().resolve())
     env.update(extra or {})
     return env
 
@@ -92,7 +95,7 @@ def data_dirs(env: dict) -> list[Path]:
         value = env.get(var, "").strip()
         if not value:
             continue
-        p = Path(value).resolve()
+        p = Path(value).expanduser().resolve()
         if p.exists():
             out.append(p if p.is_dir() else p.parent)
     return out

@@ -236,11 +236,23 @@ class TrainingMonitor:
             if found:
                 display(HTML(diagnoses_html(found, self.x_label)))
         self.close_seconds = time.monotonic() - t0
+        if self._view is not None:
+            self._view.status.value = self._status_text() + " · " + html.escape(self.cost_text())
+        elif self.mode == "static":
+            print(self.cost_text())
         ratios = {n: sorted(v for _, v in p)[len(p) // 2] for n, p in self.stats.get("update_ratio", {}).items() if p}
         RUNS.append({"title": self.title, "mode": self.mode, "calls": self._calls, "samples": self._sampler.samples,
                      "redraws": self.redraws, "seconds": t0 - self._started, "monitor_seconds": self.monitor_seconds,
                      "close_seconds": self.close_seconds, "median_update_ratio": ratios,
                      "diagnoses": [d.code for d in self.log.entries]})
+
+    def cost_text(self) -> str:
+        """What the monitor cost: its time (statistics, diagnoses, drawing, the final figure) next to the time
+        from its creation to the end of :meth:`close`."""
+        spent = self.monitor_seconds + self.close_seconds
+        total = time.monotonic() - self._started
+        return (f"monitor cost {spent:.2f} s of the {total:.2f} s from its start to its final figure "
+                f"({spent / max(total, 1e-9):.0%})")
 
     def __enter__(self):
         return self

@@ -37,7 +37,7 @@ def isolated_env(tmp: Path, **extra) -> dict:
 # Scheduling hint for the two pytest-xdist processes (./run.sh test: --dist loadfile): the longest files start
 # first, so neither process is left with one long file at the end. Order only; every file still runs.
 LONGEST_FIRST = ["test_grading.py", "test_autograde.py", "test_browser_monitors.py", "test_student_edition.py",
-                 "test_build.py", "test_grade_interrupt.py", "test_readme_literal.py", "test_notebooks_execute.py"]
+                 "test_build.py", "test_grade_interrupt.py", "test_readme_literal.py"]
 
 
 def pytest_collection_modifyitems(config, items):

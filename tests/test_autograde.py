@@ -1,8 +1,15 @@
-"""The real nbgrader pipeline: the source notebook earns full marks, the release skeleton earns zero on every
-graded cell without crashing the run, and feedback is generated."""
+"""The real nbgrader pipeline: the source notebook earns full marks and runs top to bottom without an error, the
+release skeleton earns zero on every graded cell without crashing the run, and feedback is generated.
+
+This is the test that every source notebook (solutions in) executes headless in QUICK mode (the demos' step counts
+nbgrader runs; course/runtime.py) on the offline fixtures, in the grading sandbox; tests/test_browser_monitors.py
+runs each one again live in JupyterLab. Full mode, with its printed ``RESULT`` figures and the chapters' time
+budgets, is the benchmark ``python benchmarks/bench_notebooks.py``. No wall-clock assertion: nbgrader's per-cell
+timeout (nbgrader_config.py) and the subprocess timeout only guard against a hang."""
 
 from __future__ import annotations
 
+import json
 import shutil
 import subprocess
 import sys
@@ -11,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from autograder.build import ROOT, release_path, source_path
-from tests.conftest import CHAPTERS, isolated_env
+from tests.conftest import CHAPTERS, SHARED_DATA, isolated_env
 
 pytestmark = pytest.mark.slow
 
@@ -55,6 +62,16 @@ def test_solution_earns_full_marks(graded_course):
     score, max_score, grades = _grades(course, chapter, "solution")
     assert max_score > 0 and grades
     assert score == max_score, f"solution lost points: {grades}"
+
+
+def test_solution_runs_clean_under_the_grader(graded_course):
+    chapter, course = graded_course
+    if not SHARED_DATA.is_dir():
+        pytest.skip("offline fixtures (../shared/data) not found")
+    nb = json.loads((course / "autograded" / "solution" / chapter / f"{chapter}.ipynb").read_text())
+    errors = [f"cell {i}: {o['ename']}: {o['evalue'][:200]}" for i, c in enumerate(nb["cells"])
+              for o in c.get("outputs", []) if o["output_type"] == "error"]
+    assert not errors, f"source/{chapter} raised under the grader: {errors}"
 
 
 def test_skeleton_earns_zero_on_every_graded_cell(graded_course):

@@ -114,6 +114,7 @@ def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
             img = monitors.nth(i).locator("img.ctm-curves")
             assert img.count() == 1 and img.evaluate("i => i.naturalWidth") > 300, f"monitor {i + 1}: no loss plot"
             assert monitors.nth(i).locator(".ctm-diagnoses").inner_text().strip(), f"monitor {i + 1}: no diagnosis"
+            assert "monitor cost" in monitors.nth(i).inner_text(), f"monitor {i + 1}: does not say what it cost"
         assert not _errors(page), f"{chapter} raised: {_errors(page)}"
     except BaseException:
         page.screenshot(path=str(ARTIFACTS / f"{chapter}_failure.png"), full_page=True)

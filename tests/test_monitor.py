@@ -95,7 +95,7 @@ CODE = (
 def test_headless_kernel_draws_one_static_figure(tmp_path):
     outputs = _run_in_kernel(CODE, tmp_path)
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
-    assert "mode static redraws 0" in text
+    assert "mode static redraws 0" in text and "monitor cost " in text  # says what it cost
     images = [o for o in outputs if o.output_type == "display_data" and "image/png" in o.data]
     assert len(images) == 1
 
@@ -122,6 +122,25 @@ def _sgd_run(mon, steps=6, lr=0.1):
         h = np.concatenate([np.zeros((5, 4)), rng.random((5, 4)) + 0.1], axis=1)  # 4 of 8 units dead
         mon.update(step, params=params, grads=grads, activations={"h1": h}, outputs=h * 10, loss=1.0 / (step + 1))
     return params, ratios
+
+
+def test_close_says_what_the_monitor_cost(capsys):
+    """The line a chapter points at: the monitor's own seconds (work in update() and the final figure) next to
+    the whole time from its start to its final figure."""
+    import re
+
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
+    _sgd_run(mon)
+    time.sleep(0.2)  # training time the monitor did not spend
+    mon.close()
+    m = re.search(r"monitor cost (\d+\.\d+) s of the (\d+\.\d+) s from its start to its final figure \((\d+)%\)",
+                  capsys.readouterr().out)
+    assert m, "static mode prints the cost line at close"
+    spent, total, pct = float(m[1]), float(m[2]), int(m[3])
+    assert spent == pytest.approx(mon.monitor_seconds + mon.close_seconds, abs=0.006)
+    assert mon.close_seconds > 0 and spent >= mon.close_seconds  # the final figure is counted
+    assert total >= spent + 0.19  # the sleep is not
+    assert pct == round(100 * spent / total) or abs(pct - 100 * spent / total) <= 1
 
 
 def test_stats_are_right_and_ordered_by_layer():

@@ -49,6 +49,22 @@ def test_bwrap_sandbox_sees_only_the_allowlist(tmp_path):
     assert len(out["pids"]) <= 3, out["pids"]  # its own PID namespace: none of the grader's processes
 
 
+def test_data_folder_reached_through_a_symlink_is_readable_inside(tmp_path, monkeypatch):
+    """An instructor's COURSE_DATA_DIR may be a symlink (or lie below one): the sandbox binds the real folder, and
+    the variable it passes must name where it is bound, not a path that does not exist inside."""
+    real = tmp_path / "disk" / "data"
+    real.mkdir(parents=True)
+    (real / "train.bin").write_text("pixels")
+    (tmp_path / "link").symlink_to(tmp_path / "disk")
+    monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "link" / "data"))
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    code = "import os; print(open(os.path.join(os.environ['COURSE_DATA_DIR'], 'train.bin')).read())"
+    cmd, env = wrap(["python3", "-I", "-c", code], "bwrap", [scratch], scratch, sandbox_env())
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "pixels", proc.stderr[-1000:]
+
+
 SETUP = "import numpy as np"
 TESTS = [{"id": "t1", "points": 2.0, "checks": [["check_perceptron_predict", "perceptron_predict"]]},
          {"id": "t2", "points": 3.0, "checks": [["check_perceptron_train", "perceptron_train"]]}]

@@ -166,10 +166,11 @@ check_perceptron_train(perceptron_train)
 #
 # Two clouds of points that a straight line can separate. They sit away from the origin, so the line has to learn
 # its offset `b` as well as its direction `w`, and `b` moves by only `lr` per mistake: it takes several epochs. The
-# training monitor plots the number of mistakes in each epoch while training runs. (In JupyterLab it updates live; when the notebook runs headless it draws one
-# figure at the end; under the grader it draws nothing.) This training run is so short that drawing the figure
-# (a few tenths of a second) takes longer than the training itself; on the longer runs of later chapters the
-# monitor keeps to about 5% of the training time (benchmarks/RESULTS.md).
+# training monitor plots the number of mistakes in each epoch while training runs. (In JupyterLab it updates
+# live; when the notebook runs headless it draws one figure at the end; under the grader it draws nothing.) At the
+# end the monitor says what it cost ("monitor cost ... s of the ... s"). This training run is so short that
+# drawing the figure takes longer than the training itself; on the longer runs of later chapters the monitor
+# keeps to a few percent of the training time (benchmarks/RESULTS.md, per chapter).
 
 # %%
 X_blobs, y_blobs = make_blobs(n_per_class=100, gap=2.5, rng=np.random.default_rng(1))

@@ -486,9 +486,10 @@ print(f"missing 1/N: largest relative error {max(check_params(cost_gc, params_gc
 # report's 12288 values. The test set: the first 45 cats and the first 10 images of each other class (a third
 # cats). We train in float32.
 #
-# Each of the two runs below takes 7-13 s on two idle cores (34-41 s when we ran it on a machine busy with other
-# work); each run prints its time. (When the notebook is graded, the demos run on a
-# smaller subset for a few iterations.)
+# Each of the two runs below prints its time (benchmarks/RESULTS.md has them for an idle and a busy machine), and
+# the line under each monitor says what the monitor cost: in JupyterLab its live figures are a noticeable share of
+# runs this short (the first draw also loads matplotlib); headless it draws one figure at the end. (When the
+# notebook is graded, the demos run on a smaller subset for a few iterations.)
 
 # %%
 QUICK = quick_mode()

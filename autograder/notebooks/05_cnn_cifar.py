@@ -848,7 +848,7 @@ print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image 
 # multiplies the effective step by about 10), a few epochs. With the full training set this reaches about 60% test
 # accuracy in a few minutes (`benchmarks/bench_cnn.py` records 62% after 12 epochs with a decaying learning rate and
 # random horizontal flips). The monitor shows the loss and the weight and gradient histograms while it runs, and
-# the stop button ends training early. Its x axis counts images seen (64 per update); its update/weight panel is per
+# the stop button ends training early (the line under it says what the monitor cost). Its x axis counts images seen (64 per update); its update/weight panel is per
 # update (`updates=step`), so it can be compared with the usual rule of thumb: a weight should change by "somewhere
 # around 1e-3" of its size per update (Karpathy's CS231n notes; the green band is 1e-4..1e-2). The cell prints the
 # median ratio it measured. With momentum the step actually taken is the velocity (about 10x `lr` times the

@@ -312,7 +312,8 @@ print(f"X {x_cols.shape}, Y {y_cols.shape}, m = {m}, inputs {x_cols.min():.0f}..
 print(inspect.getsource(clinic.report_backward))
 
 # %% [markdown]
-# Run it (seed 2) and watch the monitor (log scale):
+# Run it (seed 2) and watch the monitor (log scale). The run is short, so drawing the monitor's figures takes a
+# large share of it (the line under the monitor says how much):
 
 # %%
 CLINIC_SEED = 2
@@ -668,7 +669,9 @@ for rank in (5, 64, 256):
 # The fixed network is a plain MLP 768 -> 256 -> 12288 with one change that helps a lot: it predicts the
 # **correction** to the bilinear upsampling (`y = hr - upsample_bilinear(lr)`), so at the start it already matches
 # bilinear and the training only has to learn the missing detail. We train with mini-batches of 64 crops (each
-# batch flipped/rotated at random) using Adam on the gradients from your `mlp_loss_grads`; the monitor shows the loss live.
+# batch flipped/rotated at random) using Adam on the gradients from your `mlp_loss_grads`; the monitor shows the loss
+# live. Its live figures (a 256 x 12288 weight histogram among them) cost a few percent more than the 5% the
+# monitor aims for; the line under each monitor says what it cost.
 
 # %%
 def random_batch(rng, lr_imgs, hr_imgs, batch):
