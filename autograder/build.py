@@ -123,25 +123,32 @@ def tool_env(base: dict | None = None) -> dict:
     return env
 
 
-def generate_release(source_dir: Path, chapter: str, out_dir: Path) -> Path:
-    """Run the real ``nbgrader generate_assignment`` on ``source_dir/<chapter>`` into ``out_dir``."""
+def generate_release(source_dir: Path, chapter: str | list[str], out_dir: Path) -> Path:
+    """Run the real ``nbgrader generate_assignment`` on ``source_dir/<chapter>`` into ``out_dir/<chapter>``; given a
+    list of chapters, one nbgrader run does them all (its start-up is most of the cost). Returns ``out_dir`` /
+    the (last) chapter."""
+    names = [chapter] if isinstance(chapter, str) else list(chapter)
     with tempfile.TemporaryDirectory(prefix="nbgrader-gen-") as tmp:
         course = Path(tmp)
-        shutil.copytree(source_dir / chapter, course / "source" / chapter)
+        for name in names:
+            shutil.copytree(source_dir / name, course / "source" / name)
         shutil.copy(ROOT / "nbgrader_config.py", course / "nbgrader_config.py")
         env = tool_env()
         for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
             env[var] = str(course / ".jupyter" / var.lower())
-        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force",
-               "--CourseDirectory.root=" + str(course), "--log-level=WARN"]
+        # one assignment, or a glob over the chapters copied above
+        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", names[0] if len(names) == 1 else "*",
+               "--force", "--CourseDirectory.root=" + str(course), "--log-level=WARN"]
         proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
-        if proc.returncode != 0:
-            raise RuntimeError(f"nbgrader generate_assignment {chapter} failed:\n{proc.stdout}\n{proc.stderr}")
-        target = out_dir / chapter
-        if target.exists():
-            shutil.rmtree(target)
-        shutil.copytree(course / "release" / chapter, target)
-        return target
+        missing = [n for n in names if not (course / "release" / n).is_dir()]
+        if proc.returncode != 0 or missing or "ERROR" in proc.stderr:
+            raise RuntimeError(f"nbgrader generate_assignment {' '.join(names)} failed:\n{proc.stdout}\n{proc.stderr}")
+        for name in names:
+            target = out_dir / name
+            if target.exists():
+                shutil.rmtree(target)
+            shutil.copytree(course / "release" / name, target)
+        return out_dir / names[-1]
 
 
 def build(check: bool = False, only: list[str] | None = None) -> list[str]:
@@ -162,8 +169,9 @@ def build(check: bool = False, only: list[str] | None = None) -> list[str]:
                                 ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"))
             (tmp_source / chapter).mkdir(parents=True, exist_ok=True)
             source_path(chapter, Path(tmp)).write_text(text, encoding="utf-8")
-            print(f"[build] {chapter}: release (nbgrader generate_assignment)", flush=True)
-            generate_release(tmp_source, chapter, tmp_release)
+        print(f"[build] release of {', '.join(names)} (nbgrader generate_assignment)", flush=True)
+        generate_release(tmp_source, names, tmp_release)
+        for chapter in names:
             pairs = [(source_path(chapter, Path(tmp)), source_path(chapter))]
             pairs += [(p, ROOT / "release" / chapter / p.relative_to(tmp_release / chapter))
                       for p in sorted((tmp_release / chapter).rglob("*")) if p.is_file()]

@@ -3,9 +3,9 @@
 One JupyterLab serves a copy of each source notebook (solutions in, QUICK mode, offline fixtures); the test runs
 all cells of one chapter at a time and photographs its first monitor while the training cell is still running
 (the first plot the widget draws), then every monitor once the notebook has finished. It checks what a student
-would see: a loss plot in every monitor, a diagnosis line, and no Python error in the notebook. The screenshots
-go to test-artifacts/monitors/ (docs/images/ keeps the ones looked at; see docs/monitor.md). Waits are for events,
-with hang guards of 4x the chapter's stated time budget.
+would see: a loss plot in every monitor, a diagnosis line, the monitor's cost line, and no Python error in the
+notebook. The screenshots go to test-artifacts/monitors/ (docs/images/ keeps the ones looked at; the README's
+monitor section links them). Waits are for events, with hang guards of 4x the chapter's stated time budget.
 """
 
 from __future__ import annotations
