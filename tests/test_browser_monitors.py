@@ -81,7 +81,7 @@ def lab(tmp_path_factory):
 def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
     browser, base, token, nbdir = lab
     done = nbdir / chapter / DONE
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page = browser.new_page(viewport={"width": 1300, "height": 2400})  # tall: a whole monitor in view
     guard_ms = 4 * budget(chapter) * 1000 + 120_000  # a hang guard: 4x the budget, plus the kernel's start
     try:
         open_and_run_all(page, f"{base}/lab/tree/{chapter}/{chapter}.ipynb?token={token}&reset")

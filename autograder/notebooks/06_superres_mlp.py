@@ -5,7 +5,7 @@
 #       02_dense_backprop: course.gradcheck; central differences in a test
 #     repeats:
 #       init_mlp: 03_activations
-#     time_budget_seconds: 180
+#     time_budget_seconds: 300
 #   jupytext:
 #     cell_metadata_filter: nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
