@@ -46,9 +46,7 @@ case "${1:-}" in
         # one test process per core (pytest-xdist), a file per process at a time: module fixtures are built once
         # (one more process than cores was slower on 2 cores: 16 min 29 s against 16 min 05 s)
         workers=${COURSE_TEST_WORKERS:-$(nproc 2>/dev/null || echo 2)}
-        # --no-loadscope-reorder: keep tests/conftest.py's longest-first file order (xdist would sort files by
-        # their number of tests, which started the 12-notebook autograde fixture last)
-        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --no-loadscope-reorder --durations=40 "$@"
+        exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --durations=40 "$@"
         ;;
     *)
         echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2
