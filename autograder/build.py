@@ -136,9 +136,9 @@ def generate_release(source_dir: Path, chapter: str | list[str], out_dir: Path) 
         env = tool_env()
         for var in ("JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR"):
             env[var] = str(course / ".jupyter" / var.lower())
-        # one assignment, or a glob over the chapters copied above
-        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", names[0] if len(names) == 1 else "*",
-               "--force", "--CourseDirectory.root=" + str(course), "--log-level=WARN"]
+        # a glob: the course holds only the chapters copied above
+        cmd = [sys.executable, "-m", "nbgrader", "generate_assignment", "*", "--force",
+               "--CourseDirectory.root=" + str(course), "--log-level=WARN"]
         proc = subprocess.run(cmd, cwd=course, env=env, capture_output=True, text=True)
         missing = [n for n in names if not (course / "release" / n).is_dir()]
         if proc.returncode != 0 or missing or "ERROR" in proc.stderr:

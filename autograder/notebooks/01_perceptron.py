@@ -169,8 +169,8 @@ check_perceptron_train(perceptron_train)
 # training monitor plots the number of mistakes in each epoch while training runs. (In JupyterLab it updates
 # live; when the notebook runs headless it draws one figure at the end; under the grader it draws nothing.) At the
 # end the monitor says what it cost ("monitor cost ... s of the ... s"). This training run is so short that
-# drawing the figure takes longer than the training itself; on the longer runs of later chapters the monitor
-# keeps to a few percent of the training time (benchmarks/RESULTS.md, per chapter).
+# drawing the figure takes longer than the training itself; on the longer runs of later chapters the figures are a
+# smaller share of the training time (benchmarks/RESULTS.md, per chapter).
 
 # %%
 X_blobs, y_blobs = make_blobs(n_per_class=100, gap=2.5, rng=np.random.default_rng(1))
