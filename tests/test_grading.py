@@ -170,6 +170,24 @@ def test_feedback_pages_run_no_script_and_show_no_secret(graded):
     assert "graded by the course's checker: passed" in _feedback(course, "correct").replace("&#39;", "'")
 
 
+@pytest.mark.parametrize("case", ["infinite_loop", "infinite_generator"])
+def test_feedback_run_stops_at_the_first_timeout_and_says_so(graded, case):
+    """A hang costs the feedback run one timeout, not one per later cell that calls the hanging function."""
+    course, _, _ = graded
+    nb = nbformat.read(course / "autograded" / case / CHAPTER / f"{CHAPTER}.ipynb", as_version=4)
+    code = [(i + 1, c) for i, c in enumerate(nb.cells) if c.cell_type == "code"]
+    timed_out = [n for n, c in code if any(o.get("ename") == "CellTimeoutError" for o in c.outputs)]
+    assert len(timed_out) == 1, f"{case}: cells {timed_out} timed out"
+    later = [c for n, c in code if n > timed_out[0]]
+    assert later, f"{case}: the hang should be before the end of the notebook"
+    for c in later:
+        text = "".join(o.get("text", "") for o in c.outputs)
+        assert f"not run: cell {timed_out[0]} did not finish" in text and c.execution_count is None, c.source[:80]
+    row = json.loads((course / "grading" / f"{CHAPTER}-report.json").read_text())
+    notes = next(r["notes"] for r in row if r["student"] == case)
+    assert any("later cells were not run" in n for n in notes), notes
+
+
 def test_data_under_grading_uses_the_local_copy(graded):
     course, _, _ = graded
     if not os.environ.get("COURSE_DATA_FIXTURES") and not isolated_env(course).get("COURSE_DATA_FIXTURES"):

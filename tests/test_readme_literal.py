@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from autograder.build import ROOT, chapters
-from tests.conftest import isolated_env
+from tests.conftest import fresh_install_env
 
 pytestmark = pytest.mark.slow
 
@@ -66,10 +66,7 @@ def fresh_course(tmp_path_factory):
     copy.mkdir()
     _copy_checkout(copy)
     port, token = _free_port(), "readme-test-token"
-    env = isolated_env(base)
-    env["HOME"] = os.environ.get("HOME", env["HOME"])  # keep the pip cache: the install is what is tested
-    env.pop("VIRTUAL_ENV", None)
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT)))
+    env = fresh_install_env(base)
     cmd = readme_commands()["course"] + f" --no-browser --allow-root --ip=127.0.0.1 --port={port}" \
         f" --IdentityProvider.token={token}"
     log = open(base / "course.log", "w")

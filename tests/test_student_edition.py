@@ -23,14 +23,13 @@ import time
 import tokenize
 import tomllib
 import zipfile
-from pathlib import Path
 
 import pytest
 
 from autograder import student_edition as se
 from autograder.build import ROOT, chapters
 from autograder.notebook_tools import cell_source, grading_cells, load, solution_cells, strip_magics
-from tests.conftest import SHARED_DATA, isolated_env
+from tests.conftest import SHARED_DATA, compiled_on_install, fresh_install_env
 
 REGIONS = ((solution_cells, r"### BEGIN SOLUTION\n(.*?)### END SOLUTION"),
            (grading_cells, r"### BEGIN HIDDEN TESTS\n(.*?)### END HIDDEN TESTS"))
@@ -321,16 +320,6 @@ def readme_setup_command(readme: str) -> str:
     return lines[0]
 
 
-def clean_env(tmp: Path, **extra) -> dict:
-    """No trace of the instructor repository: its venv off PATH, nothing on PYTHONPATH."""
-    env = isolated_env(tmp, **extra)
-    env["HOME"] = os.environ.get("HOME", env["HOME"])  # keep pip's cache: the install is what is tested
-    env.pop("VIRTUAL_ENV", None)
-    env["PYTHONPATH"] = ""
-    env["PATH"] = os.pathsep.join(p for p in env["PATH"].split(os.pathsep) if not p.startswith(str(ROOT)))
-    return env
-
-
 @pytest.fixture(scope="module")
 def installed_edition(tmp_path_factory):
     base = tmp_path_factory.mktemp("student-edition")
@@ -338,10 +327,11 @@ def installed_edition(tmp_path_factory):
     se.build_edition(dest, chapters=LAST_STAGE[0], closed=LAST_STAGE[1])
     command = readme_setup_command((dest / "README.md").read_text())
     start = time.monotonic()
-    proc = subprocess.run(command, shell=True, cwd=dest, env=clean_env(base), capture_output=True, text=True,
+    proc = subprocess.run(command, shell=True, cwd=dest, env=fresh_install_env(base), capture_output=True, text=True,
                           timeout=1200)
     seconds = time.monotonic() - start
     assert proc.returncode == 0, f"{command} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    assert not compiled_on_install(dest / ".venv", "jupyterlab"), "PIP_NO_COMPILE=0 no longer stops pip compiling"
     print(f"[student edition] {command}: {seconds:.0f} s, load {os.getloadavg()[0]:.1f}")
     return dest, proc.stdout + proc.stderr
 
@@ -356,7 +346,7 @@ files = [str(f) for f in md.files("nn-from-scratch-student")]
 print(course.__file__, importlib.util.find_spec("autograder") is not None, sorted({f.split("/")[0] for f in files}))
 """
     py = dest / ".venv" / "bin" / "python"
-    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, env=clean_env(tmp_path), capture_output=True,
+    out = subprocess.run([str(py), "-c", code], cwd=tmp_path, env=fresh_install_env(tmp_path), capture_output=True,
                          text=True, check=True).stdout.split(" ", 2)
     assert "site-packages" in out[0], out  # the installed package (the wheel), not the folder
     assert out[1] == "False", "autograder is importable in the student edition's environment"
@@ -371,7 +361,7 @@ def test_wheel_holds_course_only_and_its_build_warns_nothing_of_the_project(tmp_
     dest = tmp_path / "edition"
     se.build_edition(dest, chapters=LAST_STAGE[0], closed=LAST_STAGE[1], git=False)
     command = [sys.executable, "-m", "pip", "wheel", "-v", "--no-deps", str(dest), "-w", str(tmp_path / "dist")]
-    proc = subprocess.run(command, capture_output=True, text=True, env=clean_env(tmp_path), timeout=600)
+    proc = subprocess.run(command, capture_output=True, text=True, env=fresh_install_env(tmp_path), timeout=600)
     assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
     warnings = [line for line in (proc.stdout + proc.stderr).splitlines()
                 if re.search(r"BuildBackendWarning|(?i:deprecat)", line)]
@@ -423,7 +413,7 @@ def test_release_notebook_runs_in_the_edition_with_only_skeleton_errors(installe
         pytest.skip(f"offline fixtures not found at {SHARED_DATA}")
     notebook = dest / "release" / chapter / f"{chapter}.ipynb"
     out = tmp_path / "executed.ipynb"
-    env = clean_env(tmp_path, COURSE_QUICK="1", COURSE_DATA_FIXTURES=str(SHARED_DATA))
+    env = fresh_install_env(tmp_path, COURSE_QUICK="1", COURSE_DATA_FIXTURES=str(SHARED_DATA))
     env["PATH"] = str(dest / ".venv" / "bin") + os.pathsep + env["PATH"]
     subprocess.run([str(dest / ".venv" / "bin" / "python"), "-c", EXECUTE, str(notebook), str(out)], env=env,
                    cwd=notebook.parent, check=True, timeout=1200)

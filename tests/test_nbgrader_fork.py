@@ -1,0 +1,73 @@
+"""course-grade runs nbgrader as forks of a process that has imported it (autograder/nbgrader_fork.py): each fork
+must be what the subprocess it replaces was (its own session, the given folder, environment and limits, its
+output in the log) and a timeout must kill it. nbgrader runs the course's ``nbgrader_config.py`` when it starts,
+so a config file here reports what the command saw."""
+
+from __future__ import annotations
+
+import json
+import os
+import resource
+import time
+from pathlib import Path
+
+from autograder.build import tool_env
+from autograder.grade_student import run_nbgrader
+
+REPORT = """\
+import json, os, resource, time
+json.dump({{"cwd": os.getcwd(), "mark": os.environ.get("FORK_TEST_MARK"), "pid": os.getpid(), "ppid": os.getppid(),
+           "sid": os.getsid(0), "as": resource.getrlimit(resource.RLIMIT_AS)[0],
+           "cpu": resource.getrlimit(resource.RLIMIT_CPU)[0]}}, open("seen.json", "w"))
+print("config ran")
+time.sleep({sleep})
+"""
+
+
+def _course(tmp_path: Path, sleep: float) -> Path:
+    course = tmp_path / "course"
+    course.mkdir()
+    (course / "nbgrader_config.py").write_text(REPORT.format(sleep=sleep))
+    return course
+
+
+def _env(tmp_path: Path) -> dict:
+    env = tool_env()  # the venv's bin first on PATH: nbgrader runs alembic from there
+    env.update(FORK_TEST_MARK="from-the-caller", HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"),
+               JUPYTER_DATA_DIR=str(tmp_path / "jdata"))
+    return env
+
+
+def test_the_fork_gets_the_folder_environment_session_limits_and_log(tmp_path):
+    course = _course(tmp_path, 0)
+    code, log = run_nbgrader(["db", "student", "list", f"--CourseDirectory.root={course}"], course, _env(tmp_path),
+                             timeout=300, mem_mb=3000, cpu_s=200)
+    assert code == 0, log
+    assert "config ran" in log
+    seen = json.loads((course / "seen.json").read_text())
+    assert seen["cwd"] == str(course) and seen["mark"] == "from-the-caller"
+    assert seen["sid"] == seen["pid"], "the command should lead a session of its own"
+    assert seen["as"] == 3000 << 20 and seen["cpu"] == 200
+    assert seen["ppid"] != os.getpid(), "nbgrader ran as our child: the fork server was not used"
+    assert resource.getrlimit(resource.RLIMIT_AS)[0] != 3000 << 20, "the limits leaked into the caller"
+
+
+def test_a_failing_command_reports_its_exit_code_and_output(tmp_path):
+    course = _course(tmp_path, 0)
+    code, log = run_nbgrader(["autograde", "no_such_assignment", f"--CourseDirectory.root={course}"], course,
+                             _env(tmp_path), timeout=300)
+    assert code != 0 and "config ran" in log
+
+
+def test_a_timeout_kills_the_command(tmp_path):
+    course = _course(tmp_path, 600)
+    start = time.monotonic()
+    code, _ = run_nbgrader(["db", "student", "list", f"--CourseDirectory.root={course}"], course, _env(tmp_path),
+                           timeout=20)
+    assert code == -9999
+    assert time.monotonic() - start < 300  # a hang guard only: the command itself would sleep 600 s
+    pid = json.loads((course / "seen.json").read_text())["pid"]
+    deadline = time.monotonic() + 30
+    while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert not Path(f"/proc/{pid}").exists(), "the timed-out command is still running"
