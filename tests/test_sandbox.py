@@ -65,6 +65,29 @@ def test_data_folder_reached_through_a_symlink_is_readable_inside(tmp_path, monk
     assert proc.stdout.strip() == "pixels", proc.stderr[-1000:]
 
 
+def test_sandboxes_reuse_one_font_list_built_outside(tmp_path, monkeypatch):
+    """Each sandbox has a fresh MPLCONFIGDIR: without the font list bound in, every kernel and every judge's rebuild
+    that imports pyplot would scan the fonts again (matplotlib logs "generated new fontManager")."""
+    from autograder.isolation import font_list
+
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    font_list.cache_clear()
+    try:
+        fonts = font_list()
+        assert fonts is not None and fonts.is_relative_to(tmp_path / "cache"), fonts
+        scratch = tmp_path / "scratch"
+        scratch.mkdir()
+        code = ("import logging; logging.basicConfig(level=logging.INFO)\n"
+                "import matplotlib.pyplot as plt\n"
+                "plt.title('text needs a font'); plt.savefig('out.png')")
+        cmd, env = wrap(["python3", "-I", "-c", code], "bwrap", [scratch], scratch, sandbox_env())
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 0 and (scratch / "out.png").stat().st_size > 0, proc.stderr[-2000:]
+        assert "generated new fontManager" not in proc.stderr and "findfont" not in proc.stderr, proc.stderr[-2000:]
+    finally:
+        font_list.cache_clear()
+
+
 SETUP = "import numpy as np"
 TESTS = [{"id": "t1", "points": 2.0, "checks": [["check_perceptron_predict", "perceptron_predict"]]},
          {"id": "t2", "points": 3.0, "checks": [["check_perceptron_train", "perceptron_train"]]}]
