@@ -6,6 +6,10 @@ process that imports :data:`PRELOAD` once, at the first call) for a fork; the fo
 ``python -m nbgrader ARGS`` would, in a session of its own, with the given environment, folder, limits and log
 file. It is the grader's own process: the kernel nbgrader starts from it is sandboxed as before
 (:mod:`autograder.kernel`), and the fork server exits with the process that started it.
+
+As with any use of multiprocessing, each fork imports the caller's main module again: ``course-grade`` and
+``python -m autograder.grade`` are safe; a script of your own that calls :func:`autograder.grade.grade` needs an
+``if __name__ == "__main__":`` guard.
 """
 
 from __future__ import annotations
