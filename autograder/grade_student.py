@@ -30,7 +30,7 @@ from pathlib import Path
 
 from autograder import gradebook as gbk
 
-_PROCS: set = set()
+_PROCS: set[int] = set()  # pids of the commands running now (a pid, not its object: that may be closed meanwhile)
 _PROCS_LOCK = threading.Lock()
 STOP = threading.Event()  # set on Ctrl-C: workers start nothing new
 # nbgrader log lines that mean the grader failed (a kernel never started), not the student's code
@@ -93,30 +93,31 @@ def kill_tree(pid: int):
 def kill_all():
     """Kill every command still running and everything below it (Ctrl-C); bwrap takes its sandbox with it."""
     with _PROCS_LOCK:
-        procs = list(_PROCS)
-    for proc in procs:
-        kill_tree(proc.pid)
+        pids = list(_PROCS)
+    for pid in pids:
+        kill_tree(pid)
 
 
 def _supervise(proc, wait, timeout: float) -> int:
     """Register a started command (Ctrl-C kills it), wait up to ``timeout`` s (``wait(seconds or None)``: its exit
     code, None while it runs), kill its whole tree on timeout (-9999), and what is left of its session always."""
+    pid = proc.pid
     with _PROCS_LOCK:
-        _PROCS.add(proc)
+        _PROCS.add(pid)
     try:
         code = wait(max(timeout, 1))
         if code is None:
-            kill_tree(proc.pid)
+            kill_tree(pid)
             wait(None)
             code = -9999
         return code
     finally:
         try:  # leftovers of this command
-            os.killpg(proc.pid, signal.SIGKILL)
+            os.killpg(pid, signal.SIGKILL)
         except (ProcessLookupError, PermissionError):
             pass
         with _PROCS_LOCK:
-            _PROCS.discard(proc)
+            _PROCS.discard(pid)
 
 
 def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s=None) -> tuple[int, str]:

@@ -71,3 +71,22 @@ def test_a_timeout_kills_the_command(tmp_path):
     while Path(f"/proc/{pid}").exists() and time.monotonic() < deadline:
         time.sleep(0.2)
     assert not Path(f"/proc/{pid}").exists(), "the timed-out command is still running"
+
+
+def test_ctrl_c_as_a_command_ends_and_its_process_object_is_closed(tmp_path):
+    """course-grade's Ctrl-C (kill_all, on the main thread) can come just as a worker's command has ended and its
+    Process object been closed: killing must go by pid (found under load: ValueError "process object is closed")."""
+    from autograder import grade_student, nbgrader_fork
+
+    log = tmp_path / "log"
+    log.write_text("")
+    proc = nbgrader_fork.start(["--version"], tmp_path, tool_env(), log)
+
+    def wait(seconds):
+        proc.join(seconds)
+        code = proc.exitcode
+        proc.close()  # as run_nbgrader does once the command has ended
+        grade_student.kill_all()  # the interrupt at that moment
+        return code
+
+    assert grade_student._supervise(proc, wait, 120) == 0
