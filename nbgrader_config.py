@@ -9,11 +9,12 @@ c.CourseDirectory.ignore = [".ipynb_checkpoints", "*.pyc", "__pycache__"]
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.Execute.timeout = 300
 
-# --- Grading hardening (autograder/nbgrader_ext.py, docs/grading.md) -------------------------------------------
+# --- Grading hardening (autograder/grading/preprocessors/, docs/grading.md) -------------------------------------------
 # Preprocessor lists are nbgrader 0.9.6's defaults with course classes swapped in or added:
 #   StripHiddenTests: the kernel runs no hidden test (a test cell's score is the trusted judge's verdict, which
 #     course-grade writes into the gradebook after its out-of-kernel re-check);
-#   SandboxedExecute: the kernel runs in a bubblewrap sandbox (autograder/kernel.py, autograder/isolation.py);
+#   SandboxedExecute: the kernel runs in a bubblewrap sandbox (autograder/grading/kernel.py,
+#     autograder/trusted/isolation.py);
 #   CourseDeduplicateIds: a duplicated graded cell does not fail the notebook (the last copy is graded);
 #   CourseOverwriteCells: no false "checksum changed" warning; deleted test cells are re-added and graded;
 #   CapOutput: output capped by bytes and lines (all output types); stderr alone does not fail a test cell;
@@ -32,14 +33,11 @@ from nbgrader.preprocessors import (  # noqa: E402
     SaveAutoGrades,
 )
 
-from autograder.nbgrader_ext import (  # noqa: E402
-    CapOutput,
-    CourseDeduplicateIds,
-    CourseOverwriteCells,
-    HideHiddenTests,
-    SandboxedExecute,
-    StripHiddenTests,
-)
+from autograder.grading.preprocessors.cap_output import CapOutput  # noqa: E402
+from autograder.grading.preprocessors.dedup import CourseDeduplicateIds  # noqa: E402
+from autograder.grading.preprocessors.hidden_tests import HideHiddenTests, StripHiddenTests  # noqa: E402
+from autograder.grading.preprocessors.overwrite_cells import CourseOverwriteCells  # noqa: E402
+from autograder.grading.preprocessors.sandboxed_execute import SandboxedExecute  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [ClearOutput, CourseDeduplicateIds, OverwriteKernelspec, CourseOverwriteCells,
                                       CheckCellMetadata]

@@ -1,9 +1,13 @@
-"""Instructor side of the course: reference implementations, hidden-test checks, grading tools.
+"""Instructor side of the course, one room per job (``course`` is what students import; it never imports this).
 
-- ``autograder.reference``: the reference NumPy implementation of every graded function, same names.
-- ``autograder.checks``: ``check_<function>(fn)`` for every graded function; raises AssertionError with a
-  clear message when ``fn`` is wrong and returns quietly when it is right. Hidden test cells call only these.
-- ``autograder.corpus``: wrong answers (and, later, whole bad submissions) every check must reject.
-- ``autograder.build``: builds source/ and release/ notebooks from the jupytext
-  chapter texts ``autograder/notebooks/*.py``.
+- ``autograder.chapters``: the chapter registry; one folder per chapter (``chNN_<topic>/``) holding its text,
+  reference, checks, wrong and correct answers and its own tests.
+- ``autograder.checks``: ``check_<function>(fn)`` for every graded function (what hidden test cells call): thin
+  clients of the trusted judge.
+- ``autograder.trusted``: trusted checking: the judge, its data-only channel, the sandbox, isolation and limits.
+- ``autograder.grading``: the ``course-grade`` run: per student, processes, nbgrader fork and kernel,
+  preprocessors, feedback, gradebook, CSV, similarity, LMS export.
+- ``autograder.authoring``: ``course-build``: source/ and release/ from the chapter texts, the student edition.
+- ``autograder.selfcheck``: ``course-selfcheck``, the learner's own check (the same verdict as the grade).
+- ``autograder.paths``, ``autograder.notebook``: where things are, and how course notebooks mark their cells.
 """

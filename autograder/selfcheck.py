@@ -16,112 +16,13 @@ import argparse
 import sys
 from pathlib import Path
 
-# Hints by the key of the failing property (``fail(message, hint=KEY)`` in a check; course.compare.HINT_KEYS).
-HINTS_BY_KEY = {
-    "not_implemented": "Replace `raise NotImplementedError()` in the exercise cell with your code, run the cell, "
-                       "then run the visible tests below it.",
-    "not_defined": "Define the function in its exercise cell under its original name (did you rename it, delete "
-                   "the cell, or does the cell raise an error?).",
-    "not_own_function": "Write the function yourself in its exercise cell; imported or assigned functions are not "
-                        "accepted.",
-    "timeout": "Your code is far too slow or never stops: look for a loop whose condition never changes, and use "
-               "NumPy operations instead of Python loops over elements.",
-    "crashed": "Your code ended the Python process (os._exit, a crash, or running out of memory: look for arrays "
-               "far larger than the inputs).",
-    "raised": "Your function raised an error on the input described in the message: call it on an input of those "
-              "shapes in a cell to see the traceback.",
-    "raised_KeyError": "Your function looked up a dict key that is not there: use exactly the key names the "
-                       "docstring gives (e.g. 'W1', 'b1', numbered from 1) and derive them from the number of "
-                       "layers you were given, not from a fixed list.",
-    "raised_IndexError": "An index went past the end of an array or list: check your loop bounds and which axis "
-                         "you index (batch-first: axis 0 is the example).",
-    "raised_ValueError": "NumPy could not combine your arrays (shapes that do not match in a product, a broadcast "
-                         "or a reshape), or your code rejected a valid input: print the shapes of your intermediate "
-                         "arrays for the input in the message.",
-    "raised_TypeError": "A value of the wrong kind reached an operation (e.g. a tuple where an array was expected, "
-                        "or a float used as a shape or index): check the types the docstring gives.",
-    "raised_ZeroDivisionError": "A Python division by zero: a count or size of 0 reached a `/`.",
-    "raised_expected_error": "The docstring says this input must raise an error: check for it and `raise` it "
-                             "explicitly (with the exception type the docstring names) instead of returning a "
-                             "result.",
-    "inplace": "Your function changed something it was given (the message says which argument and where, even "
-               "inside a tuple or dict): build new arrays (`x = x + ...`, `.copy()`) instead of `+=`, `[...] =` "
-               "or `d[k] = ...` on the inputs.",
-    "inplace_required": "This function must update the given arrays themselves (`p -= lr * g` on each array): "
-                        "rebinding a name or returning new arrays leaves the caller's arrays unchanged.",
-    "fp_overflow": "NumPy overflowed: exp of a large positive number is inf. Rewrite with exp(-|x|) (and log1p); "
-                   "note that np.where computes BOTH branches for every element, so the branch it discards still "
-                   "overflows.",
-    "fp_invalid": "NumPy produced nan (inf - inf, 0 * inf, 0 / 0 or the log of a negative number): find the "
-                  "intermediate value that becomes inf or nan for the extreme inputs in the message.",
-    "fp_divide": "NumPy divided by zero or took log(0), e.g. the log of a probability that rounded to 0: compute "
-                 "the logarithm from the logits directly (log-sum-exp) instead of log(p).",
-    "warning": "Your function raised a warning on the input in the message; the exercise asks for code that "
-               "runs without warnings.",
-    "shape": "Check the shape of what you return against the docstring (batch-first: one row per example); watch "
-             "for missing or extra axes, e.g. (N, 1) instead of (N,).",
-    "tuple": "Return exactly the values the docstring lists, as a tuple in that order.",
-    "numeric": "Return NumPy arrays or numbers (did you forget a `return`, or return a list of arrays?).",
-    "nonfinite": "Something overflows or divides by zero: look at exp/log of large values and at divisions.",
-    "values": "The shape is right but some values differ: the message names the output, the input case and the "
-              "first wrong entry (yours and the expected one). Reproduce that case in a cell and follow that one "
-              "entry through your computation.",
-    "dtype": "The result has the wrong data type: compute in floating point (e.g. `x.astype(np.float64)` for "
-             "uint8 images) and return the dtype the docstring gives.",
-    "too_slow": "Not fast enough: loop only over the kernel offsets (kh * kw iterations) in im2col/col2im, never "
-                "over windows, pixels or images, and do the rest with one matrix product.",
-    "permutation_per_epoch": "Draw a new order at the start of EVERY epoch (`rng.permutation(N)` inside the epoch "
-                             "loop), not once before the loop.",
-    "stale_prediction": "Predict each example with the CURRENT weights, right before its update (inside the loop "
-                        "over examples), not from predictions computed once per epoch.",
-    "rng_usage": "Take every random draw from the generator you are given (`rng.permutation`, `rng.normal`, ...), "
-                 "never from np.random: then the same seed gives the same result.",
-    "distribution": "The values have the right shape but the wrong distribution: compare their mean, standard "
-                    "deviation and shape (Gaussian or uniform) with what the docstring states.",
-    "layout": "The right numbers in the wrong places: check the documented layout (which index varies fastest) "
-              "on a batch with several images and channels; a wrong axis order still passes with one of each.",
-    "accumulate": "Where windows overlap, their contributions must be added (`+=`), not assigned (`=`).",
-    "cache_contents": "The cache holds the wrong values: store exactly what the docstring lists (e.g. the "
-                      "pre-activation Z, not the activation A: they differ wherever Z < 0).",
-}
-
-# For messages without a key (from the sandbox, or older checks): the first matching pattern decides.
-PATTERNS = [
-    ("not implemented", "not_implemented"),
-    ("is not defined", "not_defined"),
-    ("must be a function written", "not_own_function"),
-    ("did not finish within", "timeout"),
-    ("crashed", "crashed"),
-    ("has shape", "shape"),
-    ("should return a tuple", "tuple"),
-    ("nan or inf", "nonfinite"),
-    ("modified its input", "inplace"),
-    ("raised KeyError", "raised_KeyError"),
-    ("raised IndexError", "raised_IndexError"),
-    ("raised ValueError", "raised_ValueError"),
-    ("raised TypeError", "raised_TypeError"),
-    ("raised RuntimeWarning: overflow", "fp_overflow"),
-    ("raised", "raised"),
-    ("is wrong", "values"),
-]
-HINTS = [(pattern, HINTS_BY_KEY[key]) for pattern, key in PATTERNS]  # older name
-
-
-def hint_for(message: str, key: str | None = None) -> str:
-    """The hint for the failing property ``key`` (from the check), else for the first matching pattern."""
-    if key in HINTS_BY_KEY:
-        return HINTS_BY_KEY[key]
-    for pattern, k in PATTERNS:
-        if pattern in message:
-            return HINTS_BY_KEY[k]
-    return ("The message above names the input case and what differs from the docstring's promise: reproduce "
-            "that case in a cell and compare step by step.")
+from autograder.chapters import chapter_names
+from autograder.paths import ROOT, source_path
+from course.hints import hint_for
 
 
 def chapter_of(path: Path, chapter: str | None) -> str:
-    from autograder.build import chapters
-
-    known = chapters()
+    known = chapter_names()
     if chapter:
         if chapter not in known:
             raise SystemExit(f"unknown chapter {chapter!r}; known: {', '.join(known)}")
@@ -132,12 +33,24 @@ def chapter_of(path: Path, chapter: str | None) -> str:
     raise SystemExit(f"cannot tell the chapter of {path}; pass --chapter (one of {', '.join(known)})")
 
 
+def source_notebook(chapter: str):
+    """The chapter's source notebook: the committed ``source/`` one in a checkout of the course, else (an installed
+    course) rendered from the chapter text."""
+    import nbformat
+
+    committed = source_path(chapter, ROOT)
+    if committed.is_file():
+        return nbformat.read(str(committed), as_version=4)
+    from autograder.chapters.text import render_source
+
+    return nbformat.reads(render_source(chapter), as_version=4)
+
+
 def selfcheck(path: Path, chapter: str | None = None, timeout: float | None = None, mem_mb: int | None = None,
               out=sys.stdout) -> int:
     import nbformat
 
-    from autograder.build import render_source
-    from autograder.verify import DEFAULT_MEM_MB, DEFAULT_TIMEOUT, check_notebook, plan_from_notebook
+    from autograder.trusted.recheck import DEFAULT_MEM_MB, DEFAULT_TIMEOUT, check_notebook
 
     chapter = chapter_of(path, chapter)
     try:
@@ -145,11 +58,10 @@ def selfcheck(path: Path, chapter: str | None = None, timeout: float | None = No
     except Exception as exc:
         print(f"{path} cannot be read as a notebook: {type(exc).__name__}: {str(exc)[:200]}", file=out)
         return 2
-    source = nbformat.reads(render_source(chapter), as_version=4)
-    plan = plan_from_notebook(source)
-    print(f"Checking {path} against chapter {chapter} ({len(plan['tests'])} exercises)...", file=out, flush=True)
+    print(f"Checking {path} against chapter {chapter}...", file=out, flush=True)
     # the function course-grade scores with, with the same defaults: one verdict
-    result = check_notebook(source, learner, timeout or DEFAULT_TIMEOUT, mem_mb or DEFAULT_MEM_MB)
+    result = check_notebook(source_notebook(chapter), learner, timeout or DEFAULT_TIMEOUT, mem_mb or DEFAULT_MEM_MB)
+    plan = result["plan"]
     notes = result["notes"]
     for note in notes:
         print(f"  note: {note}", file=out)

@@ -59,7 +59,7 @@ sys.path.insert(0, str(ROOT))
 
 import numpy as np  # noqa: E402
 
-from autograder.reference import ch05_cnn_cifar as ref  # noqa: E402
+from autograder.chapters.ch05_cnn_cifar import reference as ref  # noqa: E402
 
 DEFAULT_JPEG = ROOT.parent / "shared" / "data" / "cifar10-full-jpeg.npz"
 

@@ -23,7 +23,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 CHAPTER = "01_perceptron"
-CORPUS = ROOT / "autograder" / "corpus" / "submissions"
+CORPUS = ROOT / "tests" / "submissions"
 FAST_CASES = ["correct", "skeleton", "wrong_predict", "patch_numpy", "patch_checks_module", "stderr_warning",
               "deleted_test_cell", "duplicated_cells", "hardcode_visible", "import_reference"]
 
@@ -51,7 +51,7 @@ def run(course: Path, workers: int, extra: list[str]) -> float:
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", CHAPTER, "--force",
                     f"--CourseDirectory.root={course}", "--log-level=ERROR"], cwd=course, env=env, check=True)
     t0 = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course),
+    subprocess.run([sys.executable, "-m", "autograder.grading.cli", CHAPTER, "--course-dir", str(course),
                     "--workers", str(workers), *extra], cwd=course, env=env, check=True)
     return time.perf_counter() - t0
 

@@ -24,7 +24,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.reference.ch04_softmax import (  # noqa: E402
+from autograder.chapters.ch04_softmax.reference import (  # noqa: E402
     accuracy,
     iterate_minibatches,
     sgd_step,

@@ -3,7 +3,7 @@
     python benchmarks/bench_nbgrader_fork.py --rounds 4
 
 Builds a throw-away course holding the corpus' correct chapter-1 submission and runs the same autograde command
-(sandboxed kernel, as ``course-grade`` runs it) alternately through ``autograder.grade_student.run`` (``python -m
+(sandboxed kernel, as ``course-grade`` runs it) alternately through ``autograder.grading.processes.run`` (``python -m
 nbgrader``, what course-grade did before) and ``run_nbgrader`` (a fork of the process that imported nbgrader;
 its first round also starts that process). Prints seconds per run and the load average.
 """
@@ -25,8 +25,8 @@ CHAPTER = "01_perceptron"
 
 
 def main() -> int:
-    from autograder.build import tool_env
-    from autograder.grade_student import run, run_nbgrader
+    from autograder.grading.processes import run, run_nbgrader
+    from autograder.paths import tool_env
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rounds", type=int, default=4)
@@ -36,7 +36,7 @@ def main() -> int:
         shutil.copy(ROOT / "nbgrader_config.py", course)
         shutil.copytree(ROOT / "source" / CHAPTER, course / "source" / CHAPTER)
         dest = course / "submitted" / "correct" / CHAPTER
-        shutil.copytree(ROOT / "autograder" / "corpus" / "submissions" / CHAPTER / "correct", dest)
+        shutil.copytree(ROOT / "tests" / "submissions" / CHAPTER / "correct", dest)
         env = tool_env()
         for var in ("HOME", "JUPYTER_CONFIG_DIR", "JUPYTER_DATA_DIR", "JUPYTER_RUNTIME_DIR", "IPYTHONDIR"):
             env[var] = str(course / ".env" / var.lower())

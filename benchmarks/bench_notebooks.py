@@ -22,8 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.build import chapters, source_path  # noqa: E402
-from autograder.notebook_tools import load  # noqa: E402
+from autograder.chapters import chapter_names as chapters  # noqa: E402
+from autograder.notebook import load  # noqa: E402
+from autograder.paths import source_path  # noqa: E402
 from tests.results_lines import check_notebook_results  # noqa: E402
 
 HANG_FACTOR = 4  # a run this many times over its budget is a hang, not a busy machine
@@ -41,7 +42,7 @@ def budget_of(chapter: str) -> int:
     """The chapter's stated time budget in seconds (its chapter text's ``course.time_budget_seconds``)."""
     budget = load(source_path(chapter)).get("metadata", {}).get("course", {}).get("time_budget_seconds")
     if not isinstance(budget, int) or budget <= 0:
-        raise SystemExit(f"autograder/notebooks/{chapter}.py needs 'course: time_budget_seconds: N' in its header")
+        raise SystemExit(f"autograder/chapters/ch{chapter}/chapter.py needs 'course: time_budget_seconds: N' in its header")
     return budget
 
 

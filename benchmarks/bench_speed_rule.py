@@ -23,18 +23,21 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from autograder.checks import REAL_CHECKS  # noqa: E402
-from autograder.protocol import Endpoint, RemoteFunction  # noqa: E402
+from autograder.chapters import real_checks  # noqa: E402
+from autograder.trusted.channel import Endpoint  # noqa: E402
+from autograder.trusted.proxies import RemoteFunction  # noqa: E402
+
+REAL_CHECKS = real_checks()
 
 STUDENT = textwrap.dedent('''
-    from autograder.reference.ch05_cnn_cifar import conv_forward_fast, conv_backward_fast
-    from autograder.corpus.wrong.ch05_cnn_cifar import conv_forward_window_loop, conv_backward_window_loop
+    from autograder.chapters.ch05_cnn_cifar.reference import conv_forward_fast, conv_backward_fast
+    from autograder.chapters.ch05_cnn_cifar.wrong import conv_forward_window_loop, conv_backward_window_loop
 
 ''')
 
 SERVER = textwrap.dedent('''
     import os, sys
-    from autograder.protocol import Endpoint
+    from autograder.trusted.channel import Endpoint
     rfd, wfd = os.dup(0), os.dup(1)
     ns = {"__name__": "student"}
     exec(open(sys.argv[1]).read(), ns)

@@ -27,7 +27,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.reference.ch06_superres_mlp import init_mlp, mlp_loss_grads, psnr, upsample_bilinear  # noqa: E402
+from autograder.chapters.ch06_superres_mlp.reference import init_mlp, mlp_loss_grads, psnr, upsample_bilinear  # noqa: E402
 from course.data import load_superres  # noqa: E402
 from course.superres import dihedral, from_blocks, neighbourhoods, to_blocks, undihedral  # noqa: E402
 

@@ -23,10 +23,10 @@ from threadpoolctl import threadpool_info, threadpool_limits
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from autograder.reference import ch03_activations as ch03  # noqa: E402
-from autograder.reference import ch05_cnn_cifar as ch05  # noqa: E402
-from autograder.reference.ch04_softmax import iterate_minibatches, sgd_step, softmax_cross_entropy  # noqa: E402
-from autograder.reference.ch06_superres_mlp import mlp_loss_grads  # noqa: E402
+from autograder.chapters.ch03_activations import reference as ch03  # noqa: E402
+from autograder.chapters.ch04_softmax.reference import iterate_minibatches, sgd_step, softmax_cross_entropy  # noqa: E402
+from autograder.chapters.ch05_cnn_cifar import reference as ch05  # noqa: E402
+from autograder.chapters.ch06_superres_mlp.reference import mlp_loss_grads  # noqa: E402
 
 F32 = np.float32
 

@@ -15,7 +15,7 @@ import time
 
 import numpy as np
 
-from autograder.reference.ch03_activations import bce_with_logits, deep_backward, deep_forward, init_params
+from autograder.chapters.ch03_activations.reference import bce_with_logits, deep_backward, deep_forward, init_params
 from course.data import CIFAR10_CLASSES, load_cifar10
 
 

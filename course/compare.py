@@ -36,7 +36,7 @@ check_inputs_unchanged=True, **kwargs)``
 
 ``fail(message, hint=None)`` / ``CheckFailure(message, hint=None)``
     A failure may carry a **hint key** naming the failing property; the grader's report maps keys to
-    hints (every key in :data:`HINT_KEYS` has one). The ``expect_*`` helpers
+    hints (:mod:`course.hints`, the home of every key and its text). The ``expect_*`` helpers
     set ``shape``, ``tuple``, ``nonfinite``, ``values``, ``numeric``; :func:`call` sets ``not_implemented``,
     ``raised`` (``raised_KeyError`` etc. for common exception types), ``inplace`` and the warning keys.
 """
@@ -52,14 +52,10 @@ from contextlib import contextmanager
 
 import numpy as np
 
-#: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has a hint in the grader's report.
-HINT_KEYS = frozenset({
-    "not_implemented", "raised", "raised_KeyError", "raised_IndexError", "raised_ValueError", "raised_TypeError",
-    "raised_ZeroDivisionError", "raised_expected_error", "inplace", "inplace_required", "fp_overflow",
-    "fp_invalid", "fp_divide", "warning", "shape", "tuple", "numeric", "nonfinite", "values", "dtype",
-    "too_slow", "permutation_per_epoch", "stale_prediction", "rng_usage", "distribution", "layout",
-    "accumulate", "cache_contents", "timeout", "crashed", "not_defined", "not_own_function",
-})
+from course.hints import HINTS
+
+#: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has its text in :mod:`course.hints`.
+HINT_KEYS = frozenset(HINTS)
 
 
 class CheckFailure(AssertionError):

@@ -11,9 +11,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from autograder.build import chapters, tool_env  # noqa: E402
+from autograder.chapters import chapter_names  # noqa: E402
+from autograder.paths import tool_env  # noqa: E402
 
-CHAPTERS = chapters()
+CHAPTERS = chapter_names()
 SHARED_DATA = ROOT.parent / "shared" / "data"
 
 
@@ -100,7 +101,7 @@ def pytest_terminal_summary(terminalreporter, exitstatus, config):
     rows = getattr(config, "visible_catch_summary", None)
     if not rows:
         return
-    terminalreporter.section("visible tests: share of autograder/corpus/wrong they catch")
+    terminalreporter.section("visible tests: share of the chapters' wrong answers (chNN_*/wrong.py) they catch")
     total_caught = total = 0
     for fn, (chapter, caught, count, exceptions) in sorted(rows.items(), key=lambda kv: (kv[1][0], kv[0])):
         share = f"{100 * caught / count:5.1f}%" if count else "  n/a"
@@ -125,7 +126,7 @@ def offline_download_env(tmp_path: Path, monkeypatch, local_var: str) -> list[st
     file:// URLs may be opened. Returns the list of URLs opened, filled as the loaders run."""
     import urllib.request
 
-    from course.data import _fetch
+    from course.data import fetching
 
     for var in ("COURSE_DATA_FIXTURES", local_var):
         monkeypatch.delenv(var, raising=False)
@@ -138,5 +139,5 @@ def offline_download_env(tmp_path: Path, monkeypatch, local_var: str) -> list[st
         opened.append(url)
         return urllib.request.urlopen(request, timeout=timeout)
 
-    monkeypatch.setattr(_fetch, "urlopen", guarded)
+    monkeypatch.setattr(fetching, "urlopen", guarded)
     return opened

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import ROOT, release_path, source_path
+from autograder.paths import ROOT, release_path, source_path
 from tests.conftest import CHAPTERS, SHARED_DATA, isolated_env
 
 pytestmark = pytest.mark.slow

@@ -12,7 +12,9 @@ import sys
 import jupytext
 import pytest
 
-from autograder.build import chapter_file, generate_release, read_chapter
+from autograder.authoring.build import generate_release
+from autograder.chapters import get as get_chapter
+from autograder.chapters.text import read_chapter
 from tests.conftest import ROOT
 from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, pids_mentioning
 
@@ -50,7 +52,7 @@ def test_chapter_text_opens_edits_and_saves_as_an_nbgrader_notebook(tmp_path):
     work.mkdir()
     ARTIFACTS.mkdir(exist_ok=True)
     text_file = work / f"{CHAPTER}.py"
-    shutil.copyfile(chapter_file(CHAPTER), text_file)
+    shutil.copyfile(get_chapter(CHAPTER).text, text_file)
     original = text_file.read_text(encoding="utf-8")
     assert _points(original, "test_perceptron_predict") == 2
 

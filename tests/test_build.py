@@ -1,4 +1,5 @@
-"""source/ and release/ are generated from autograder/notebooks and in sync; release leaks nothing."""
+"""source/ and release/ are generated from the chapter texts (autograder/chapters/*/chapter.py) and in sync;
+release leaks nothing."""
 
 from __future__ import annotations
 
@@ -6,8 +7,11 @@ import re
 
 import pytest
 
-from autograder.build import ChapterError, build, chapter_file, read_chapter, release_path, source_path, write_chapter
-from autograder.notebook_tools import cell_source, grading_cells, load, solution_cells
+from autograder.authoring.build import build
+from autograder.chapters import get as get_chapter
+from autograder.chapters.text import ChapterError, read_chapter, write_chapter
+from autograder.notebook import cell_source, grading_cells, load, solution_cells
+from autograder.paths import release_path, source_path
 from tests.conftest import CHAPTERS
 
 
@@ -59,7 +63,7 @@ def test_release_skeleton_cells_raise_not_implemented(chapter):
 @pytest.mark.parametrize("chapter", CHAPTERS)
 def test_chapter_text_round_trips_through_the_notebook(chapter):
     """text -> notebook -> text changes nothing (what JupyterLab + jupytext write back when a chapter is saved)."""
-    text = chapter_file(chapter).read_text(encoding="utf-8")
+    text = get_chapter(chapter).text.read_text(encoding="utf-8")
     nb = read_chapter(text, chapter)
     assert write_chapter(nb) == text
     assert nb.metadata.get("course", {}).get("time_budget_seconds"), "the header keeps the course metadata"

@@ -6,21 +6,22 @@ from __future__ import annotations
 import pytest
 
 import autograder.checks as checks
-import autograder.reference as reference
-from autograder.build import release_path, source_path
-from autograder.corpus.wrong import all_wrong
-from autograder.notebook_tools import (
+from autograder.chapters import answers, references
+from autograder.notebook import (
     cell_source,
     graded_functions,
     grading_cells,
+    hidden_source,
     load,
     load_functions,
     solution_cells,
 )
+from autograder.paths import release_path, source_path
 from tests.conftest import CHAPTERS
 
 GRADED = [(ch, fn) for ch in CHAPTERS for fn in graded_functions(load(source_path(ch)))]
-WRONG = [(fn, wrong) for per_chapter in all_wrong().values() for fn, wrongs in per_chapter.items()
+REFERENCES = references()
+WRONG = [(fn, wrong) for per_chapter in answers("wrong").values() for fn, wrongs in per_chapter.items()
          for wrong in wrongs]
 
 
@@ -45,20 +46,19 @@ def test_every_chapter_has_graded_functions():
 @pytest.mark.parametrize("chapter,name", GRADED)
 def test_graded_function_has_check_and_reference(chapter, name):
     assert callable(getattr(checks, f"check_{name}", None)), f"autograder.checks has no check_{name}"
-    assert callable(getattr(reference, name, None)), f"autograder.reference has no {name}"
+    assert callable(REFERENCES.get(name)), f"no chapter's reference.py defines {name}"
 
 
 @pytest.mark.parametrize("chapter,name", GRADED)
 def test_hidden_tests_call_the_check(chapter, name):
     nb = load(source_path(chapter))
-    hidden = [cell_source(c).split("### BEGIN HIDDEN TESTS", 1)[-1] for c in grading_cells(nb)
-              if "### BEGIN HIDDEN TESTS" in cell_source(c)]
+    hidden = [hidden_source(cell_source(c)) for c in grading_cells(nb)]
     assert any(f"check_{name}({name})" in h for h in hidden), f"no hidden test calls check_{name}({name})"
 
 
 @pytest.mark.parametrize("chapter,name", GRADED)
 def test_check_passes_reference(chapter, name):
-    getattr(checks, f"check_{name}")(getattr(reference, name))
+    getattr(checks, f"check_{name}")(REFERENCES[name])
 
 
 @pytest.mark.parametrize("chapter,name", GRADED)
@@ -83,7 +83,7 @@ def test_check_rejects_wrong_answer(name, wrong):
 def test_corpus_covers_every_graded_function_with_a_check():
     covered = {fn for fn, _ in WRONG}
     missing = sorted({name for _, name in GRADED} - covered)
-    assert not missing, f"no wrong answers in autograder/corpus/wrong for: {missing}"
+    assert not missing, f"no wrong answers in the chapters' wrong.py for: {missing}"
 
 
 def test_solution_cells_define_only_graded_functions():

@@ -3,7 +3,7 @@
 For every graded function (discovered from the source notebooks; the corpus is discovered generically):
 
 * its check (``autograder.checks.check_<fn>``, through the judge, and the real check in-process) accepts every
-  entry of ``autograder/corpus/correct`` and rejects every entry of ``autograder/corpus/wrong``;
+  entry of a chapter's ``correct.py`` and rejects every entry of its ``wrong.py`` (``autograder/chapters/chNN_*/``);
 * its VISIBLE test (the test cell minus the hidden region, run after the locked cells that precede it, in a
   namespace holding only the function under test, under its notebook name) passes the reference, the notebook
   solution and every correct entry, and fails every wrong entry, except those a chapter's wrong module lists
@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import contextlib
 import functools
-import importlib
 import io
 import os
 import warnings
@@ -28,34 +27,23 @@ import warnings
 import pytest
 
 import autograder.checks as checks
-from autograder.build import source_path
-from autograder.corpus.correct import all_correct
-from autograder.corpus.wrong import all_wrong
-from autograder.notebook_tools import (
+from autograder.chapters import all_chapters, answers, real_checks
+from autograder.chapters import get as get_chapter
+from autograder.notebook import (
     cell_source,
     defined_functions,
+    hidden_source,
     load,
     load_functions,
     nbgrader_meta,
     solution_cells,
+    strip_hidden,
     strip_magics,
 )
+from autograder.paths import source_path
 from tests.conftest import CHAPTERS
 
-HIDDEN = "### BEGIN HIDDEN TESTS"
-END_HIDDEN = "### END HIDDEN TESTS"
-
-
-def _module_name(chapter: str) -> str:
-    return f"ch{chapter}"  # "01_perceptron" -> "ch01_perceptron"
-
-
-def _visible_part(source: str) -> str:
-    """A test cell without its hidden region (what a student sees and runs)."""
-    if HIDDEN not in source:
-        return source
-    head, rest = source.split(HIDDEN, 1)
-    return head + (rest.split(END_HIDDEN, 1)[1] if END_HIDDEN in rest else "")
+REAL_CHECKS = real_checks()
 
 
 class Chapter:
@@ -74,10 +62,10 @@ class Chapter:
                 continue
             source = strip_magics(cell_source(cell))
             if meta.get("grade"):
-                hidden = source.split(HIDDEN, 1)[1] if HIDDEN in source else ""
+                hidden = hidden_source(source)
                 for fn in self.functions:
                     if f"check_{fn}({fn})" in hidden:
-                        self.visible[fn] = _visible_part(source)
+                        self.visible[fn] = strip_hidden(source)
                         self.locked_before[fn] = list(locked)
             elif meta.get("locked") and not meta.get("solution"):
                 locked.append(source)
@@ -117,8 +105,8 @@ def chapter(name: str) -> Chapter:
 
 @functools.cache
 def reference(name: str) -> dict:
-    """{fn: reference implementation} for a chapter (autograder.reference.chNN_*)."""
-    module = importlib.import_module(f"autograder.reference.{_module_name(name)}")
+    """{fn: reference implementation} for a chapter (its folder's reference.py)."""
+    module = get_chapter(name).module("reference")
     return {fn: getattr(module, fn) for fn in chapter(name).functions}
 
 
@@ -128,9 +116,9 @@ def _solution(name: str) -> dict:
 
 GRADED = [(ch, fn) for ch in CHAPTERS for fn in chapter(ch).functions]
 CHAPTER_OF = {fn: ch for ch, fn in GRADED}
-_WRONG_MODULES = {mod: importlib.import_module(f"autograder.corpus.wrong.{mod}") for mod in all_wrong()}
-WRONG = [(fn, w) for per in all_wrong().values() for fn, ws in per.items() for w in ws]
-CORRECT = [(fn, c) for per in all_correct().values() for fn, cs in per.items() for c in cs]
+_WRONG_MODULES = {c.package: c.module("wrong") for c in all_chapters()}
+WRONG = [(fn, w) for per in answers("wrong").values() for fn, ws in per.items() for w in ws]
+CORRECT = [(fn, c) for per in answers("correct").values() for fn, cs in per.items() for c in cs]
 
 
 def _not_visible(fn: str) -> dict[str, str]:
@@ -151,7 +139,7 @@ def test_corpus_names_graded_functions():
     graded = {fn for _, fn in GRADED}
     for kind, pairs in (("wrong", WRONG), ("correct", CORRECT)):
         unknown = sorted({fn for fn, _ in pairs} - graded)
-        assert not unknown, f"autograder/corpus/{kind} has entries for functions no notebook grades: {unknown}"
+        assert not unknown, f"the chapters' {kind}.py have entries for functions no notebook grades: {unknown}"
     for _fn, impl in WRONG + CORRECT:
         assert (impl.__doc__ or "").strip(), f"{impl.__module__}.{impl.__name__} needs a docstring naming what it does"
     for module in _WRONG_MODULES.values():
@@ -165,7 +153,7 @@ def test_corpus_names_graded_functions():
 @pytest.mark.parametrize("chapter_name,fn", GRADED)
 def test_two_correct_answers_per_function(chapter_name, fn):
     count = sum(1 for name, _ in CORRECT if name == fn)
-    assert count >= 2, (f"autograder/corpus/correct/{_module_name(chapter_name)}.py should hold at least two "
+    assert count >= 2, (f"{get_chapter(chapter_name).folder / 'correct.py'} should hold at least two "
                         f"independent correct implementations of {fn}, has {count}")
 
 
@@ -174,7 +162,7 @@ def test_two_correct_answers_per_function(chapter_name, fn):
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # a wrong answer's overflow, re-issued by call()
 @pytest.mark.parametrize("fn,impl", CORRECT, ids=_ids(CORRECT))
 def test_check_accepts_correct_answer(fn, impl):
-    checks.REAL_CHECKS[f"check_{fn}"](impl)  # in-process
+    REAL_CHECKS[f"check_{fn}"](impl)  # in-process
     getattr(checks, f"check_{fn}")(impl)  # through the judge, as the kernel, self-check and grade run it
 
 
@@ -183,7 +171,7 @@ def test_check_accepts_correct_answer(fn, impl):
 def test_real_check_rejects_wrong_answer(fn, impl):
     # The judge path is tests/test_checks.py::test_check_rejects_wrong_answer.
     with pytest.raises(AssertionError) as info:
-        checks.REAL_CHECKS[f"check_{fn}"](impl)
+        REAL_CHECKS[f"check_{fn}"](impl)
     assert str(info.value).strip(), "a rejection must say what is wrong"
 
 

@@ -16,9 +16,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course.data import _fetch, cifar
-from course.data._fetch import ChecksumError, DataError, DownloadError
+from course.data import cifar, fetching
 from course.data.cifar import CIFAR10_CLASSES, load_cifar10, load_cifar10_jpeg, parse_batch
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from tests.conftest import SHARED_DATA, offline_download_env
 
 SUBSET = SHARED_DATA / "cifar10-subset.npz"
@@ -151,7 +151,7 @@ def test_download_tarball_then_cache(tmp_path, monkeypatch, env, subset):
     assert_split(load_cifar10("train", progress=False), subset["train"])
     assert cache_files(tmp_path) == [cifar.TAR_NAME, "test.npz", "train.npz"]  # both splits parsed at once
 
-    monkeypatch.setattr(_fetch, "urlopen", lambda *a, **k: pytest.fail("cached data must not be downloaded"))
+    monkeypatch.setattr(fetching, "urlopen", lambda *a, **k: pytest.fail("cached data must not be downloaded"))
     assert_split(load_cifar10("test"), subset["test"])
     (tmp_path / "cache" / "cifar10" / "test.npz").unlink()  # parsed cache gone: re-parsed from the cached tarball
     assert_split(load_cifar10("test"), subset["test"])
@@ -172,14 +172,14 @@ def test_offline_error_says_what_to_download_and_where(tmp_path, monkeypatch, en
     def no_network(request, timeout=None):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(_fetch, "urlopen", no_network)
+    monkeypatch.setattr(fetching, "urlopen", no_network)
     with pytest.raises(DownloadError) as info:
         load_cifar10("test", progress=False)
     message = str(info.value)
     assert cifar.URLS[0] in message and cifar.TAR_MD5 in message
     assert str(tmp_path / "cache" / "cifar10") in message and "COURSE_CIFAR10_DIR" in message
     assert cache_files(tmp_path) == []
-    monkeypatch.setattr(_fetch, "urlopen", lambda *a, **k: pytest.fail("download=False must not download"))
+    monkeypatch.setattr(fetching, "urlopen", lambda *a, **k: pytest.fail("download=False must not download"))
     with pytest.raises(DownloadError, match="download=False"):
         load_cifar10("test", download=False)
 

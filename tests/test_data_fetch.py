@@ -1,4 +1,4 @@
-"""course.data._fetch: cache folder, mirrors, md5 verification, atomic caching, progress display. No network."""
+"""course.data.fetching: cache folder, mirrors, md5 verification, atomic caching, progress display. No network."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ import numpy as np
 import pytest
 from tqdm import tqdm
 
-from course.data import _fetch
-from course.data._fetch import ChecksumError, DownloadError, progress_bar
+from course.data import fetching
+from course.data.fetching import ChecksumError, DownloadError, progress_bar
 
 
 def md5(data: bytes) -> str:
@@ -33,7 +33,7 @@ def offline(monkeypatch):
         opened.append(url)
         return urllib.request.urlopen(request, timeout=timeout)
 
-    monkeypatch.setattr(_fetch, "urlopen", guarded)
+    monkeypatch.setattr(fetching, "urlopen", guarded)
     return opened
 
 
@@ -44,11 +44,11 @@ def leftovers(folder: Path) -> list[str]:
 def test_cache_dir_precedence(tmp_path, monkeypatch):
     monkeypatch.setenv("HOME", str(tmp_path / "home"))
     monkeypatch.delenv("COURSE_DATA_DIR", raising=False)
-    assert _fetch.cache_dir() == tmp_path / "home" / ".cache" / "nn-from-scratch"
+    assert fetching.cache_dir() == tmp_path / "home" / ".cache" / "nn-from-scratch"
     monkeypatch.setenv("COURSE_DATA_DIR", str(tmp_path / "env"))
-    assert _fetch.cache_dir(sub="mnist") == tmp_path / "env" / "mnist"
+    assert fetching.cache_dir(sub="mnist") == tmp_path / "env" / "mnist"
     assert (tmp_path / "env" / "mnist").is_dir()
-    assert _fetch.cache_dir(tmp_path / "arg") == tmp_path / "arg"
+    assert fetching.cache_dir(tmp_path / "arg") == tmp_path / "arg"
 
 
 def test_fetch_verifies_and_moves_into_place(tmp_path, offline):
@@ -57,7 +57,7 @@ def test_fetch_verifies_and_moves_into_place(tmp_path, offline):
     src.parent.mkdir()
     src.write_bytes(payload)
     dest = tmp_path / "cache" / "file.bin"
-    out = _fetch.fetch("file.bin", [src.as_uri()], dest, md5=md5(payload), progress=False)
+    out = fetching.fetch("file.bin", [src.as_uri()], dest, md5=md5(payload), progress=False)
     assert out == dest and dest.read_bytes() == payload
     assert leftovers(dest.parent) == ["file.bin"]  # no temporary .part file left
 
@@ -67,7 +67,7 @@ def test_fetch_tries_mirrors_in_order(tmp_path, offline):
     (tmp_path / "m2").mkdir()
     (tmp_path / "m2" / "f").write_bytes(payload)
     urls = [(tmp_path / "m1" / "f").as_uri(), (tmp_path / "m2" / "f").as_uri(), (tmp_path / "m3" / "f").as_uri()]
-    _fetch.fetch("f", urls, tmp_path / "cache" / "f", md5=md5(payload), progress=False)
+    fetching.fetch("f", urls, tmp_path / "cache" / "f", md5=md5(payload), progress=False)
     assert offline == urls[:2]  # first failed, second worked, third never tried
 
 
@@ -77,7 +77,7 @@ def test_fetch_checksum_mismatch_is_not_cached(tmp_path, offline):
     dest = tmp_path / "cache" / "f"
     expected = "0" * 32
     with pytest.raises(ChecksumError) as info:
-        _fetch.fetch("f", [(tmp_path / "m" / "f").as_uri()], dest, md5=expected, progress=False)
+        fetching.fetch("f", [(tmp_path / "m" / "f").as_uri()], dest, md5=expected, progress=False)
     message = str(info.value)
     assert expected in message and md5(b"corrupted") in message and "not" in message and "cached" in message
     assert leftovers(dest.parent) == []
@@ -89,10 +89,10 @@ def test_fetch_gunzip_md5_checks_unzipped_content(tmp_path, offline):
     (tmp_path / "m" / "a.gz").write_bytes(gzip.compress(raw, mtime=123))
     (tmp_path / "m" / "b.gz").write_bytes(b"not gzip at all")
     dest = tmp_path / "cache" / "a.gz"
-    _fetch.fetch("a.gz", [(tmp_path / "m" / "a.gz").as_uri()], dest, md5=md5(raw), gunzip_md5=True, progress=False)
+    fetching.fetch("a.gz", [(tmp_path / "m" / "a.gz").as_uri()], dest, md5=md5(raw), gunzip_md5=True, progress=False)
     assert gzip.decompress(dest.read_bytes()) == raw
     with pytest.raises(ChecksumError, match="cannot be unzipped"):
-        _fetch.fetch("b.gz", [(tmp_path / "m" / "b.gz").as_uri()], tmp_path / "cache" / "b.gz", md5=md5(raw),
+        fetching.fetch("b.gz", [(tmp_path / "m" / "b.gz").as_uri()], tmp_path / "cache" / "b.gz", md5=md5(raw),
                      gunzip_md5=True, progress=False)
     assert leftovers(tmp_path / "cache") == ["a.gz"]
 
@@ -101,10 +101,10 @@ def test_fetch_offline_error_lists_urls_and_hint(tmp_path, monkeypatch):
     def no_network(request, timeout=None):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(_fetch, "urlopen", no_network)
+    monkeypatch.setattr(fetching, "urlopen", no_network)
     urls = ["https://a.example/f.gz", "https://b.example/f.gz"]
     with pytest.raises(DownloadError) as info:
-        _fetch.fetch("f.gz", urls, tmp_path / "cache" / "f.gz", md5="0" * 32, hint="PUT IT IN /some/folder")
+        fetching.fetch("f.gz", urls, tmp_path / "cache" / "f.gz", md5="0" * 32, hint="PUT IT IN /some/folder")
     message = str(info.value)
     assert all(url in message for url in urls) and "PUT IT IN /some/folder" in message
     assert leftovers(tmp_path / "cache") == []
@@ -131,16 +131,16 @@ class FakeResponse:
 def test_incomplete_download_falls_back_to_next_mirror(tmp_path, monkeypatch):
     payload = b"x" * 5000
     responses = {"https://one/f": FakeResponse(payload[:100], length=5000), "https://two/f": FakeResponse(payload)}
-    monkeypatch.setattr(_fetch, "urlopen", lambda request, timeout=None: responses[request.full_url])
+    monkeypatch.setattr(fetching, "urlopen", lambda request, timeout=None: responses[request.full_url])
     dest = tmp_path / "cache" / "f"
-    _fetch.fetch("f", list(responses), dest, md5=md5(payload), progress=False)
+    fetching.fetch("f", list(responses), dest, md5=md5(payload), progress=False)
     assert dest.read_bytes() == payload
 
 
 def test_interrupted_download_leaves_no_partial_file(tmp_path, monkeypatch):
-    monkeypatch.setattr(_fetch, "urlopen", lambda request, timeout=None: FakeResponse(b"", 10, KeyboardInterrupt()))
+    monkeypatch.setattr(fetching, "urlopen", lambda request, timeout=None: FakeResponse(b"", 10, KeyboardInterrupt()))
     with pytest.raises(KeyboardInterrupt):
-        _fetch.fetch("f", ["https://one/f"], tmp_path / "cache" / "f", md5="0" * 32, progress=False)
+        fetching.fetch("f", ["https://one/f"], tmp_path / "cache" / "f", md5="0" * 32, progress=False)
     assert leftovers(tmp_path / "cache") == []
 
 
@@ -178,12 +178,13 @@ def test_progress_disabled_prints_nothing():
 
 HEADLESS_CELLS = [
     """from pathlib import Path
-from course.data import _fetch
-_fetch.CHUNK = 64  # many blocks: many progress updates
+from course.data import fetching
+fetching.CHUNK = 64  # many blocks: many progress updates
 src = Path("payload.bin")
 src.write_bytes(bytes(range(256)) * 200)
-path = _fetch.fetch("payload.bin", [src.resolve().as_uri()], Path("cache/payload.bin"), md5=_fetch.md5_file(src))""",
-    """from course.data._fetch import progress_bar
+path = fetching.fetch("payload.bin", [src.resolve().as_uri()], Path("cache/payload.bin"),
+                      md5=fetching.md5_file(src))""",
+    """from course.data.fetching import progress_bar
 with progress_bar(3000, "decoding", unit="images") as bar:
     for _ in range(3000):
         bar.update(1)""",
@@ -215,11 +216,11 @@ def test_headless_notebook_holds_one_progress_output_per_job(tmp_path):
 def test_save_and_load_arrays(tmp_path):
     path = tmp_path / "c" / "a.npz"
     x, y = np.arange(12, dtype=np.uint8).reshape(3, 4), np.array([1, 2, 3], dtype=np.uint8)
-    _fetch.save_arrays(path, x=x, y=y)
-    loaded = _fetch.load_arrays(path, ("x", "y"))
+    fetching.save_arrays(path, x=x, y=y)
+    loaded = fetching.load_arrays(path, ("x", "y"))
     np.testing.assert_array_equal(loaded["x"], x)
     np.testing.assert_array_equal(loaded["y"], y)
     assert leftovers(path.parent) == ["a.npz"]
-    assert _fetch.load_arrays(tmp_path / "missing.npz", ("x",)) is None
+    assert fetching.load_arrays(tmp_path / "missing.npz", ("x",)) is None
     path.write_bytes(b"garbage")
-    assert _fetch.load_arrays(path, ("x", "y")) is None and not path.exists()
+    assert fetching.load_arrays(path, ("x", "y")) is None and not path.exists()

@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from course.data import _fetch, mnist
-from course.data._fetch import ChecksumError, DataError, DownloadError
+from course.data import fetching, mnist
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.mnist import IdxFormatError, load_mnist, parse_idx
 from tests.conftest import SHARED_DATA, offline_download_env
 
@@ -120,7 +120,7 @@ def test_download_from_mirrors_then_cache(tmp_path, monkeypatch, env, subset):
     assert cache_files(tmp_path) == sorted(["test.npz", "train.npz", *mnist.MD5])
 
     # Second load: parsed arrays from the cache, no download at all.
-    monkeypatch.setattr(_fetch, "urlopen", lambda *a, **k: pytest.fail("cached data must not be downloaded"))
+    monkeypatch.setattr(fetching, "urlopen", lambda *a, **k: pytest.fail("cached data must not be downloaded"))
     x, y = load_mnist("test")
     np.testing.assert_array_equal(x, subset["test"][0])
 
@@ -153,7 +153,7 @@ def test_offline_error_says_what_to_download_and_where(tmp_path, monkeypatch, en
     def no_network(request, timeout=None):
         raise urllib.error.URLError("[Errno -3] Temporary failure in name resolution")
 
-    monkeypatch.setattr(_fetch, "urlopen", no_network)
+    monkeypatch.setattr(fetching, "urlopen", no_network)
     with pytest.raises(DownloadError) as info:
         load_mnist("train", progress=False)
     message = str(info.value)
@@ -165,7 +165,7 @@ def test_offline_error_says_what_to_download_and_where(tmp_path, monkeypatch, en
 
 
 def test_download_false_never_uses_the_network(tmp_path, monkeypatch, env):
-    monkeypatch.setattr(_fetch, "urlopen", lambda *a, **k: pytest.fail("download=False must not download"))
+    monkeypatch.setattr(fetching, "urlopen", lambda *a, **k: pytest.fail("download=False must not download"))
     with pytest.raises(DownloadError, match="COURSE_MNIST_DIR"):
         load_mnist("test", download=False)
 

@@ -17,9 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import ROOT
-from autograder.grade_student import process_tree
-from autograder.isolation import bwrap_path
+from autograder.grading.processes import process_tree
+from autograder.paths import ROOT
+from autograder.trusted.isolation import bwrap_path
 from tests.conftest import isolated_env
 from tests.test_grading import CHAPTER, CORPUS, GRADE_ARGS, course_grade, read_csv, submit
 
@@ -81,7 +81,7 @@ def test_ctrl_c_stops_within_seconds_kills_sandboxes_keeps_previous_csv_and_reru
     csv_path.parent.mkdir()
     csv_path.write_text(PREVIOUS_CSV)
 
-    cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS]
+    cmd = [sys.executable, "-m", "autograder.grading.cli", CHAPTER, "--course-dir", str(course), *GRADE_ARGS]
     # SIGINT back to its default in the child: a process started with SIGINT ignored (pytest-xdist's workers are)
     # passes that on, and Python then installs no KeyboardInterrupt handler. A terminal's shell does not ignore it.
     proc = subprocess.Popen(cmd, cwd=course, env=isolated_env(course), stdout=subprocess.PIPE,

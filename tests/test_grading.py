@@ -1,4 +1,4 @@
-"""End to end: the instructor command grades the whole adversarial corpus (autograder/corpus/submissions) with
+"""End to end: the instructor command grades the whole adversarial corpus (tests/submissions) with
 2 workers through real nbgrader, isolation on (bubblewrap), and every case ends as its manifest says; nothing
 outside the scratch folders changes, no process outlives grading; feedback never shows hidden tests nor runs a
 script; course-selfcheck computes the same per-cell scores; re-runs leave no stale grades."""
@@ -18,20 +18,21 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from autograder.build import ROOT, source_path
-from autograder.nbgrader_ext import BEGIN, hidden_lines
+from autograder.notebook import BEGIN_HIDDEN as BEGIN
+from autograder.notebook import hidden_lines
+from autograder.paths import ROOT, source_path
 from tests.conftest import isolated_env
 
 pytestmark = pytest.mark.slow
 
-CORPUS = ROOT / "autograder" / "corpus" / "submissions"
+CORPUS = ROOT / "tests" / "submissions"
 MANIFEST = json.loads((CORPUS / "manifest.json").read_text())
 CHAPTER = MANIFEST["chapter"]
 GRADE_ARGS = ["--workers", "2", "--timeout", "15", "--mem-mb", "2048", "--cpu-s", "120"]
 
 
 def course_grade(course: Path, *args: str) -> subprocess.CompletedProcess:
-    cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS, *args]
+    cmd = [sys.executable, "-m", "autograder.grading.cli", CHAPTER, "--course-dir", str(course), *GRADE_ARGS, *args]
     proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True, timeout=3600)
     assert proc.returncode == 0, f"course-grade failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
     return proc
@@ -200,8 +201,8 @@ def test_selfcheck_computes_the_same_per_cell_scores_as_grade(graded):
     """Issue 12 item 1: course-selfcheck's function over every corpus notebook == course-grade's CSV."""
     from concurrent.futures import ThreadPoolExecutor
 
-    from autograder.build import render_source
-    from autograder.verify import check_notebook
+    from autograder.chapters.text import render_source
+    from autograder.trusted.recheck import check_notebook
 
     course, _, _ = graded
     rows = read_csv(course)
@@ -286,7 +287,7 @@ def test_changed_source_is_detected_never_mixed_maxima(graded):
             cell.metadata["nbgrader"]["points"] = 5
     nbformat.write(nb, str(path))
     submit(course, "correct", CORPUS / CHAPTER / "correct" / f"{CHAPTER}.ipynb")
-    cmd = [sys.executable, "-m", "autograder.grade", CHAPTER, "--course-dir", str(course), *GRADE_ARGS,
+    cmd = [sys.executable, "-m", "autograder.grading.cli", CHAPTER, "--course-dir", str(course), *GRADE_ARGS,
            "--student", "correct", "--no-feedback"]
     proc = subprocess.run(cmd, cwd=course, env=isolated_env(course), capture_output=True, text=True, timeout=600)
     assert proc.returncode == 3 and "changed since the gradebook" in proc.stderr, proc.stderr[-2000:]

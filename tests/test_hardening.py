@@ -1,5 +1,5 @@
-"""The checks cannot be fooled from the student's process (autograder.judge), and the nbgrader preprocessors
-of the course cap output, hide hidden tests and stop the false checksum alarm (autograder.nbgrader_ext)."""
+"""The checks cannot be fooled from the student's process (autograder.trusted.judge), and the nbgrader preprocessors
+of the course cap output, hide hidden tests and stop the false checksum alarm (autograder.grading.preprocessors)."""
 
 from __future__ import annotations
 
@@ -10,9 +10,13 @@ import numpy as np
 import pytest
 
 import autograder.checks as checks
-from autograder.build import ROOT, chapters, release_path, source_path
-from autograder.nbgrader_ext import BEGIN, CapOutput, HideHiddenTests, hidden_lines, strip_hidden
-from autograder.verify import verify_cells
+from autograder.chapters import chapter_names as chapters
+from autograder.grading.preprocessors.cap_output import CapOutput
+from autograder.grading.preprocessors.hidden_tests import HideHiddenTests
+from autograder.notebook import BEGIN_HIDDEN as BEGIN
+from autograder.notebook import hidden_lines, strip_hidden
+from autograder.paths import ROOT, release_path, source_path
+from autograder.trusted.recheck import verify_cells
 
 
 def subtly_wrong_predict(X, w, b):
@@ -89,7 +93,7 @@ RIGHT = "def perceptron_predict(X, w, b):\n    return (X @ w + b > 0).astype(np.
 
 def _verify(solution: str, tmp_path, **kw) -> dict:
     cells = [{"name": "setup s", "source": SETUP}, {"name": "solution perceptron_predict", "source": solution}]
-    return verify_cells(cells, TESTS, tmp_path, **{"timeout": 20, **kw})["tests"]["t"]
+    return verify_cells(cells, TESTS, **{"timeout": 20, **kw})["tests"]["t"]
 
 
 def test_sandbox_accepts_a_right_answer(tmp_path):
@@ -97,13 +101,13 @@ def test_sandbox_accepts_a_right_answer(tmp_path):
 
 
 @pytest.mark.parametrize("attack", [
-    "from autograder.reference import perceptron_predict",
-    "import autograder.reference as r\nperceptron_predict = r.perceptron_predict",
-    "import sys, os, autograder\nsys.path.insert(0, os.path.dirname(autograder.__file__))\n"
-    "from reference.ch01_perceptron import perceptron_predict",
+    "from autograder.chapters.ch01_perceptron.reference import perceptron_predict",
+    "import autograder.chapters.ch01_perceptron.reference as r\nperceptron_predict = r.perceptron_predict",
+    "import sys, os, autograder\nsys.path.insert(0, os.path.join(os.path.dirname(autograder.__file__), 'chapters'))\n"
+    "from ch01_perceptron.reference import perceptron_predict",
     "import importlib.util, os, autograder\n"
     "s = importlib.util.spec_from_file_location('r', os.path.join(os.path.dirname(autograder.__file__), "
-    "'reference', 'ch01_perceptron.py'))\nm = importlib.util.module_from_spec(s)\ns.loader.exec_module(m)\n"
+    "'chapters', 'ch01_perceptron', 'reference.py'))\nm = importlib.util.module_from_spec(s)\ns.loader.exec_module(m)\n"
     "perceptron_predict = m.perceptron_predict",
     "import autograder.checks as c\nc.check_perceptron_predict = lambda fn: None\n" + RIGHT.replace("> 0", ">= 0"),
     "perceptron_predict = np.sign",

@@ -1,4 +1,4 @@
-"""course-grade runs nbgrader as forks of a process that has imported it (autograder/nbgrader_fork.py): each fork
+"""course-grade runs nbgrader as forks of a process that has imported it (grading/nbgrader_fork.py): each fork
 must be what the subprocess it replaces was (its own session, the given folder, environment and limits, its
 output in the log) and a timeout must kill it. nbgrader runs the course's ``nbgrader_config.py`` when it starts,
 so a config file here reports what the command saw."""
@@ -11,8 +11,8 @@ import resource
 import time
 from pathlib import Path
 
-from autograder.build import tool_env
-from autograder.grade_student import run_nbgrader
+from autograder.grading.processes import run_nbgrader
+from autograder.paths import tool_env
 
 REPORT = """\
 import json, os, resource, time
@@ -76,7 +76,7 @@ def test_a_timeout_kills_the_command(tmp_path):
 def test_ctrl_c_as_a_command_ends_and_its_process_object_is_closed(tmp_path):
     """course-grade's Ctrl-C (kill_all, on the main thread) can come just as a worker's command has ended and its
     Process object been closed: killing must go by pid (found under load: ValueError "process object is closed")."""
-    from autograder import grade_student, nbgrader_fork
+    from autograder.grading import nbgrader_fork, processes
 
     log = tmp_path / "log"
     log.write_text("")
@@ -86,7 +86,7 @@ def test_ctrl_c_as_a_command_ends_and_its_process_object_is_closed(tmp_path):
         proc.join(seconds)
         code = proc.exitcode
         proc.close()  # as run_nbgrader does once the command has ended
-        grade_student.kill_all()  # the interrupt at that moment
+        processes.kill_all()  # the interrupt at that moment
         return code
 
-    assert grade_student._supervise(proc, wait, 120) == 0
+    assert processes.supervise(proc, wait, 120) == 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import tomllib
 
-from autograder.build import ROOT
+from autograder.paths import ROOT
 
 
 def test_readme_gives_the_two_commands():

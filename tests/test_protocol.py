@@ -1,4 +1,4 @@
-"""The judge's channel (autograder.protocol) and the call contract of course.compare:
+"""The judge's channel (autograder.trusted.channel, codec, proxies) and the call contract of course.compare:
 warnings and floating-point errors travel with the result, subclasses of dict/list/tuple are accepted as their
 base types, in-place changes are detected at any depth, and speed is timed inside the student's process."""
 
@@ -15,8 +15,9 @@ import warnings
 import numpy as np
 import pytest
 
-from autograder.build import ROOT
-from autograder.protocol import Endpoint, RemoteFunction
+from autograder.paths import ROOT
+from autograder.trusted.channel import Endpoint
+from autograder.trusted.proxies import RemoteFunction
 from course.compare import CheckFailure, call, time_calls
 
 STUDENT = textwrap.dedent('''
@@ -109,7 +110,7 @@ STUDENT = textwrap.dedent('''
 
 SERVER = textwrap.dedent('''
     import json, os, sys
-    from autograder.protocol import Endpoint
+    from autograder.trusted.channel import Endpoint
     rfd, wfd = os.dup(0), os.dup(1)
     devnull = os.open(os.devnull, os.O_RDWR)
     os.dup2(devnull, 0); os.dup2(devnull, 1)
@@ -284,7 +285,7 @@ def test_kernel_client_gets_the_hint_key():
 
 
 def test_codec_json_round_trip_of_nested_subclasses():
-    from autograder.protocol import decode, encode
+    from autograder.trusted.codec import decode, encode
 
     P = collections.namedtuple("P", "a b")
     value = collections.OrderedDict(k=[P(np.arange(3), 2.5), (1, "s")], d=collections.defaultdict(list))

@@ -20,7 +20,8 @@ from pathlib import Path
 
 import pytest
 
-from autograder.build import ROOT, chapters
+from autograder.chapters import chapter_names as chapters
+from autograder.paths import ROOT
 from tests.conftest import fresh_install_env
 
 pytestmark = pytest.mark.slow

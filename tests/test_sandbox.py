@@ -1,5 +1,6 @@
-"""The sandbox every execution of student code runs in (autograder/isolation.py), the per-check deadline with
-respawn (autograder/verify.py), feedback hardening, similarity report and LMS export. Fast: no nbgrader run."""
+"""The sandbox every execution of student code runs in (autograder/trusted/isolation.py), the per-check deadline
+with respawn (autograder/trusted/recheck.py), feedback hardening, similarity report and LMS export. Fast: no
+nbgrader run."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ import subprocess
 
 import pytest
 
-from autograder.build import ROOT
-from autograder.isolation import bwrap_path, sandbox_env, wrap
-from autograder.verify import verify_cells
+from autograder.paths import ROOT
+from autograder.trusted.isolation import bwrap_path, sandbox_env, wrap
+from autograder.trusted.recheck import verify_cells
 
 pytestmark = pytest.mark.skipif(bwrap_path() is None, reason="bubblewrap (bwrap) is not installed")
 
@@ -68,7 +69,7 @@ def test_data_folder_reached_through_a_symlink_is_readable_inside(tmp_path, monk
 def test_sandboxes_reuse_one_font_list_built_outside(tmp_path, monkeypatch):
     """Each sandbox has a fresh MPLCONFIGDIR: without the font list bound in, every kernel and every judge's rebuild
     that imports pyplot would scan the fonts again (matplotlib logs "generated new fontManager")."""
-    from autograder.isolation import font_list
+    from autograder.trusted.isolation import font_list
 
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     font_list.cache_clear()
@@ -118,7 +119,8 @@ def test_shadow_autograder_module_cannot_replace_the_checks(tmp_path):
 def test_strip_hidden_tests_and_csp():
     import nbformat
 
-    from autograder.nbgrader_ext import CSP, StripHiddenTests, add_csp
+    from autograder.grading.feedback import CSP, add_csp
+    from autograder.grading.preprocessors.hidden_tests import StripHiddenTests
 
     cell = nbformat.v4.new_code_cell("x = 1\n### BEGIN HIDDEN TESTS\nfrom autograder.checks import c\n"
                                      "### END HIDDEN TESTS")
@@ -130,7 +132,7 @@ def test_strip_hidden_tests_and_csp():
 
 
 def test_similarity_ignores_skeleton_and_lists_identical_and_near_identical():
-    from autograder.similarity import similar_pairs
+    from autograder.grading.similarity import similar_pairs
 
     body = ("def f(x):\n    total = 0\n    for v in x:\n        total += v * v  # squares\n"
             "    assert total >= 0, \"a sum of squares is never negative\"\n    return total ** 0.5\n")
@@ -145,7 +147,7 @@ def test_similarity_ignores_skeleton_and_lists_identical_and_near_identical():
 
 @pytest.mark.parametrize("fmt", ["canvas", "moodle"])
 def test_export_columns_match_the_documented_format(fmt, tmp_path):
-    from autograder.export import COLUMNS, export
+    from autograder.grading.export import COLUMNS, export
 
     results = [{"student": "s1", "total": 4.0, "status": "graded"},
                {"student": "s2", "total": 0.0, "status": "grading error"}]

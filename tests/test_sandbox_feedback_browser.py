@@ -19,7 +19,7 @@ def _page(tmp_path, hardened: bool):
     from nbconvert import HTMLExporter
     from nbconvert.preprocessors.sanitize import SanitizeHTML
 
-    from autograder.nbgrader_ext import add_csp
+    from autograder.grading.feedback import add_csp
 
     cell = nbformat.v4.new_code_cell("display(HTML(...))")
     cell.outputs = [nbformat.v4.new_output("display_data", data={"text/html": EVIL_HTML, "text/plain": "x"}),

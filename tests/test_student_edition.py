@@ -26,9 +26,10 @@ import zipfile
 
 import pytest
 
-from autograder import student_edition as se
-from autograder.build import ROOT, chapters
-from autograder.notebook_tools import cell_source, grading_cells, load, solution_cells, strip_magics
+from autograder.authoring import student_edition as se
+from autograder.chapters import chapter_names as chapters
+from autograder.notebook import cell_source, grading_cells, load, solution_cells, strip_magics
+from autograder.paths import ROOT
 from tests.conftest import SHARED_DATA, compiled_on_install, fresh_install_env
 
 REGIONS = ((solution_cells, r"### BEGIN SOLUTION\n(.*?)### END SOLUTION"),
@@ -175,13 +176,9 @@ def _given_functions(nb) -> set[str]:
 
 def _graded_functions() -> dict[str, str]:
     """{graded function name: chapter}, from the references' __all__."""
-    import importlib
+    from autograder.chapters import all_chapters
 
-    out = {}
-    for chapter in chapters():
-        module = importlib.import_module(f"autograder.reference.ch{chapter}")
-        out.update({name: chapter for name in module.__all__})
-    return out
+    return {name: c.name for c in all_chapters() for name in c.module("reference").__all__}
 
 
 def test_what_each_file_gives_away_is_declared():
@@ -248,7 +245,7 @@ def test_edition_file_never_names_autograder(name):
 
 def test_scan_stops_a_leaking_build(tmp_path):
     files = dict(EDITION)
-    files["course/extra.py"] = b"from autograder.reference import ch01_perceptron\n"
+    files["course/extra.py"] = b"from autograder.chapters.ch01_perceptron import reference\n"
     files["release/x.ipynb"] = b'{"cells": [{"source": ["### BEGIN SOLUTION\\n"]}]}'
     assert sorted(h.split(":")[0] for h in se.scan(files)) == ["course/extra.py", "release/x.ipynb"]
 
@@ -276,7 +273,7 @@ def test_edition_metadata_and_no_self_check():
     assert pyproject["tool"]["setuptools"]["packages"]["find"]["include"] == ["course", "course.*"]
     main = tomllib.loads((ROOT / "pyproject.toml").read_text())
     assert set(project["dependencies"]) <= set(main["project"]["dependencies"])
-    assert not {se._requirement_name(d) for d in project["dependencies"]} & se.INSTRUCTOR_ONLY
+    assert not {se.requirement_name(d) for d in project["dependencies"]} & se.INSTRUCTOR_ONLY
     env = EDITION["environment.yml"].decode()
     pip_lines = re.findall(r"^\s+- (.+)$", env.split("- pip:", 1)[1], re.M)
     assert pip_lines == project["dependencies"] + se.HUB_EXTRAS

@@ -1,19 +1,24 @@
-"""``check_<function>(fn)`` for every graded function of the course.
+"""``check_<function>(fn)`` for every graded function of the course: what the notebooks' hidden tests call.
 
 A check raises AssertionError with a message a student can act on when ``fn`` is wrong, and returns None
 when it is right. Inputs are random but seeded, with random shapes, so hard-coding the visible examples
-does not pass. Each chapter lives in ``chNN_<topic>.py``.
+does not pass. The real checks live in each chapter's folder (``autograder/chapters/chNN_*/checks.py``) and
+run only in the trusted judge (:mod:`autograder.trusted.judge`), a process that never runs student code; the
+names here are thin clients of it (:mod:`autograder.trusted.client`), made on first use.
 """
 
-from autograder._registry import collect
+from __future__ import annotations
 
-__all__ = collect(__name__, __path__, globals(), prefix="check_")
+from autograder.chapters import real_checks
+from autograder.trusted.client import remote_check
 
-# The names above are thin clients: each real check runs in a separate judge process that never runs student
-# code (see autograder.judge). REAL_CHECKS keeps the real functions for the judge itself.
-from autograder.checks._remote import remote_check  # noqa: E402
+__all__ = sorted(real_checks())
 
-REAL_CHECKS = {name: globals()[name] for name in __all__}
-for _name in __all__:
-    globals()[_name] = remote_check(_name)
-del _name
+
+def __getattr__(name: str):
+    """``autograder.checks.check_<fn>``: the client of the judge's real check of that name."""
+    if name in __all__:
+        client = remote_check(name)
+        globals()[name] = client
+        return client
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ Offline fixtures: when the environment variable ``COURSE_DATA_FIXTURES`` names a
 the loaders return those small subsets instead of downloading anything.
 """
 
-from course.data._fetch import ChecksumError, DataError, DownloadError
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.cifar import CIFAR10_CLASSES, load_cifar10, load_cifar10_jpeg
 from course.data.mnist import load_mnist
 from course.data.photos import SR_PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, box_downsample, load_photo, load_superres

@@ -28,8 +28,8 @@ from pathlib import Path, PurePosixPath
 
 import numpy as np
 
-from course.data import _fetch
-from course.data._fetch import ChecksumError, DataError, DownloadError
+from course.data import fetching
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import fixture_dir, load_fixture
 
 SPLITS = ("train", "test")
@@ -134,7 +134,7 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
         if not path.is_file():
             raise DataError(f"{folder} does not contain {name}; it should be the extracted {FOLDER} folder")
         data = path.read_bytes()
-        got = _fetch.md5_bytes(data)
+        got = fetching.md5_bytes(data)
         if got != BATCH_MD5[name]:
             raise ChecksumError(f"{path}: md5 is {got}, expected {BATCH_MD5[name]} "
                                 "(corrupted or not the official file)")
@@ -158,14 +158,14 @@ def _help(folder: Path) -> str:
     return (f"To get CIFAR-10 without this downloader, download\n  {URLS[0]}\n"
             f"({TAR_BYTES:,} bytes, md5 {TAR_MD5}) and put it in the folder {folder}\n"
             f"or set the environment variable {LOCAL_ENV} to the tarball, to the folder holding it, or to its "
-            f"extracted {FOLDER} folder\n(set {_fetch.CACHE_ENV} to move the whole data cache elsewhere).\n"
+            f"extracted {FOLDER} folder\n(set {fetching.CACHE_ENV} to move the whole data cache elsewhere).\n"
             "Other local copies: load_cifar10_jpeg('cifar10-full-jpeg.npz', split) reads the course's lossy JPEG "
             "copy of all 60,000 images,\nand COURSE_DATA_FIXTURES=<folder with cifar10-subset.npz> makes load_cifar10 "
             "return the 12,000-image offline subset (lossy JPEG too).")
 
 
 def _verified_tarball(path: Path) -> Path:
-    got = _fetch.md5_file(path)
+    got = fetching.md5_file(path)
     if got != TAR_MD5:
         raise ChecksumError(f"{path}: md5 is {got}, expected {TAR_MD5} (corrupted, incomplete or not the official "
                             "CIFAR-10 python tarball)")
@@ -200,7 +200,7 @@ def _cached_files(folder: Path, download: bool, progress: bool) -> dict[str, byt
             path.unlink(missing_ok=True)
     if not download:
         raise DownloadError(f"CIFAR-10 is not in the cache and download=False.\n{_help(folder)}")
-    _fetch.fetch(TAR_NAME, URLS, path, md5=TAR_MD5, progress=progress, hint=_help(folder))
+    fetching.fetch(TAR_NAME, URLS, path, md5=TAR_MD5, progress=progress, hint=_help(folder))
     try:
         return _read_tarball(path)
     except DataError:
@@ -223,8 +223,8 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
     if data is not None:
         return data[f"x_{split}"], data[f"y_{split}"]
 
-    folder = _fetch.cache_dir(data_dir, "cifar10")
-    cached = _fetch.load_arrays(folder / f"{split}.npz", ("x", "y"))
+    folder = fetching.cache_dir(data_dir, "cifar10")
+    cached = fetching.load_arrays(folder / f"{split}.npz", ("x", "y"))
     if cached is not None:
         return cached["x"], cached["y"]
 
@@ -233,7 +233,7 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
         files = _cached_files(folder, download, progress)
     parsed = _parse_all(files)
     for name, (x, y) in parsed.items():  # cache both splits: reading the tarball is the slow part
-        _fetch.save_arrays(folder / f"{name}.npz", x=x, y=y)
+        fetching.save_arrays(folder / f"{name}.npz", x=x, y=y)
     return parsed[split]
 
 
@@ -267,9 +267,9 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
     npz_path = Path(npz_path).expanduser()
     if not npz_path.is_file():
         raise FileNotFoundError(f"{npz_path} does not exist (expected cifar10-full-jpeg.npz)")
-    key = _fetch.md5_file(npz_path)[:12]
-    cache = _fetch.cache_dir(data_dir, "cifar10-jpeg") / f"{split}-{key}.npz"
-    cached = _fetch.load_arrays(cache, ("x", "y"))
+    key = fetching.md5_file(npz_path)[:12]
+    cache = fetching.cache_dir(data_dir, "cifar10-jpeg") / f"{split}-{key}.npz"
+    cached = fetching.load_arrays(cache, ("x", "y"))
     if cached is not None:
         return cached["x"], cached["y"]
 
@@ -289,7 +289,7 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
         raise DataError(f"{npz_path}: {split}_labels should be in 0..9")
 
     x = np.empty((n, 32, 32, 3), dtype=np.uint8)
-    with _fetch.progress_bar(n, f"decoding CIFAR-10 {split} JPEGs", unit="images", enabled=progress) as bar:
+    with fetching.progress_bar(n, f"decoding CIFAR-10 {split} JPEGs", unit="images", enabled=progress) as bar:
         for i in range(n):
             try:
                 with Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())) as image:
@@ -302,5 +302,5 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
             if (i + 1) % 500 == 0 or i + 1 == n:
                 bar.update((i + 1) - bar.n)
     y = labels.astype(np.uint8)
-    _fetch.save_arrays(cache, x=x, y=y)
+    fetching.save_arrays(cache, x=x, y=y)
     return x, y

@@ -23,8 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from course.data import _fetch
-from course.data._fetch import ChecksumError, DataError, DownloadError
+from course.data import fetching
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import load_fixture
 
 SPLITS = ("train", "test")
@@ -94,7 +94,7 @@ def read_idx(path: str | os.PathLike, md5: str | None = None, expected_magic: in
     except (OSError, EOFError, zlib.error) as exc:
         raise ChecksumError(f"{path}: cannot be read/unzipped ({exc}); the file is corrupted or incomplete") from exc
     if md5 is not None:
-        got = _fetch.md5_bytes(data)
+        got = fetching.md5_bytes(data)
         if got != md5:
             raise ChecksumError(f"{path}: md5 of the unzipped content is {got}, expected {md5} "
                                 "(corrupted or not the official file)")
@@ -108,7 +108,7 @@ def _help(folder: Path) -> str:
     lines += ["  (other mirrors: " + ", ".join(MIRRORS[1:]) + ")",
               f"and put them in the folder {folder}",
               f"or put them in any folder and set the environment variable {LOCAL_ENV} to that folder",
-              f"(set {_fetch.CACHE_ENV} to move the whole data cache elsewhere); the files may be gzipped or unzipped.",
+              f"(set {fetching.CACHE_ENV} to move the whole data cache elsewhere); the files may be gzipped or unzipped.",
               "For tests: COURSE_DATA_FIXTURES=<folder with mnist-subset.npz> makes load_mnist return the "
               "12,000-image offline subset."]
     return "\n".join(lines)
@@ -141,7 +141,7 @@ def _load_file(name: str, magic: int, folder: Path, download: bool, progress: bo
             path.unlink(missing_ok=True)
     if not download:
         raise DownloadError(f"MNIST file {name} is not in the cache and download=False.\n{_help(folder)}")
-    _fetch.fetch(name, [mirror + name for mirror in MIRRORS], path, md5=MD5[name], gunzip_md5=True,
+    fetching.fetch(name, [mirror + name for mirror in MIRRORS], path, md5=MD5[name], gunzip_md5=True,
                  progress=progress, hint=_help(folder))
     return read_idx(path, MD5[name], magic)
 
@@ -160,8 +160,8 @@ def load_mnist(split: str = "train", *, data_dir: str | os.PathLike | None = Non
     if data is not None:
         return data[f"x_{split}"], data[f"y_{split}"]
 
-    folder = _fetch.cache_dir(data_dir, "mnist")
-    cached = _fetch.load_arrays(folder / f"{split}.npz", ("x", "y"))
+    folder = fetching.cache_dir(data_dir, "mnist")
+    cached = fetching.load_arrays(folder / f"{split}.npz", ("x", "y"))
     if cached is not None:
         return cached["x"], cached["y"]
 
@@ -172,5 +172,5 @@ def load_mnist(split: str = "train", *, data_dir: str | os.PathLike | None = Non
         raise DataError(f"MNIST {split} images have shape {x.shape} dtype {x.dtype}, expected (N, 28, 28) uint8")
     if y.shape != (len(x),) or y.dtype != np.uint8 or (y.size and y.max() > 9):
         raise DataError(f"MNIST {split} labels have shape {y.shape}, expected ({len(x)},) uint8 values 0..9")
-    _fetch.save_arrays(folder / f"{split}.npz", x=x, y=y)
+    fetching.save_arrays(folder / f"{split}.npz", x=x, y=y)
     return x, y

@@ -1,0 +1,1 @@
+"""Chapter 01 (perceptron): text, reference, checks, wrong and correct answers, own tests."""

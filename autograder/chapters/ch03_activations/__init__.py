@@ -1,0 +1,1 @@
+"""Chapter 03 (activations): text, reference, checks, wrong and correct answers, own tests."""

@@ -1,0 +1,256 @@
+"""Checks for chapter 3 (ReLU, sigmoid, stable BCE, initialisation, the L-layer network)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.chapters.ch03_activations import reference as ref
+from course.compare import (
+    CheckFailure,
+    call,
+    expect_close,
+    expect_scalar,
+    expect_shape,
+    expect_tuple,
+    fail,
+    rngs,
+)
+
+__all__ = ["check_relu_forward", "check_relu_backward", "check_sigmoid_forward", "check_sigmoid_backward",
+           "check_bce_with_logits", "check_init_params", "check_deep_forward", "check_deep_backward"]
+
+
+def _with_exact_zeros(rng, shape):
+    x = rng.normal(size=shape)
+    x.flat[rng.choice(x.size, size=max(1, x.size // 5), replace=False)] = 0.0  # ReLU's kink: gradient 0 there
+    return x
+
+
+def _shape(rng, big=False):
+    if big:  # a realistic batch of activations
+        return (int(rng.integers(256, 600)), int(rng.integers(16, 70)))
+    return tuple(int(v) for v in rng.integers(1, 7, size=int(rng.integers(1, 4))))
+
+
+def _strict(fn, *args, what):
+    """Call fn where it runs (the student's process for a remote fn) with floating-point overflow / invalid /
+    divide-by-zero and RuntimeWarnings turned into failures. Underflow (exp(-1e4) == 0.0) is harmless."""
+    try:
+        return call(fn, *args, forbid_warnings=True)
+    except CheckFailure as exc:
+        key = getattr(exc, "hint", None)
+        if key not in ("fp_overflow", "fp_invalid", "fp_divide", "warning"):
+            raise
+        fail(f"{what} is not numerically stable: {str(exc).splitlines()[0]}. Never take exp of a large positive "
+             "number, not even in a branch np.where throws away (it evaluates both): use exp(-|x|) (and log1p) "
+             "with the symmetry of the sigmoid", key)
+
+
+def _expect_cache(cache, expected, what, rtol=0.0):
+    """The cache must equal ``expected``; any failure (None, wrong shape, wrong values) is a cache fault."""
+    try:
+        expect_close(cache, expected, what, rtol, 0)
+    except CheckFailure as exc:
+        fail(str(exc), "cache_contents")
+
+
+def check_relu_forward(fn):
+    """relu_forward(x) -> (max(0, x), cache = x); x of any shape, up to realistic batches."""
+    for case, rng in enumerate(rngs(3101, 7)):
+        x = _with_exact_zeros(rng, _shape(rng, big=case == 6))
+        what = f"relu_forward(x {x.shape})"
+        out, cache = expect_tuple(call(fn, x), 2, what, "out, cache")
+        expect_close(out, np.maximum(x, 0), f"{what}: out", 0, 0)
+        _expect_cache(cache, x, f"{what}: the cache (should be the input x itself, negative entries included)")
+        dout = rng.normal(size=x.shape)
+        try:
+            dx = ref.relu_backward(dout, np.asarray(cache))
+        except Exception as exc:
+            fail(f"{what}: the cache should be the input x; using it failed with {type(exc).__name__}: {exc}")
+        expect_close(dx, ref.relu_backward(dout, x), f"{what}: the cache should be the input x; backward from it",
+                     0, 0, hint="cache_contents")
+
+
+def check_relu_backward(fn):
+    """relu_backward(dout, cache=x) -> dx = dout where x > 0 (0 where x <= 0, including x == 0)."""
+    for case, rng in enumerate(rngs(3202, 7)):
+        x = _with_exact_zeros(rng, _shape(rng, big=case == 6))
+        dout = rng.normal(size=x.shape)
+        what = f"relu_backward(dout {x.shape}, cache=x) with some x exactly 0"
+        dx = call(fn, dout, x)
+        expect_close(dx, ref.relu_backward(dout, x), f"{what}: dx (the mask is x > 0, taken from the input x)",
+                     0, 0)
+
+
+def _wide_inputs(rng, shape):
+    x = rng.normal(size=shape) * 5
+    # -720: exp(720) overflows, so 1 / (1 + exp(-x)) gives 0 there, while sigmoid(-720) = 2e-313 > 0.
+    extremes = np.array([1e4, -1e4, -720.0, 800.0, -800.0, 40.0, -40.0, 0.0])
+    x.flat[: min(x.size, extremes.size)] = extremes[: min(x.size, extremes.size)]
+    return x
+
+
+def check_sigmoid_forward(fn):
+    """sigmoid_forward(x) -> (sigmoid(x), cache = out); no warning and no nan for |x| up to 1e4."""
+    for case, rng in enumerate(rngs(3303, 7)):
+        shape = (7 + case,) if case % 2 == 0 else (2, 4 + case)
+        if case == 6:  # a realistic batch
+            shape = (300, 40)
+        x = _wide_inputs(rng, shape)
+        what = f"sigmoid_forward(x {x.shape}) with x from -1e4 to 1e4"
+        out, cache = expect_tuple(_strict(fn, x, what=what), 2, what, "out, cache")
+        ref_out, ref_cache = ref.sigmoid_forward(x)
+        expect_close(out, ref_out, f"{what}: out (sigmoid(-40) = 4.2e-18 and sigmoid(-720) = 2e-313 must come out "
+                     "right, not as 0)", 1e-10, 0)
+        _expect_cache(cache, out, f"{what}: the cache (should be the output s itself)", 1e-12)
+        dout = rng.normal(size=x.shape)
+        expect_close(ref.sigmoid_backward(dout, np.asarray(cache)), ref.sigmoid_backward(dout, ref_cache),
+                     f"{what}: the cache should be the output s (sigmoid_backward uses s * (1 - s)); "
+                     "backward from your cache", 1e-8, 1e-12, hint="cache_contents")
+
+
+def check_sigmoid_backward(fn):
+    """sigmoid_backward(dout, cache=s) -> dout * s * (1 - s), where s = sigmoid(x) is the cache."""
+    for case, rng in enumerate(rngs(3404, 7)):
+        x = rng.normal(size=_shape(rng, big=case == 6)) * 3
+        _, s = ref.sigmoid_forward(x)
+        dout = rng.normal(size=x.shape)
+        what = f"sigmoid_backward(dout {x.shape}, cache=s) where s = sigmoid(x) is the forward output"
+        dx = _strict(fn, dout, s, what=what)
+        expect_close(dx, ref.sigmoid_backward(dout, s), f"{what}: dx", 1e-8, 1e-12)
+
+
+def check_bce_with_logits(fn):
+    """bce_with_logits(logits, y) -> (mean loss, dlogits); stable and exact for logits up to +-1e4."""
+    for case, rng in enumerate(rngs(3505, 7)):
+        N = int(rng.integers(3, 12)) if case < 6 else 1000  # and a realistic batch
+        z = rng.normal(size=N) * 3
+        y = rng.integers(0, 2, size=N).astype(np.float64)
+        if case >= 3:  # very confident predictions, right and wrong: the loss must stay exact (e.g. 1e4)
+            z[:3] = [1e4, -1e4, 700.0]
+            y[:3] = [0.0, 0.0, 1.0] if case == 3 else [1.0, 0.0, 0.0]
+        what = f"bce_with_logits(logits ({N},), y ({N},))" + (" with logits up to +-1e4" if case >= 3 else "")
+        loss, dz = expect_tuple(_strict(fn, z, y, what=what), 2, what, "loss, dlogits")
+        ref_loss, ref_dz = ref.bce_with_logits(z, y)
+        about = ("(a confident mistake with |z| = 1e4 costs 1e4: compute the loss from the logits, never from "
+                 "clipped probabilities)" if case >= 3 else f"(the mean over the {N} examples)")
+        expect_scalar(loss, ref_loss, f"{what}: loss {about}", rtol=1e-8, atol=1e-10)
+        expect_close(dz, ref_dz, f"{what}: dlogits ((sigmoid(z) - y) / N)", 1e-8, 1e-12)
+
+
+def check_init_params(fn):
+    """init_params(layer_dims, scheme, rng): keys W1, b1, ...; W{l} (n{l-1}, n{l}) with the scheme's scale."""
+    dims = [400, 100, 30, 1]
+    expected_std = {"he": lambda n_in, n_out: np.sqrt(2 / n_in), "xavier": lambda n_in, n_out: np.sqrt(1 / n_in),
+                    "small": lambda n_in, n_out: 0.01}
+    for scheme, std in expected_std.items():
+        what = f"init_params({dims}, {scheme!r}, rng)"
+        params = call(fn, list(dims), scheme, np.random.default_rng(7))
+        if not isinstance(params, dict):
+            fail(f"{what} should return a dict {{'W1': ..., 'b1': ..., ...}}, got {type(params).__name__}")
+        keys = sorted(f"{p}{l}" for l in range(1, len(dims)) for p in "Wb")
+        if sorted(params) != keys:
+            fail(f"{what} should have exactly the keys {keys}, got {sorted(params)}")
+        for l in range(1, len(dims)):
+            n_in, n_out = dims[l - 1], dims[l]
+            W = expect_shape(params[f"W{l}"], (n_in, n_out), f"{what}['W{l}']")
+            b = expect_shape(params[f"b{l}"], (n_out,), f"{what}['b{l}']")
+            if not np.all(b == 0):
+                fail(f"{what}['b{l}'] should be zeros")
+            if W.size >= 100:  # enough entries to estimate the scale within a few percent
+                got, want = float(W.std()), float(std(n_in, n_out))
+                tol = 0.05 if W.size >= 2000 else 0.15  # the sample std is within ~1.6% (2000) / 7% (100)
+                if abs(got / want - 1) > tol or abs(float(W.mean())) > 4 * want / np.sqrt(W.size):
+                    fail(f"{what}['W{l}'] (fan-in {n_in}) should have mean 0 and standard deviation {want:.4g}, "
+                         f"got mean {float(W.mean()):.3g}, std {got:.4g}", "distribution")
+            if W.size >= 10000:  # a Gaussian has kurtosis 3 (standard error ~sqrt(24 / n) < 0.05 here)
+                centred = W - W.mean()
+                kurtosis = float(np.mean(centred**4) / np.mean(centred**2) ** 2)
+                if abs(kurtosis - 3.0) > 0.4:
+                    fail(f"{what}['W{l}'] should be Gaussian (rng.standard_normal times the std): its kurtosis is "
+                         f"{kurtosis:.2f}, a Gaussian's is 3 (a uniform's 1.8)", "distribution")
+        again = call(fn, list(dims), scheme, np.random.default_rng(7))
+        other = call(fn, list(dims), scheme, np.random.default_rng(8))
+        if not np.array_equal(np.asarray(again["W1"]), np.asarray(params["W1"])):
+            fail(f"{what}: the same seed should give the same weights (draw every number from rng)", "rng_usage")
+        if np.array_equal(np.asarray(other["W1"]), np.asarray(params["W1"])):
+            fail(f"{what}: different seeds gave the same weights (draw every number from rng)", "rng_usage")
+    for rng in rngs(3606, 3):
+        dims = [int(v) for v in rng.integers(1, 9, size=int(rng.integers(2, 6)))]
+        seed = int(rng.integers(1 << 30))
+        params = call(fn, list(dims), "he", np.random.default_rng(seed))
+        for l in range(1, len(dims)):
+            expect_shape(params[f"W{l}"], (dims[l - 1], dims[l]), f"init_params({dims}, 'he', rng)['W{l}']")
+            expect_shape(params[f"b{l}"], (dims[l],), f"init_params({dims}, 'he', rng)['b{l}']")
+    try:
+        fn([4, 3, 1], "lecun", np.random.default_rng(0))
+    except Exception as exc:
+        if getattr(exc, "remote_died", False):
+            raise
+        ename = getattr(exc, "ename", None) or type(exc).__name__  # ename: raised in the student's process
+        if ename == "NotImplementedError":
+            fail("init_params is not implemented yet: replace `raise NotImplementedError()` with your code.")
+        if ename != "ValueError":
+            fail(f"init_params with an unknown scheme should raise ValueError, raised {ename}", "raised_expected_error")
+    else:
+        fail("init_params with an unknown scheme ('lecun') should raise ValueError", "raised_expected_error")
+
+
+def _net(rng, big=False):
+    """Random small net (non-zero biases, so no pre-activation sits exactly on the ReLU kink) and data."""
+    dims = [int(rng.integers(2, 7))] + [int(v) for v in rng.integers(1, 6, size=int(rng.integers(1, 4)))] + [1]
+    params = ref.init_params(dims, "he", rng)
+    for key in params:
+        if key.startswith("b"):
+            params[key] = rng.normal(size=params[key].shape) * 0.5
+    N = int(rng.integers(256, 600)) if big else int(rng.integers(2, 9))
+    X = rng.normal(size=(N, dims[0]))
+    y = rng.integers(0, 2, size=N).astype(np.float64)
+    return dims, params, X, y
+
+
+def check_deep_forward(fn):
+    """deep_forward(X, params) -> (probs (N,), caches) with caches[l-1] = ((A_prev, W, b), Z)."""
+    for case, rng in enumerate(rngs(3707, 7)):
+        dims, params, X, y = _net(rng, big=case == 6)
+        what = f"deep_forward(X {X.shape}, params for layer_dims {dims})"
+        probs, caches = expect_tuple(call(fn, X, params), 2, what, "probs, caches")
+        ref_probs, ref_caches = ref.deep_forward(X, params)
+        expect_close(probs, ref_probs, f"{what}: probs (ReLU on the hidden layers, sigmoid on the last)", 1e-8,
+                     1e-12)
+        L = len(dims) - 1
+        if not isinstance(caches, (list, tuple)) or len(caches) != L:
+            fail(f"{what}: caches should be a list with one entry per layer ({L}), got {type(caches).__name__}"
+                 + (f" of length {len(caches)}" if isinstance(caches, (list, tuple)) else ""))
+        for l in range(1, L + 1):
+            try:
+                (A_prev, W, b), Z = caches[l - 1]
+            except (TypeError, ValueError):
+                fail(f"{what}: caches[{l - 1}] should be ((A_prev, W, b), Z) for layer {l} (the affine cache and the "
+                     f"pre-activation Z), got {type(caches[l - 1]).__name__}")
+            (rA, rW, rb), rZ = ref_caches[l - 1]
+            expect_close(A_prev, rA, f"{what}: caches[{l - 1}][0][0] (the input A_prev of layer {l})", 1e-8, 1e-12)
+            expect_close(W, rW, f"{what}: caches[{l - 1}][0][1] (W{l})", 0, 0)
+            expect_close(b, rb, f"{what}: caches[{l - 1}][0][2] (b{l})", 0, 0)
+            expect_close(Z, rZ, f"{what}: caches[{l - 1}][1] (Z{l} = A_prev @ W{l} + b{l}, before the activation)",
+                         1e-8, 1e-12, hint="cache_contents")
+
+
+def check_deep_backward(fn):
+    """deep_backward(probs, y, caches) -> {"W1": dW1, "b1": db1, ...}: gradients of the mean BCE cost."""
+    for case, rng in enumerate(rngs(3808, 7)):
+        dims, params, X, y = _net(rng, big=case == 6)
+        probs, caches = ref.deep_forward(X, params)
+        what = f"deep_backward for layer_dims {dims} and N={X.shape[0]}"
+        grads = call(fn, probs, y, caches)
+        if not isinstance(grads, dict):
+            fail(f"{what} should return a dict {{'W1': dW1, 'b1': db1, ...}}, got {type(grads).__name__}")
+        missing = sorted(set(params) - set(grads))
+        if missing:
+            fail(f"{what}: no gradient for {missing} (grads has the same keys as params)")
+        extra = sorted(map(str, set(grads) - set(params)))
+        if extra:
+            fail(f"{what}: grads has keys params does not have: {extra} (exactly the keys of params)")
+        ref_grads = ref.deep_backward(probs, y, caches)
+        for key in sorted(params, key=lambda k: (int(k[1:]), k[0])):
+            expect_close(grads[key], ref_grads[key], f"{what}: grads[{key!r}]", 1e-7, 1e-10)

@@ -1,0 +1,250 @@
+"""Checks for chapter 4 (softmax cross-entropy and mini-batch SGD)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.chapters.ch04_softmax import reference as ref
+from course.compare import (
+    as_array,
+    call,
+    expect_close,
+    expect_scalar,
+    expect_shape,
+    expect_tuple,
+    fail,
+    rngs,
+)
+
+__all__ = ["check_softmax", "check_softmax_cross_entropy", "check_one_hot", "check_iterate_minibatches",
+           "check_sgd_step", "check_accuracy"]
+
+LABEL_DTYPES = (np.int64, np.uint8, np.int32)  # MNIST labels are uint8
+
+
+def _logits_cases(seed):
+    """(what, logits, labels) cases: random shapes, moderate logits, huge ones (|z| up to 1e4), a batch of 512."""
+    cases = []
+    for i, rng in enumerate(rngs(seed, 7)):
+        N, K = int(rng.integers(2, 30)), int(rng.integers(2, 12))
+        if i == 1:
+            N = K + 1  # nearly square: wrong-axis mistakes still change the result
+        if i == 6:
+            N, K = 512, 10  # a realistic MNIST batch
+        scale = [1.0, 3.0, 0.1, 10.0, 1e3, 1e4, 3.0][i]
+        z = rng.normal(size=(N, K)) * scale
+        if i == 5:
+            z -= 2e4  # every logit very negative: exp underflows to 0 unless shifted
+        y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3])
+        cases.append((f"case {i + 1}: logits {z.shape}, scale {scale:g}", z, y))
+    return cases
+
+
+def check_softmax(fn):
+    """softmax(z) (N, K) -> row-wise probabilities, finite for logits up to 1e4, no overflow warnings."""
+    for what, z, _ in _logits_cases(401):
+        out = expect_shape(call(fn, z), z.shape, f"softmax on {what}")
+        if not np.all(np.isfinite(out.astype(np.float64))):
+            fail(f"softmax on {what} returned nan or inf: subtract each row's maximum before np.exp, "
+                 "so the largest exponent is exp(0) = 1")
+        if not np.allclose(out.sum(axis=1), 1.0, atol=1e-9):
+            sums = out.sum(axis=1)
+            fail(f"softmax on {what}: each row should sum to 1 (softmax over axis=1), row sums are {sums[:4]}...")
+        expect_close(out, ref.softmax(z), f"softmax on {what}", 1e-7, 1e-12)
+    # A single example (N = 1) and the largest logit taking (almost) all the mass.
+    z = np.array([[1e4, 0.0, -1e4]])
+    expect_close(call(fn, z), [[1.0, 0.0, 0.0]], "softmax([[1e4, 0, -1e4]])", 0, 1e-12)
+
+
+def _expect_loss(loss, loss_ref, z, what):
+    """The loss must equal the reference; the message names the likely property that failed."""
+    got = float(as_array(loss, f"loss on {what}").reshape(-1)[0])
+    if abs(got - loss_ref) <= 1e-10 + 1e-7 * abs(loss_ref):
+        expect_scalar(loss, loss_ref, f"loss on {what}", 1e-7, 1e-10)  # also: a single number
+        return
+    N = z.shape[0]
+    if N > 1 and abs(got - N * loss_ref) <= 1e-7 * abs(N * loss_ref):
+        fail(f"loss on {what} is {got!r}, expected {loss_ref!r}: yours is the SUM over the {N} examples; "
+             "return the mean")
+    if got < loss_ref and (np.abs(z).max() >= 1e3 or loss_ref - got < 1e-3 * max(1.0, loss_ref)):
+        fail(f"loss on {what} is {got!r}, expected {loss_ref!r}: it comes out too small, as it does when an eps "
+             "is added inside the log (np.log(p + eps)) or probabilities are clipped, which also caps -log p for "
+             "logits far apart. Use log-sum-exp: log p = z - max - log(sum(exp(z - max)))")
+    fail(f"loss on {what} is {got!r}, expected {loss_ref!r} (the mean over the examples of -log p[i, y[i]])")
+
+
+def check_softmax_cross_entropy(fn):
+    """softmax_cross_entropy(logits, y) -> (mean loss, dlogits = (softmax - one_hot) / N)."""
+    for what, z, y in _logits_cases(402):
+        out = call(fn, z, y)
+        loss, dlogits = expect_tuple(out, 2, f"softmax_cross_entropy on {what}", "loss, dlogits")
+        loss_ref, d_ref = ref.softmax_cross_entropy(z, y)
+        got = as_array(loss, f"loss on {what}")
+        if got.size == 1 and not np.isfinite(got.astype(np.float64)).all():
+            fail(f"loss on {what} is {float(got.reshape(()))}: subtract each row's maximum and use log-sum-exp "
+                 "(log softmax = z - max - log(sum(exp(z - max)))), not np.log(softmax(...))")
+        _expect_loss(loss, loss_ref, z, what)
+        dlogits = expect_shape(dlogits, z.shape, f"dlogits on {what}")
+        if not np.all(np.isfinite(dlogits)):
+            fail(f"dlogits on {what} contains nan or inf: compute softmax stably (subtract each row's maximum)")
+        sums = np.asarray(dlogits, dtype=np.float64).sum()
+        if abs(sums) > 1e-8:
+            fail(f"dlogits on {what}: every row of softmax - one_hot sums to 0, but yours sum to {sums:.3g}")
+        expect_close(dlogits, d_ref, f"dlogits on {what} (should be (softmax(logits) - one_hot(y)) / N)", 1e-7, 1e-12)
+    # Known values: uniform logits give ln(K).
+    z, y = np.zeros((4, 10)), np.array([0, 3, 9, 5])
+    loss, _ = expect_tuple(call(fn, z, y), 2, "softmax_cross_entropy(zeros((4, 10)), y)", "loss, dlogits")
+    expect_scalar(loss, np.log(10), "loss for all-zero logits over 10 classes (should be ln 10)", 1e-9)
+
+
+def check_one_hot(fn):
+    """one_hot(y, num_classes) -> (N, K) with a single 1 per row at column y[i]."""
+    for i, rng in enumerate(rngs(403, 7)):
+        N, K = (int(rng.integers(1, 25)), int(rng.integers(2, 12))) if i < 6 else (512, 10)
+        y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3])
+        if i == 0:
+            y[0], y[-1] = 0, K - 1  # both ends of the label range
+        what = f"one_hot(y of {N} labels in 0..{K - 1}, {K})"
+        out = expect_shape(call(fn, y, K), (N, K), what)
+        if not (np.issubdtype(out.dtype, np.number) or out.dtype == bool):
+            fail(f"{what} should be numeric, got dtype {out.dtype}")
+        if not np.array_equal(out.sum(axis=1), np.ones(N)):
+            fail(f"{what}: every row should contain exactly one 1, row sums are {out.sum(axis=1)[:6]}")
+        expect_close(out, ref.one_hot(y, K), f"{what} (1 at column y[i] of row i)", 0, 0)
+    # More classes than the labels use: the width comes from num_classes, not from y.max() + 1.
+    expect_close(call(fn, np.array([1, 0]), 5), ref.one_hot(np.array([1, 0]), 5), "one_hot([1, 0], 5)", 0, 0)
+
+
+def _epoch(fn, X, y, batch_size, rng, what):
+    """Run one epoch of fn and return the list of (xb, yb); fails on crashes or inputs changed in place."""
+    X_in, y_in = X.copy(), y.copy()
+    batches = call(lambda: list(fn(X_in, y_in, batch_size, rng)), name="iterate_minibatches")
+    if not np.array_equal(X_in, X) or not np.array_equal(y_in, y):
+        fail(f"iterate_minibatches ({what}) modified X or y in place; shuffle indices, not the data", "inplace")
+    for b, batch in enumerate(batches):
+        expect_tuple(batch, 2, f"iterate_minibatches ({what}): batch {b}", "X_batch, y_batch")
+    return batches
+
+
+def _order(fn, X, y, batch_size, rng, what):
+    """Check one epoch's structure; return the order of example ids it visited."""
+    N = len(X)
+    batches = _epoch(fn, X, y, batch_size, rng, what)
+    sizes = [len(as_array(yb, "y_batch")) for _, yb in batches]
+    full, rest = divmod(N, batch_size)
+    expected_sizes = [batch_size] * full + ([rest] if rest else [])
+    if sum(sizes) != N:
+        fail(f"iterate_minibatches ({what}) yielded {sum(sizes)} examples in total, expected N = {N} "
+             f"(every example exactly once per epoch; batch sizes were {sizes[:8]}...)")
+    if sizes != expected_sizes:
+        fail(f"iterate_minibatches ({what}): batch sizes should be {expected_sizes[:6]}... (all {batch_size}, "
+             f"the last one smaller if {batch_size} does not divide {N}), got {sizes[:6]}...")
+    ids = []
+    for b, (xb, yb) in enumerate(batches):
+        xb = expect_shape(xb, (len(yb),) + X.shape[1:], f"iterate_minibatches ({what}): X of batch {b}")
+        yb = as_array(yb, f"y of batch {b}")
+        batch_ids = xb.reshape(len(xb), -1)[:, 0].astype(np.int64)
+        if not np.array_equal(y[batch_ids], yb):
+            fail(f"iterate_minibatches ({what}): in batch {b} the labels do not belong to the images; "
+                 "index X and y with the same indices")
+        ids.append(batch_ids)
+    order = np.concatenate(ids)
+    counts = np.bincount(order, minlength=N)
+    if np.any(counts != 1):
+        fail(f"iterate_minibatches ({what}): {int(np.sum(counts == 0))} examples never appear and "
+             f"{int(np.sum(counts > 1))} appear more than once; each must appear exactly once per epoch")
+    return order
+
+
+def check_iterate_minibatches(fn):
+    """iterate_minibatches(X, y, batch_size, rng): one shuffled epoch, every example once, aligned, sizes right."""
+    for i, rng in enumerate(rngs(404, 7)):
+        N = int(rng.integers(20, 90))
+        batch_size = [int(rng.integers(2, 12)), 8, 1, N, N + 7, int(rng.integers(2, N)), 64][i]
+        if i == 1:
+            N = 64  # batch size divides N: no smaller last batch
+        if i == 6:
+            N = 1000  # a realistic epoch: 15 batches of 64 and one of 40
+        shape = (N, 3) if i % 2 else (N, 2, 2)  # X may be images: batches index the first axis
+        X = rng.normal(size=shape)
+        X.reshape(N, -1)[:, 0] = np.arange(N)  # the first feature of each example is its id
+        y = rng.permutation(N) % 10 + 100 * np.arange(N)  # distinct labels, so misalignment shows
+        what = f"case {i + 1}: N={N}, batch_size={batch_size}, X {shape}"
+        seed = int(rng.integers(1 << 30))
+        order = _order(fn, X, y, batch_size, np.random.default_rng(seed), what)
+        if np.array_equal(order, np.arange(N)):
+            fail(f"iterate_minibatches ({what}) visits the examples in their original order: shuffle with rng",
+                 "rng_usage")
+        again = _order(fn, X, y, batch_size, np.random.default_rng(seed), what)
+        if not np.array_equal(order, again):
+            fail(f"iterate_minibatches ({what}): two runs with generators seeded alike gave different orders; "
+                 "take all randomness from the rng argument", "rng_usage")
+        other = _order(fn, X, y, batch_size, np.random.default_rng(seed + 1), what)
+        if np.array_equal(order, other):
+            fail(f"iterate_minibatches ({what}): generators with different seeds gave the same order; "
+                 "shuffle with the rng argument", "rng_usage")
+        shared = np.random.default_rng(seed)
+        first, second = (_order(fn, X, y, batch_size, shared, what) for _ in range(2))
+        if np.array_equal(first, second):
+            fail(f"iterate_minibatches ({what}): two epochs drawn from the same rng had the same order; "
+                 "draw a new permutation from rng every epoch", "permutation_per_epoch")
+
+
+def check_sgd_step(fn):
+    """sgd_step(params, grads, lr) updates every array of params in place: p -= lr * g."""
+    for i, rng in enumerate(rngs(405, 6)):
+        names = ["W1", "b1", "W2", "b2", "W3"][: int(rng.integers(2, 6))]
+        dtype = np.float32 if i % 2 else np.float64
+        params = {n: rng.normal(size=(int(rng.integers(1, 6)), int(rng.integers(1, 6))) if n[0] == "W"
+                                else int(rng.integers(1, 6))).astype(dtype) for n in names}
+        if i == 5:  # the chapter's 784-128-10 network, float32
+            names = ["W1", "b1", "W2", "b2"]
+            params = {n: rng.normal(size=s).astype(np.float32) for n, s in
+                      zip(names, [(784, 128), (128,), (128, 10), (10,)])}
+            dtype = np.float32
+        grads = {n: rng.normal(size=p.shape).astype(dtype) for n, p in params.items()}
+        lr = float(rng.choice([0.01, 0.1, 0.5]))
+        what = f"sgd_step (case {i + 1}: params {', '.join(names)}, {np.dtype(dtype).name}, lr={lr})"
+        expected = {n: p - dtype(lr) * grads[n] for n, p in params.items()}
+        originals = dict(params)  # the same array objects
+        before = {n: p.copy() for n, p in params.items()}
+        grads_in = {n: g.copy() for n, g in grads.items()}
+        call(lambda p=params, g=grads_in, r=lr: fn(p, g, r), name="sgd_step")
+        if all(np.array_equal(originals[n], before[n]) for n in names):
+            fail(f"{what}: none of the arrays in params changed. sgd_step must update them in place "
+                 "(p -= lr * g); returning or assigning new arrays does not update the network's weights",
+                 "inplace_required")
+        if set(params) != set(names):
+            fail(f"{what}: params should keep its keys {names}, now has {sorted(params)}")
+        for n in names:
+            if not np.array_equal(grads_in[n], grads[n]):
+                fail(f"{what}: grads[{n!r}] was modified; only params should change", "inplace")
+            if params[n] is not originals[n]:
+                fail(f"{what}: params[{n!r}] was replaced by a new array; update it in place "
+                     f"(params[{n!r}] -= ...), because other code holds a reference to the original array",
+                     "inplace_required")
+            expect_close(originals[n], expected[n], f"{what}: params[{n!r}] after the step (p - lr * g)",
+                         1e-5 if dtype == np.float32 else 1e-12, 1e-6 if dtype == np.float32 else 1e-14)
+
+
+def check_accuracy(fn):
+    """accuracy(logits, y) -> fraction of rows whose argmax equals the label, a float in [0, 1]."""
+    for i, rng in enumerate(rngs(406, 8)):
+        N, K = int(rng.integers(3, 40)), int(rng.integers(2, 11))
+        if i == 1:
+            N = K  # square: argmax over the wrong axis still gives N values
+        if i >= 6:
+            N, K = [1000, 10000][i - 6], 10  # realistic evaluation sizes (uint8 labels, as MNIST's)
+        logits = rng.normal(size=(N, K))
+        y = rng.integers(0, K, size=N).astype(LABEL_DTYPES[i % 3] if i < 6 else np.uint8)
+        if i in (2, 7):
+            y = logits.argmax(axis=1).astype(np.int64 if i == 2 else np.uint8)  # all right
+        what = f"accuracy (case {i + 1}: logits {logits.shape})"
+        got = call(fn, logits, y)
+        arr = as_array(got, what)
+        if arr.size != 1:
+            fail(f"{what} should return one number (the fraction correct), got {arr.shape}")
+        expect_scalar(got, ref.accuracy(logits, y), f"{what}, the fraction of correct rows in [0, 1]", 1e-12)
+    # Logits vs probabilities do not matter: argmax is the same.
+    logits = np.array([[2.0, 1.0, 0.0], [0.0, 5.0, -1.0], [0.0, 0.0, 3.0], [9.0, 0.0, 0.0]])
+    expect_scalar(call(fn, logits, np.array([0, 1, 0, 1])), 0.5, "accuracy on 4 rows with 2 right", 1e-12)

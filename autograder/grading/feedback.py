@@ -1,0 +1,87 @@
+"""The feedback pages of course-grade: the judge's verdict shown in each test cell, nbgrader's pages (scripts
+forbidden by a Content-Security-Policy), and a plain page where a notebook could not be run."""
+
+from __future__ import annotations
+
+import html
+import os
+import sys
+from pathlib import Path
+
+from autograder.grading.processes import run
+from autograder.notebook import grade_id
+from autograder.paths import tool_env
+
+VERDICT_PREFIX = "graded by the course's checker: "
+# Feedback pages: no script may run (the page is opened by the student and by the instructor). The HTML of
+# outputs is cleaned by nbconvert's SanitizeHTML (bleach) and the page forbids every script by its CSP.
+CSP = ("<meta http-equiv=\"Content-Security-Policy\" content=\"default-src 'none'; img-src data:; "
+       "style-src 'unsafe-inline'; font-src data:\">")
+
+
+
+def add_csp(html_text: str) -> str:
+    """``html_text`` with :data:`CSP` as the first element of ``<head>`` (idempotent)."""
+    if CSP in html_text:
+        return html_text
+    i = html_text.find("<head>")
+    if i < 0:
+        return CSP + html_text
+    return html_text[: i + 6] + "\n" + CSP + html_text[i + 6:]
+
+
+def write_simple_feedback(course: Path, assignment: str, student: str, notebook: str, reasons: list[str],
+                          score: str = "0"):
+    out = course / "feedback" / student / assignment
+    out.mkdir(parents=True, exist_ok=True)
+    items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+    (out / f"{notebook}.html").write_text(add_csp(
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}</title></head><body>"
+        f"<h1>{html.escape(assignment)}: not graded automatically</h1><p>Score: {html.escape(score)}. Your "
+        f"submission could not be run:</p><ul>{items}</ul><p>Your instructor has been told and will look at it."
+        "</p></body></html>\n"), encoding="utf-8")
+
+
+def annotate(path: Path, verdicts: dict):
+    """Append the judge's verdict as a short output to each test cell of the autograded notebook."""
+    import nbformat
+    from nbformat.v4 import new_output
+
+    if not path.exists():
+        return
+    nb = nbformat.read(str(path), as_version=4)
+    for cell in nb.cells:
+        gid = grade_id(cell)
+        if cell.cell_type != "code" or gid not in verdicts:
+            continue
+        v = verdicts[gid]
+        text = "passed" if v["ok"] else f"failed: {v['message']}"
+        cell.outputs = [o for o in cell.outputs if VERDICT_PREFIX not in str(o.get("text", ""))]
+        cell.outputs.append(new_output("stream", name="stdout", text=f"{VERDICT_PREFIX}{text[:2000]}\n"))
+    os.chmod(path, 0o644)
+    nbformat.write(nb, str(path))
+
+
+def feedback(course: Path, assignment: str, students: list[str], results: list[dict], notebooks: list[str],
+             everyone: bool):
+    """``nbgrader generate_feedback`` (one run for everyone, else per student); a plain page for each of
+    ``notebooks`` where it fails; every page gets the no-script Content-Security-Policy."""
+    env = tool_env()
+    base = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
+            f"--CourseDirectory.root={course}"]
+    print(f"[grade] feedback for {len(students)} students", flush=True)
+    if everyone:
+        run(base, course, env, 60 + 10 * len(students))
+    else:
+        for student in students:
+            run(base + [f"--student={student}"], course, env, 300)
+    for r in results:
+        for nb_name in notebooks:
+            page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
+            if not page.exists():
+                write_simple_feedback(course, assignment, r["student"], nb_name,
+                                      r["review"] or ["the feedback page could not be generated"], f"{r['total']:g}")
+                if r["status"] == "graded":
+                    r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
+            else:
+                page.write_text(add_csp(page.read_text(encoding="utf-8")), encoding="utf-8")

@@ -1,0 +1,41 @@
+"""Autograde: nbgrader's Execute with the kernel in a bubblewrap sandbox (:mod:`autograder.grading.kernel`); the run
+stops at the first cell that times out (the later cells say so): that run is for the feedback page only."""
+
+from __future__ import annotations
+
+from nbformat.v4 import new_output
+from nbgrader.preprocessors import Execute
+
+from autograder.grading.kernel import SandboxedKernelManager
+
+NOT_RUN = ("not run: cell {0} did not finish within {1} s, so the rest of the notebook was not run for this page "
+           "(each later cell could wait as long). Your score does not depend on it: the course's checker runs every "
+           "test on its own.\n")
+
+
+class SandboxedExecute(Execute):
+    """nbgrader's Execute with the kernel in a bubblewrap sandbox (:mod:`autograder.grading.kernel`), stopping at the
+    first cell that times out: the later code cells are not run but get :data:`NOT_RUN` as their output.
+
+    This run only makes the feedback page (the score is the judge's, which runs every test on its own), and a
+    hang in a student's function would make every later cell that calls it wait out the timeout too."""
+
+    def __init__(self, *args, **kwargs):
+        kwargs.setdefault("kernel_manager_class", SandboxedKernelManager)
+        super().__init__(*args, **kwargs)
+
+    def reset_execution_trackers(self):
+        super().reset_execution_trackers()
+        self.course_cell = self.course_timed_out = None  # (cell number, seconds) of the cell that timed out
+
+    def preprocess_cell(self, cell, resources, index):
+        if self.course_timed_out is not None and cell.cell_type == "code":
+            cell.outputs = [new_output("stream", name="stdout", text=NOT_RUN.format(*self.course_timed_out))]
+            cell.execution_count = None
+            return cell, resources
+        self.course_cell = index + 1  # as a reader counts the notebook's cells
+        return super().preprocess_cell(cell, resources, index)
+
+    async def _async_handle_timeout(self, timeout, cell=None):
+        self.course_timed_out = (self.course_cell, timeout)
+        return await super()._async_handle_timeout(timeout, cell)

@@ -1,0 +1,265 @@
+"""The out-of-kernel re-check (layer 2, see :mod:`autograder.trusted.judge`): rebuild a submission's functions in a
+sandbox process from its solution cells and run every check of every test cell from this trusted process.
+
+    python -m autograder.trusted.recheck verify SOURCE.ipynb SUBMISSION.ipynb   # JSON verdicts on stdout
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from autograder.notebook import BEGIN_HIDDEN, grade_id, hidden_source, nbgrader_meta
+from autograder.trusted.channel import Endpoint
+from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
+from autograder.trusted.judge import real_checks, run_check
+from autograder.trusted.limits import limits
+from autograder.trusted.proxies import RemoteFunction
+
+
+def plan_from_notebook(source_nb) -> dict:
+    """What to run, from the instructor's source notebook: locked setup cells, solution ids, test cells and
+    the ``check_x(fn)`` calls in their hidden region."""
+    import ast
+
+    plan = {"cells": [], "tests": []}
+    for cell in source_nb.cells:
+        meta = nbgrader_meta(cell)
+        if cell.cell_type != "code" or not meta:
+            continue
+        gid = meta.get("grade_id")
+        if meta.get("solution"):
+            plan["cells"].append({"kind": "solution", "id": gid})
+        elif meta.get("grade"):
+            hidden = hidden_source(cell.source) if BEGIN_HIDDEN in cell.source else cell.source
+            calls = []
+            for node in ast.walk(ast.parse(hidden)):
+                if (isinstance(node, ast.Call) and isinstance(node.func, ast.Name)
+                        and node.func.id.startswith("check_") and node.args and isinstance(node.args[0], ast.Name)):
+                    calls.append([node.func.id, node.args[0].id])
+            plan["tests"].append({"id": gid, "points": float(meta.get("points", 0)), "checks": calls})
+        elif meta.get("locked"):
+            plan["cells"].append({"kind": "setup", "id": gid, "source": cell.source})
+    return plan
+
+
+def submission_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str]]:
+    """Sources to run in the sandbox: setup cells from the source notebook, solution cells from the student
+    (the last cell with each id). Returns (cells, notes)."""
+    by_id: dict[str, str] = {}
+    for cell in submitted_nb.cells if submitted_nb is not None else []:
+        gid = grade_id(cell)
+        if cell.get("cell_type") == "code" and gid:
+            by_id[gid] = cell.get("source", "")  # the last copy wins, as in nbgrader's DeduplicateIds
+    cells, notes = [], []
+    for c in plan["cells"]:
+        if c["kind"] == "setup":
+            cells.append({"name": f"setup {c['id']}", "source": c["source"]})
+        elif c["id"] in by_id:
+            cells.append({"name": f"solution {c['id']}", "source": by_id[c["id"]]})
+        else:
+            notes.append(f"solution cell {c['id']} is missing")
+    return cells, notes
+
+
+DEFAULT_TIMEOUT = 60.0  # seconds per check (one check's whole run) and per call into the student's code
+DEFAULT_MEM_MB = 3072  # address space of the process that runs the student's cells
+SETUP_FACTOR = 6  # running the cells themselves (imports, top-level code) may take this many timeouts
+
+
+def default_isolation() -> str:
+    """``bwrap`` when bubblewrap is installed, else ``none`` (for course-selfcheck on a learner's machine)."""
+    from autograder.trusted.isolation import bwrap_path
+
+    return "bwrap" if bwrap_path() else "none"
+
+
+class _Sandbox:
+    """One sandbox process holding the student's functions (see :mod:`autograder.trusted.isolation`)."""
+
+    def __init__(self, cells_file: Path, box: Path, runtime: Path, timeout: float, mem_mb, cpu_s, isolation: str):
+        from autograder.trusted.isolation import isolated_python, sandbox_env, wrap
+
+        scratch = box / "scratch"
+        scratch.mkdir(exist_ok=True)
+        boot = (f"import sys; sys.path.insert(0, {str(runtime)!r}); from autograder.trusted.sandbox import main; "
+                f"main([{str(cells_file)!r}])")
+        cmd, env = wrap([*isolated_python(), "-c", boot], isolation, [scratch], scratch, sandbox_env(),
+                        readonly=[runtime, cells_file])
+        # close_fds: the sandbox inherits only its two protocol pipes, never our stdout (the verdict channel)
+        self.proc = subprocess.Popen(cmd, cwd=scratch, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=subprocess.DEVNULL, preexec_fn=limits(mem_mb, cpu_s, new_session=True),
+                                     close_fds=True)
+        self.ep = Endpoint(self.proc.stdout.fileno(), self.proc.stdin.fileno(),
+                           lambda t: (_ for _ in ()).throw(KeyError(t)), timeout=timeout, peer=self.proc)
+        ep = self.ep
+        ep.resolve = lambda t: ep.handles[int(t[2:])] if t.startswith("h:") else (_ for _ in ()).throw(KeyError(t))
+        self.expired = False
+
+    def kill(self):
+        """Kill the sandbox's whole process group (bwrap takes its PID namespace with it)."""
+        try:
+            os.killpg(self.proc.pid, 9)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+    def close(self):
+        try:
+            if self.proc.poll() is None:
+                self.ep.say_goodbye()
+        except Exception:
+            pass
+        try:
+            self.proc.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            pass
+        self.kill()
+        self.proc.wait()
+        for f in (self.proc.stdin, self.proc.stdout):
+            try:
+                f.close()
+            except OSError:
+                pass
+
+
+def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_TIMEOUT,
+                 mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None) -> dict:
+    """Run the sandbox on ``cells`` and every test cell's checks from this (trusted) process.
+
+    Each check has a deadline of ``timeout`` seconds (the sandbox is killed when it passes); a sandbox that
+    died or was killed is started afresh for the next test cell, so a hang costs that test cell only (the
+    sandbox works in a private empty scratch folder). Returns
+    ``{"setup": [cell errors], "tests": {test_id: {"ok", "message", "points"}}, "isolation": mode}``.
+    """
+    import shutil
+    import tempfile
+    import threading
+
+    from autograder.trusted.isolation import runtime_dir
+
+    isolation = isolation or default_isolation()
+    checks = real_checks()
+    box = Path(tempfile.mkdtemp(prefix="course-verify-"))
+    cells_file = box / "cells.json"
+    cells_file.write_text(json.dumps(cells))
+    runtime = runtime_dir(box)
+    results: dict = {}
+    setup_errors: list[str] = []
+    box_proc: _Sandbox | None = None
+
+    def start() -> _Sandbox:
+        nonlocal setup_errors
+        sb = _Sandbox(cells_file, box, runtime, timeout, mem_mb, cpu_s, isolation)
+        sb.ep.timeout = SETUP_FACTOR * timeout  # imports and the cells' top level: a busy machine is slow
+        try:
+            value, _ = sb.ep.call("setup:errors", (), {})
+            errors = [str(e) for e in value] if isinstance(value, list) else []
+        except (RemoteDied, ProtocolError, StudentError) as exc:
+            errors = [f"running your cells failed: {exc}"]
+        sb.ep.timeout = timeout
+        if not setup_errors:
+            setup_errors = errors
+        return sb
+
+    try:
+        for test in tests:
+            verdict = {"ok": True, "message": ""}
+            for check_name, fn_name in test["checks"]:
+                if check_name not in checks:
+                    verdict = {"ok": False, "message": f"unknown check {check_name} (instructor error)"}
+                    break
+                if box_proc is None or box_proc.proc.poll() is not None or box_proc.ep.dead:
+                    if box_proc is not None:
+                        box_proc.close()
+                    box_proc = start()
+                sb = box_proc
+                fn = RemoteFunction(sb.ep, f"fn:{fn_name}", fn_name)
+                try:
+                    sb.ep.call("exists", (fn_name,), {})
+                except (StudentError, RemoteDied, ProtocolError) as exc:
+                    verdict = {"ok": False, "message": str(exc)}
+                    break
+
+                def expire(sb=sb):
+                    sb.expired = True
+                    sb.kill()
+                watchdog = threading.Timer(timeout, expire)
+                watchdog.start()
+                try:
+                    verdict = run_check(checks[check_name], fn)
+                finally:
+                    watchdog.cancel()
+                if sb.expired:
+                    verdict = {"ok": False, "message": f"the check of {fn_name} did not finish within {timeout:g} s "
+                                                       "(an endless loop or generator? far too slow?)"}
+                if not verdict["ok"]:
+                    break
+            results[test["id"]] = {**verdict, "points": test["points"]}
+    finally:
+        if box_proc is not None:
+            box_proc.close()
+        shutil.rmtree(box, ignore_errors=True)
+    return {"setup": setup_errors, "tests": results, "isolation": isolation}
+
+
+def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, mem_mb: int | None = DEFAULT_MEM_MB,
+                   cpu_s: int | None = None, isolation: str | None = None) -> dict:
+    """The one function course-grade and course-selfcheck share: plan from the source notebook, rebuild the
+    submission's solution cells in a sandbox, judge every test cell. ``submitted_nb`` may be None (unreadable).
+
+    Returns verify_cells' dict plus ``plan``, ``notes`` and ``scores`` ({test_id: points earned})."""
+    plan = plan_from_notebook(source_nb)
+    cells, notes = submission_cells(plan, submitted_nb)
+    out = verify_cells(cells, plan["tests"], timeout, mem_mb, cpu_s, isolation)
+    out["plan"], out["notes"] = plan, notes
+    out["scores"] = {t["id"]: (t["points"] if out["tests"][t["id"]]["ok"] else 0.0) for t in plan["tests"]}
+    return out
+
+
+def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeout: float = DEFAULT_TIMEOUT,
+                    mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None
+                    ) -> dict:
+    """Layer 2: re-run every check of ``source_nb_path``'s test cells on the solution cells of the submission."""
+    import nbformat
+
+    source_nb = nbformat.read(str(source_nb_path), as_version=4)
+    submitted = None
+    notes: list[str] = []
+    if submitted_nb_path is not None:
+        try:
+            submitted = nbformat.read(str(submitted_nb_path), as_version=4)
+        except Exception as exc:
+            notes.append(f"notebook could not be read: {type(exc).__name__}")
+    out = check_notebook(source_nb, submitted, timeout, mem_mb, cpu_s, isolation)
+    out["notes"] = notes + out["notes"]
+    del out["plan"]
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """CLI; the JSON verdict is the last line of stdout (a pipe only course-grade holds)."""
+    import argparse
+
+    from autograder.trusted.isolation import MODES
+
+    argv = sys.argv[1:] if argv is None else argv
+    parser = argparse.ArgumentParser(description="Re-run a notebook's checks out of the kernel (JSON on stdout).")
+    parser.add_argument("cmd", choices=["verify"])
+    parser.add_argument("source", type=Path)
+    parser.add_argument("submission", type=Path)
+    parser.add_argument("--timeout", type=float, default=DEFAULT_TIMEOUT)
+    parser.add_argument("--mem-mb", type=int, default=DEFAULT_MEM_MB)
+    parser.add_argument("--cpu-s", type=int, default=None)
+    parser.add_argument("--isolation", choices=MODES, default=None)
+    args = parser.parse_args(argv)
+    result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb or None, args.cpu_s,
+                             args.isolation)
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

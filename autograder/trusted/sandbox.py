@@ -1,0 +1,146 @@
+"""The student side of an out-of-kernel check (see :mod:`autograder.trusted.judge` for the design).
+
+``main([CELLS.json])`` runs the given cells (the instructor's locked setup cells and the
+student's solution cells, in notebook order) in a fresh namespace, then answers the judge's calls on its
+stdin/stdout. Nothing here decides a grade: the judge compares.
+
+It runs inside a bubblewrap sandbox (:mod:`autograder.trusted.isolation`; started by
+:mod:`autograder.trusted.recheck` as ``python -I -c ...`` from a private copy of only this module and the channel's
+modules: the checks, references and the rest of the course do not exist in there, nor does the grader's ``/proc``).
+
+Before any student code runs:
+
+* stdout/stderr go to /dev/null (the protocol uses private copies of the pipe descriptors);
+* every import of a module whose file lies under ``autograder/chapters`` or ``autograder/checks`` (the
+  chapters' references, checks and answers) is refused (``course.testing`` needs none of them: its helpers live
+  in ``course``),
+  whatever name or ``sys.path`` trick is used: an answer that imports the
+  reference implementation fails with ImportError instead of passing;
+* a graded name must be a plain function defined in one of the student's solution cells.
+"""
+
+from __future__ import annotations
+
+import importlib.abc
+import json
+import os
+import sys
+import types
+from pathlib import Path
+
+PKG_DIR = Path(__file__).resolve().parent.parent
+INSTRUCTOR_ONLY = ("autograder.chapters", "autograder.checks")  # module names answers may not import
+_FORBIDDEN = [str(PKG_DIR / sub) for sub in ("chapters", "checks")]
+
+
+class _Blocker(importlib.abc.MetaPathFinder):
+    """Refuse modules that live in the instructor-only parts of ``autograder``."""
+
+    def find_spec(self, name, path=None, target=None):
+        if name.startswith(INSTRUCTOR_ONLY):
+            raise ImportError(f"{name} is not available to answers")
+        for finder in sys.meta_path:
+            if finder is self or not hasattr(finder, "find_spec"):
+                continue
+            spec = finder.find_spec(name, path, target)
+            if spec is None:
+                continue
+            origin = str(Path(spec.origin).resolve()) if spec.origin and spec.origin not in ("built-in", "frozen") \
+                else ""
+            if origin and any(origin.startswith(f) for f in _FORBIDDEN):
+                raise ImportError(f"{name} is not available to answers")
+            return None  # let the normal machinery load it
+        return None
+
+
+def _install_blocker():
+    """Forget instructor-only modules already imported and refuse them from now on."""
+    for name in [n for n in sys.modules if n.startswith(INSTRUCTOR_ONLY)]:
+        del sys.modules[name]
+    sys.meta_path.insert(0, _Blocker())
+
+
+class _FakeIPython:
+    """Enough of ``get_ipython()`` for magics in setup cells (%matplotlib inline) to do nothing."""
+
+    def run_line_magic(self, *args, **kwargs):
+        return None
+
+    def run_cell_magic(self, *args, **kwargs):
+        return None
+
+    def system(self, *args, **kwargs):
+        return None
+
+    getoutput = system
+
+
+def _transform(source: str) -> str:
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return "\n".join("" if line.lstrip().startswith(("%", "!")) else line for line in source.splitlines())
+
+
+def run_cells(cells: list[dict], ns: dict) -> list[str]:
+    """Execute each cell in ``ns``; errors are recorded (like nbgrader's allow_errors), not raised."""
+    errors = []
+    for cell in cells:
+        try:
+            code = compile(_transform(cell["source"]), f"<{cell['name']}>", "exec")
+            exec(code, ns)
+        except BaseException as exc:  # noqa: B036 - sys.exit in a cell is an error of that cell
+            try:
+                msg = str(exc)[:300]
+            except Exception:
+                msg = ""
+            errors.append(f"{cell['name']}: {type(exc).__name__}: {msg}")
+    return errors
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else argv
+    rfd, wfd = os.dup(0), os.dup(1)
+    devnull = os.open(os.devnull, os.O_RDWR)
+    for fd in (0, 1, 2):
+        os.dup2(devnull, fd)
+    cells = json.loads(Path(argv[0]).read_text())
+    _install_blocker()
+    from autograder.trusted.channel import Endpoint
+
+    ns: dict = {"__name__": "__main__", "get_ipython": _FakeIPython}
+    errors = run_cells(cells, ns)
+    solution_files = {f"<{c['name']}>" for c in cells if c["name"].startswith("solution ")}
+    ep = None
+
+    def exists(name):
+        fn = ns.get(name)
+        if fn is None:
+            raise NameError(f"{name} is not defined: did you delete or rename its solution cell, or did that "
+                            "cell fail? (" + ("; ".join(errors) or "no cell raised an error") + ")")
+        code = getattr(fn, "__code__", None)
+        if not isinstance(fn, types.FunctionType) or code is None or code.co_filename not in solution_files:
+            raise TypeError(f"{name} must be a function written in your solution cell, got {type(fn).__name__}")
+        return True
+
+    def resolve(target: str):
+        if target == "setup:errors":
+            return lambda: errors
+        if target == "exists":
+            return exists
+        if target.startswith("fn:"):
+            exists(target[3:])
+            return ns[target[3:]]
+        if target.startswith("h:"):
+            return ep.handles[int(target[2:])]
+        raise KeyError(target)
+
+    ep = Endpoint(rfd, wfd, resolve)
+    ep.serve_forever()
+    os._exit(0)  # skip interpreter teardown (student atexit handlers, threads)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
