@@ -22,16 +22,21 @@ in its log, with their steps, after they stop holding (``diagnoses``; ``active_d
 Modes (chosen by :func:`detect_mode`, or forced with ``mode=`` / the ``COURSE_MONITOR`` environment variable):
 
 - ``live``: inside JupyterLab/Notebook (a kernel started by a Jupyter server): an ipywidgets panel whose plots are
-  redrawn at most every ``every_seconds``, less often when the redraws so far have used more than their share of
-  ``overhead_budget`` of the elapsed time (the first draw, which also imports matplotlib, is not counted). The
-  Stop button works while the cell is running (:class:`course.monitor_widget.CommPump`).
+  drawn by the browser (:class:`course.monitor_live.LivePlots`, an anywidget): at most every ``every_seconds`` the
+  kernel sends only the points added since and the histogram counts, no image. The Stop button works while the
+  cell is running (:class:`course.monitor_widget.CommPump`), and the kernel stays shown "Busy"
+  (:class:`course.kernel_status.BusyKeeper`).
 - ``static``: a kernel with no Jupyter server (``jupyter nbconvert --execute``, nbclient): statistics are sampled
-  as in live mode, one final figure at the end.
+  as in live mode, one final matplotlib figure at the end (:mod:`course.monitor_plot`).
 - ``off``: under nbgrader (``NBGRADER_EXECUTION`` is set) or outside IPython: records the metrics only, draws
   nothing and computes no statistics, so grading is never slowed down or blocked by widgets.
 
 Statistics are sampled on a call-count schedule (:mod:`course.monitor_stats`: every call of short runs, thinning
 out on long ones); statistics, diagnoses and drawing each stay within a share of ``overhead_budget`` of the time.
+Static mode lets statistics and diagnoses also use a fixed allowance (short headless runs get every sample); live
+mode keeps strictly to the shares (after the first samples and evaluations) and evaluates the diagnoses for its
+redraws, so a watched loop, however short, is slowed by less than ``overhead_budget``. Both evaluate once more at
+the end.
 """
 
 from __future__ import annotations
@@ -43,13 +48,17 @@ import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
 from course.monitor_plot import CurvesFigure, HistogramsFigure
-from course.monitor_stats import ALLOWANCE, StatsSampler, sample_due
+from course.monitor_stats import ALLOWANCE, ALWAYS, StatsSampler, sample_due
 from course.monitor_widget import CommPump as _CommPump  # noqa: F401  (kept importable from here)
 from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
 HEALTHY_UPDATE_RATIO = 1e-3  # CS231n: "somewhere around 1e-3"; see course.diagnose.HEALTHY_RATIO
-SHARES = {"stats": 0.3, "diagnose": 0.1, "draw": 0.6}  # of overhead_budget
+SHARES = {"stats": 0.5, "diagnose": 0.3, "draw": 0.2}  # of overhead_budget (live drawing only sends points)
+SO_FAR_CLEAN = "✔ no problems detected so far"
+FINISHED_CLEAN = "✔ Finished at {x_label} {step}: no problems detected."
+FINISHED_FOUND = "Finished at {x_label} {step}: {active} finding(s) at the end, listed below."
+FINISHED_EARLIER = "{earlier} earlier finding(s) no longer held at the end (greyed below)."
 RUNS: list[dict] = []  # one summary per closed monitor in this process (benchmarks/bench_monitor.py reads it)
 
 
@@ -117,6 +126,7 @@ class TrainingMonitor:
         self._next_stats = -math.inf  # only with stats_every_seconds
         self._diag_cost = 0.0
         self._diag_calls = 0
+        self._next_eval = -math.inf  # live mode: the next time diagnoses may be evaluated
         self._evaluated_at = None  # (calls, samples) of the last evaluation
         self._last_draw = -math.inf
         self._draw_cost = 0.0  # total time of the redraws after the first
@@ -124,7 +134,9 @@ class TrainingMonitor:
         self._closed = False
         self._curves = CurvesFigure(title, x_label, log_scale, smoothing)
         self._hists = HistogramsFigure()
-        self._view = LiveView(title, self.stop, stop_button) if self.mode == "live" else None
+        self._view = (LiveView(title, self.stop, stop_button, history=self.history, stats=self.stats,
+                               x_label=x_label, log_scale=log_scale, smoothing=smoothing)
+                      if self.mode == "live" else None)
 
     # -- recording ------------------------------------------------------------------------------------------
     def update(self, step: int, *, params=None, grads=None, activations=None, outputs=None, updates=None,
@@ -158,6 +170,9 @@ class TrainingMonitor:
         """Everything but the appends: statistics, diagnoses, widget messages, redraws (each on its schedule)."""
         sampler = self._sampler
         elapsed = t0 - self._started
+        live = self._view is not None
+        stats_share = SHARES["stats"] * self.overhead_budget
+        diag_share = SHARES["diagnose"] * self.overhead_budget
         if sampler.pending():
             sampler.finish_ratio(step, updates, params)
         if params is not None or grads is not None or activations is not None or outputs is not None:
@@ -167,12 +182,17 @@ class TrainingMonitor:
                 due = t0 >= self._next_stats
                 if due:
                     self._next_stats = t0 + self.stats_every_seconds
+            if due and live and sampler.samples >= ALWAYS and sampler.cost > stats_share * elapsed:
+                due = False  # live: strictly within the share, no allowance (the loop is being watched)
             if due:
                 sampler.sample(step, updates, params, grads, activations, outputs)
         k = self._diag_calls
         self._diag_calls += 1
-        if sample_due(k) and (k < 3 or self._diag_cost <= SHARES["diagnose"] * self.overhead_budget * elapsed
-                              + ALLOWANCE):
+        if live:  # evaluated for the next redraw (and at close), within the share
+            if k < 3 or (t0 >= self._next_eval and self._diag_cost <= diag_share * elapsed):
+                self._next_eval = t0 + self.every_seconds
+                self._evaluate()
+        elif sample_due(k) and (k < 3 or self._diag_cost <= diag_share * elapsed + ALLOWANCE):
             self._evaluate()
         if self._view is not None:
             if self._view.pump is not None and t0 >= self._next_poll:
@@ -232,9 +252,8 @@ class TrainingMonitor:
                 display(Image(data=self.render_png()))
             if self.params is not None or self.grads is not None:
                 display(Image(data=self.render_histograms_png()))
-            found = self.diagnoses
-            if found:
-                display(HTML(diagnoses_html(found, self.x_label)))
+            if self.step is not None:
+                display(HTML(self._diagnoses_text()))
         self.close_seconds = time.monotonic() - t0
         if self._view is not None:
             self._view.status.value = self._status_text() + " · " + html.escape(self.cost_text())
@@ -244,6 +263,8 @@ class TrainingMonitor:
         RUNS.append({"title": self.title, "mode": self.mode, "calls": self._calls, "samples": self._sampler.samples,
                      "redraws": self.redraws, "seconds": t0 - self._started, "monitor_seconds": self.monitor_seconds,
                      "close_seconds": self.close_seconds, "median_update_ratio": ratios,
+                     "messages": self._view.plots.messages if self._view else 0,
+                     "bytes_sent": self._view.plots.bytes_sent if self._view else 0,
                      "diagnoses": [d.code for d in self.log.entries]})
 
     def cost_text(self) -> str:
@@ -278,23 +299,36 @@ class TrainingMonitor:
                 + (" · " + ", ".join(parts) if parts else ""))
         if self.stopped:
             text += f" · <b style='color:#b00'>stopped by you at {html.escape(self.x_label)} {self.stopped_at}</b>"
+        elif self._closed:
+            text += " · <b>finished</b>"
         return text
 
+    def _diagnoses_text(self) -> str:
+        """The diagnosis area: the log, or that nothing was found (so far, or in the whole run once closed)."""
+        found = self.log.entries
+        if self._closed:
+            active = sum(d.active for d in found)
+            values = dict(x_label=html.escape(self.x_label), step=self.step if self.step is not None else 0,
+                          active=active, earlier=len(found) - active)
+            summary = (FINISHED_CLEAN if not found else FINISHED_FOUND).format(**values)
+            if len(found) > active:
+                summary += " " + FINISHED_EARLIER.format(**values)
+            return f"<div style='color:{'#2e7d32' if not found else '#333'}'>{summary}</div>" + (
+                diagnoses_html(found, self.x_label) if found else "")
+        if found:
+            return diagnoses_html(found, self.x_label)
+        return f"<div style='color:#2e7d32'>{SO_FAR_CLEAN}</div>" if self.step is not None else ""
+
     def _redraw(self) -> None:
+        """Live mode: send the new points (and histogram counts) to the browser, update status and diagnoses."""
         t0 = time.monotonic()
         view = self._view
         self.redraws += 1
-        if any(self.history.values()) or self.stats:
-            view.image.value = self.render_png()
         if self.params is not None or self.grads is not None:
-            view.hist.value = self.render_histograms_png()
-            view.hist.layout.display = None
+            view.plots.set_histograms(self.params, self.grads)
+        view.plots.push()
         view.status.value = self._status_text()
-        found = self.log.entries
-        view.diag.value = (diagnoses_html(found, self.x_label) if found else
-                           "<div style='color:#2e7d32'>✔ no problems detected so far</div>"
-                           if self.step is not None else "")
+        view.diag.value = self._diagnoses_text()
         self._last_draw = time.monotonic()
-        # the first draw also imports matplotlib and may build its font cache: a one-off, not counted in the share
-        if self.redraws > 1:
+        if self.redraws > 1:  # the first draw shows the panel at once: not counted in the share
             self._draw_cost += self._last_draw - t0  # total time of the later redraws

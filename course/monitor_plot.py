@@ -1,7 +1,8 @@
-"""Drawing for the training monitor: the curve panels and the weight/gradient histograms, as PNG bytes.
+"""The training monitor's static figures (headless runs, README pictures): the curve panels and the
+weight/gradient histograms, as PNG bytes. The live view is drawn by the browser (:mod:`course.monitor_live`).
 
-Matplotlib's Agg backend through ``Figure`` directly (no pyplot state is touched). Figures are kept between
-redraws and only their data change while the set of curves stays the same, which is much cheaper.
+Matplotlib's Agg backend through ``Figure`` directly (no pyplot state is touched). Ticks are plain numbers or
+scientific notation (:func:`tick_label`), legends and notes sit beside the panels.
 """
 
 from __future__ import annotations
@@ -65,12 +66,77 @@ def curve_panels(history: dict, stats: dict) -> list[tuple[str, dict]]:
     return panels
 
 
+def tick_label(v: float, step: float) -> str:
+    """A tick label: a plain number with as many decimals as ``step`` needs, or scientific notation (``2.5e-3``,
+    ``1e6``) below 1e-3 or from 1e5 on; never an SI letter (a beginner reads "800m" as metres)."""
+    if v == 0:
+        return "0"
+    step = abs(step) or abs(v)
+    e = math.floor(math.log10(step) + 1e-9)
+    extra = 1 if abs(step / 10 ** e - 2.5) < 1e-6 else 0
+    big = max(abs(v), step)
+    if big >= 1e5 or big < 1e-3:
+        digits = max(0, min(6, math.floor(math.log10(abs(v)) + 1e-9) - e + extra))
+        mant, exp = f"{v:.{digits}e}".split("e")
+        if "." in mant:
+            mant = mant.rstrip("0").rstrip(".")
+        return f"{mant}e{int(exp)}"
+    return f"{v:.{max(0, min(8, -e + extra))}f}"
+
+
+def log_tick_label(v: float) -> str:
+    """A log-axis tick label: ``0.01``, ``2554``, or ``1e-4`` / ``2.5e6`` outside 1e-3..1e5 (no SI letters, no
+    ``10^x`` typesetting)."""
+    if v <= 0 or not math.isfinite(v):
+        return ""
+    if 1e-3 <= v < 1e5:
+        return np.format_float_positional(float(f"{v:.4g}"), trim="-")
+    mant, exp = f"{v:.1e}".split("e")
+    return f"{mant.rstrip('0').rstrip('.')}e{int(exp)}"
+
+
+def _log_formatter(minor: bool):
+    """:func:`log_tick_label` as a matplotlib formatter; minor ticks are labelled only on an axis spanning less
+    than two decades (otherwise the decades are enough)."""
+    from matplotlib.ticker import Formatter
+
+    class LogPlainFormatter(Formatter):
+        def __call__(self, x, pos=None):
+            if minor:
+                lo, hi = sorted(self.axis.get_view_interval()) if self.axis is not None else (1.0, 1e9)
+                if lo <= 0 or hi / lo > 100:
+                    return ""
+            return log_tick_label(x)
+
+    return LogPlainFormatter()
+
+
+def _plain_formatter():
+    """A matplotlib formatter using :func:`tick_label` (the step is the spacing of the ticks drawn)."""
+    from matplotlib.ticker import Formatter
+
+    class PlainFormatter(Formatter):
+        step = 1.0
+
+        def __call__(self, x, pos=None):
+            return tick_label(x, self.step)
+
+        def format_ticks(self, values):
+            diffs = [abs(b - a) for a, b in zip(values, values[1:]) if b != a]
+            self.step = min(diffs) if diffs else (abs(values[0]) if len(values) else 1.0) or 1.0
+            return [tick_label(v, self.step) for v in values]
+
+    return PlainFormatter()
+
+
 class CurvesFigure:
-    """The curve panels of one monitor (kept between redraws)."""
+    """The curve panels of one monitor as a static figure: legends and notes beside each panel (never on the
+    data), plain-number or scientific ticks. ``notes`` keeps each panel's note text (off-scale points, zero
+    ratios) after a render."""
 
     def __init__(self, title: str, x_label: str, log_scale: bool, smoothing: float):
         self.title, self.x_label, self.log_scale, self.smoothing = title, x_label, log_scale, smoothing
-        self._signature = None
+        self.fig, self.axes, self.notes = None, [], {}
 
     def _style(self, kind, series):
         """Per series: (smoothed?, markers?). Sparse series (per-epoch values) get markers, loss-like ones with at
@@ -80,102 +146,96 @@ class CurvesFigure:
                     len(p) <= 30 or len(p) < 0.25 * longest) for n, p in series.items()}
 
     def render(self, history: dict, stats: dict, final: bool = False) -> bytes:
-        """PNG of the panels. The layout (room for tick labels and titles, so nothing is clipped) is recomputed on
-        the first render of a figure, every 4th one and the ``final`` one: it costs more than the drawing."""
-        panels = curve_panels(history, stats)
-        styles = [self._style(kind, series) for kind, series in panels]
-        signature = tuple((kind, tuple(st.items())) for (kind, _), st in zip(panels, styles))
-        if signature != self._signature:
-            self._build(panels, styles)
-            self._signature = signature
-            self._renders = 0
-        for (kind, series), ax, style in zip(panels, self.axes, styles):
-            self._update_panel(kind, series, ax, style)
-        if self._renders % 4 == 0 or final:
-            self.fig.tight_layout(pad=0.6)
-        self._renders += 1
-        return png(self.fig)
-
-    def _build(self, panels, styles):
+        """PNG of the panels with data (``final`` is accepted for callers that draw more than once)."""
         from matplotlib.figure import Figure
-        from matplotlib.ticker import EngFormatter, MaxNLocator
+        from matplotlib.ticker import MaxNLocator
 
+        panels = curve_panels(history, stats)
         n = max(1, len(panels))
         ncols = min(3, n)
         nrows = math.ceil(n / ncols)
-        self.fig = Figure(figsize=(3.9 * ncols + 0.3 if ncols > 1 else 6.4, 2.8 * nrows + 0.2), dpi=80)
-        self.axes, self.lines, self.notes = [], {}, {}
-        for i, ((kind, _series), style) in enumerate(zip(panels, styles)):
+        self.fig = Figure(figsize=(5.0 * ncols, 2.9 * nrows + 0.2), dpi=80, layout="constrained")
+        self.axes, self.notes = [], {}
+        for i, (kind, series) in enumerate(panels):
             ax = self.fig.add_subplot(nrows, ncols, i + 1)
             self.axes.append(ax)
-            for name, (smooth, markers) in style.items():
-                kw = dict(marker="o", ms=3.5) if markers else {}
-                if smooth:
-                    (raw,) = ax.plot([], [], lw=0.8, alpha=0.3, **kw)
-                    (line,) = ax.plot([], [], lw=1.6, color=raw.get_color(),
-                                      label=f"{name} (EMA {self.smoothing:g})")
-                    self.lines[kind, name] = (raw, line)
-                else:
-                    (line,) = ax.plot([], [], lw=1.4, label=name, **kw)
-                    self.lines[kind, name] = (line, None)
+            notes = self._draw_panel(kind, series, ax, self._style(kind, series))
+            self.notes[kind] = "\n".join(notes)
             ax.set_title(self.title if kind == "main" else TITLES[kind], fontsize=10)
-            if kind == "update_ratio":
-                lo, hi = HEALTHY_RATIO
-                ax.axhspan(lo, hi, color="tab:green", alpha=0.08)
-                ax.axhline(1e-3, color="tab:green", ls="--", lw=1, label="healthy ~1e-3 (CS231n)")
-                self.notes[kind] = ax.text(0.02, 0.03, "", transform=ax.transAxes, va="bottom", fontsize=7,
-                                           color="#b00020")
-            if kind == "dead_frac":
-                ax.set_ylim(-0.03, 1.03)
-                ax.set_autoscaley_on(False)
-            if kind in LOG_KINDS or (kind == "main" and self.log_scale):
-                ax.set_yscale("log")
-            else:
-                ax.yaxis.set_major_locator(MaxNLocator(5))
             ax.set_xlabel(self.x_label, fontsize=8)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
-            ax.xaxis.set_major_formatter(EngFormatter(sep=""))
-            ax.tick_params(which="both", labelsize=7)
-            ax.legend(loc="lower right" if kind == "accuracy" else "upper right", fontsize=7, framealpha=0.6)
-            ax.grid(alpha=0.3)
-
-    def _update_panel(self, kind, series, ax, style):
-        low = math.inf
-        for name, points in series.items():
-            raw, smooth = self.lines[kind, name]
-            steps, vals = zip(*points)
-            if smooth is not None:
-                smooth_vals = ema(vals, self.smoothing)
-                idx = np.unique(np.linspace(0, len(vals) - 1, min(len(vals), MAX_POINTS)).astype(int))
-                raw.set_data(np.asarray(steps)[idx], np.asarray(vals)[idx])
-                smooth.set_data(np.asarray(steps)[idx], smooth_vals[idx])
+            ax.xaxis.set_major_formatter(_plain_formatter())
+            if ax.get_yscale() == "linear":
+                ax.yaxis.set_major_locator(MaxNLocator(5, min_n_ticks=2))
+                ax.yaxis.set_major_formatter(_plain_formatter())
             else:
-                steps, vals = zip(*_thin(points))
-                raw.set_data(steps, vals)
-            positive = [v for v in vals if v > 0 and math.isfinite(v)]
+                ax.yaxis.set_major_formatter(_log_formatter(minor=False))
+                ax.yaxis.set_minor_formatter(_log_formatter(minor=True))
+            ax.tick_params(which="both", labelsize=7)
+            ax.grid(alpha=0.3)
+            handles, labels = ax.get_legend_handles_labels()
+            if notes:  # notes go into the legend box beside the panel, in red, never over the data
+                from matplotlib.lines import Line2D
+
+                handles += [Line2D([], [], ls="none")] * len(notes)
+                labels += notes
+            leg = ax.legend(handles, labels, loc="upper left", bbox_to_anchor=(1.01, 1.0), fontsize=7,
+                            frameon=False, borderaxespad=0.0, handlelength=1.5)
+            for text in leg.get_texts()[len(labels) - len(notes):]:
+                text.set_color("#b00020")
+        return png(self.fig)
+
+    def _draw_panel(self, kind, series, ax, style) -> list[str]:
+        """Draw one panel's curves and scales; returns its notes (what could not be drawn)."""
+        import textwrap
+
+        logwanted = kind in LOG_KINDS or (kind == "main" and self.log_scale)
+        if kind == "update_ratio":
+            lo, hi = HEALTHY_RATIO
+            ax.axhspan(lo, hi, color="tab:green", alpha=0.08)
+            ax.axhline(1e-3, color="tab:green", ls="--", lw=1, label="healthy ~1e-3 (CS231n)")
+        low, notes = math.inf, []
+        for name, points in series.items():
+            smooth, markers = style[name]
+            kw = dict(marker="o", ms=3.5) if markers else {}
+            steps, vals = zip(*_thin(points))
+            if smooth:
+                (raw,) = ax.plot(steps, vals, lw=0.8, alpha=0.3, **kw)
+                ax.plot(steps, ema(vals, self.smoothing), lw=1.6, color=raw.get_color(),
+                        label=f"{name} (EMA {self.smoothing:g})")
+            else:
+                ax.plot(steps, vals, lw=1.4, label=name, **kw)
+            bad = [(st, v) for st, v in points if not math.isfinite(v)]
+            if bad:
+                notes.append(f"{name} is {bad[0][1]} from {self.x_label} {bad[0][0]} on (not drawn)")
+            positive = [v for _, v in points if v > 0 and math.isfinite(v)]
             low = min(low, min(positive, default=math.inf))
-        ax.relim()
-        ax.set_autoscalex_on(True)  # set_xlim below (a one-point plot) turns it off; the next redraw needs it back
-        ax.autoscale_view()
+            if logwanted and kind != "update_ratio" and any(v <= 0 for _, v in points):
+                notes.append(f"{name} has values <= 0, not drawn on the log scale")
         xs = [st for p in series.values() for st, _ in p]
         if min(xs) == max(xs):  # one x value: a range of whole steps around it, not +-0.05
             ax.set_xlim(xs[0] - 1, xs[0] + 1)
+        if kind == "dead_frac":
+            ax.set_ylim(-0.03, 1.03)
+        if logwanted and low < math.inf:
+            ax.set_yscale("log")
+        else:
+            vals = [v for p in series.values() for _, v in p if math.isfinite(v)]
+            if vals and min(vals) == max(vals) and kind != "dead_frac":  # one value: a range around it
+                pad = abs(vals[0]) * 0.1 or 1.0
+                ax.set_ylim(vals[0] - pad, vals[0] + pad)
         if kind == "update_ratio":
             finite = [(v, st, n) for n, p in series.items() for st, v in p if math.isfinite(v)]
             worst = max(finite, default=(0.0, None, ""))
-            notes = []
             if worst[0] > RATIO_TOP:
                 bottom = min(low / 2, HEALTHY_RATIO[0] / 10) if low < math.inf else 1e-12
                 ax.set_ylim(max(bottom, 1e-12), RATIO_TOP)
                 notes.append(f"off scale: {worst[2]} {worst[0]:.1e} at {self.x_label} {worst[1]}")
-            if any(v == 0 for v, _, _ in finite):
-                notes.append("ratio 0 (weights frozen) not drawn on the log scale")
-            self.notes[kind].set_text("\n".join(notes))
-        if ax.get_yscale() == "log" and low == math.inf:
-            ax.set_yscale("linear")  # nothing positive to draw on a log axis
-        elif ax.get_yscale() == "linear" and (kind in LOG_KINDS or (kind == "main" and self.log_scale)) \
-                and low < math.inf:
-            ax.set_yscale("log")
+            zero = [(st, n) for v, st, n in finite if v == 0]
+            if zero:
+                notes.append(f"{zero[0][1]}: ratio 0 at {self.x_label} {zero[0][0]} (weights frozen), not drawn "
+                             "on the log scale")
+        return ["\n".join(textwrap.wrap(note, 34)) for note in notes]
 
 
 class HistogramsFigure:
@@ -186,7 +246,7 @@ class HistogramsFigure:
 
     def render(self, params, grads) -> bytes:
         from matplotlib.figure import Figure
-        from matplotlib.ticker import EngFormatter, MaxNLocator
+        from matplotlib.ticker import MaxNLocator
 
         rows = [(label, arrays) for label, arrays in (("weights", params), ("gradients", grads)) if arrays]
         names = []
@@ -204,8 +264,8 @@ class HistogramsFigure:
                     ax.set_title(f"{name} {label}", fontsize=8)
                     ax.tick_params(labelsize=7)
                     ax.set_yticks([])
-                    ax.xaxis.set_major_locator(MaxNLocator(3))
-                    ax.xaxis.set_major_formatter(EngFormatter(sep=""))
+                    ax.xaxis.set_major_locator(MaxNLocator(3, min_n_ticks=2))
+                    ax.xaxis.set_major_formatter(_plain_formatter())
                     self.axes[label, name] = ax
             if not rows:
                 self.fig.text(0.5, 0.5, "pass params=/grads= to update() to see histograms", ha="center")

@@ -1,5 +1,5 @@
-"""The monitor's live view in JupyterLab: an ipywidgets panel (status, diagnoses, plots, Stop button) and the pump
-that handles the Stop button's messages while the training cell is still running."""
+"""The monitor's live view in JupyterLab: an ipywidgets panel (status, diagnoses, browser-drawn plots, Stop button)
+and the pump that handles the Stop button's messages while the training cell is still running."""
 
 from __future__ import annotations
 
@@ -15,6 +15,11 @@ class CommPump:
     inproc socket, which the main thread reads only between cells. :meth:`pump` reads that socket without blocking:
     ``comm_msg`` messages (a button click) are handled at once; every other message (execute requests of the next
     cells, ...) is handed, in arrival order, to the kernel's own handler, which runs it after the current cell.
+
+    JupyterLab 4.4+ sends widget messages to a kernel subshell instead (its "comms over subshells" setting, on by
+    default): there the click is handled at once in the subshell's thread and the pump finds nothing; it is what
+    makes Stop work in Notebook 7, older JupyterLabs, or with that setting off. It never publishes a kernel status
+    (the kernel showing "Idle" during a run came from the subshell's creation: :mod:`course.kernel_status`).
     """
 
     def __init__(self, kernel):
@@ -83,16 +88,25 @@ def diagnoses_html(found: list[Diagnosis], x_label: str = "step") -> str:
 
 
 class LiveView:
-    """The widget panel of one monitor; ``on_stop`` is called when the Stop button is clicked."""
+    """The widget panel of one monitor: header (status and Stop button), diagnoses, and the browser-drawn plots
+    (:class:`course.monitor_live.LivePlots` over ``history`` and ``stats``); ``on_stop`` is called when the Stop
+    button is clicked. While the cell runs the kernel is kept shown busy (:class:`course.kernel_status.BusyKeeper`).
+    """
 
-    def __init__(self, title: str, on_stop, stop_button: bool = True):
+    def __init__(self, title: str, on_stop, stop_button: bool = True, *, history: dict, stats: dict,
+                 x_label: str = "step", log_scale: bool = False, smoothing: float = 0.6):
         import ipywidgets as widgets
         from IPython.display import display
 
+        from course.kernel_status import BusyKeeper
+        from course.monitor_live import LivePlots
+
         self.title = title
         self.pump = CommPump.create() if stop_button else None
+        self.busy = BusyKeeper.install()
         self.status = widgets.HTML(value=f"<b>{html.escape(title)}</b>: waiting for the first step",
                                    layout=widgets.Layout(flex="1 1 auto"))
+        self.status.add_class("ctm-status")
         self.button = widgets.Button(description="Stop training", icon="stop", button_style="danger",
                                      tooltip="End training after the current step; the parameters keep their "
                                              "values", layout=widgets.Layout(width="150px", flex="0 0 auto"))
@@ -102,14 +116,10 @@ class LiveView:
             self.button.layout.display = "none"
         self.diag = widgets.HTML(value="")
         self.diag.add_class("ctm-diagnoses")
-        self.image = widgets.Image(format="png", value=b"",  # the first update() draws it
-                                   layout=widgets.Layout(align_self="flex-start", width="auto"))
-        self.image.add_class("ctm-curves")
-        self.hist = widgets.Image(format="png", value=b"",
-                                  layout=widgets.Layout(display="none", align_self="flex-start", width="auto"))
-        self.hist.add_class("ctm-histograms")
+        self.plots = LivePlots(history, stats, title=title, x_label=x_label, log_scale=log_scale,
+                               smoothing=smoothing)
         header = widgets.HBox([self.status, self.button], layout=widgets.Layout(align_items="center"))
-        self.widget = widgets.VBox([header, self.diag, self.image, self.hist],
+        self.widget = widgets.VBox([header, self.diag, self.plots],
                                    layout=widgets.Layout(border="1px solid #ddd", padding="6px", width="fit-content"))
         self.widget.add_class("course-training-monitor")
         display(self.widget)
@@ -121,3 +131,4 @@ class LiveView:
     def finish(self, stopped: bool) -> None:
         self.button.disabled = True
         self.button.description = "Stopped" if stopped else "Finished"
+        self.plots.finished = True

@@ -3,9 +3,10 @@
 One JupyterLab serves a copy of each source notebook (solutions in, QUICK mode, offline fixtures); the test runs
 all cells of one chapter at a time and photographs its first monitor while the training cell is still running
 (the first plot the widget draws), then every monitor once the notebook has finished. It checks what a student
-would see: a loss plot in every monitor, a diagnosis line, the monitor's cost line, and no Python error in the
-notebook. The screenshots go to test-artifacts/monitors/ (docs/images/ keeps the ones looked at; the README's
-monitor section links them). Waits are for events, with hang guards of 4x the chapter's stated time budget.
+would see: a loss plot in every monitor (drawn by the browser), a diagnosis line that says the run finished, the
+monitor's cost line, and no Python error in the notebook. The screenshots go to test-artifacts/monitors/
+(docs/images/ keeps the ones looked at; the README's monitor section links them). Waits are for events, with hang
+guards of 4x the chapter's stated time budget.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import urllib.request
 import nbformat
 import pytest
 
-from autograder.paths import source_path
+from autograder.build import source_path
 from tests.conftest import CHAPTERS, ROOT, SHARED_DATA, isolated_env
 from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, open_and_run_all, pids_mentioning
 
@@ -26,12 +27,12 @@ pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
 ARTIFACTS = ROOT / "test-artifacts" / "monitors"
 MONITOR = ".course-training-monitor"
-# a monitor whose cell is still running ("[*]:" prompt) and that has drawn its loss plot
+# a monitor whose cell is still running ("[*]:" prompt) and whose loss panel the browser has drawn
 RUNNING_MONITOR_DRAWN = """() => {
   for (const cell of document.querySelectorAll('.jp-CodeCell')) {
     const prompt = cell.querySelector('.jp-InputPrompt');
-    const img = cell.querySelector('.course-training-monitor img.ctm-curves');
-    if (prompt && prompt.innerText.includes('*') && img && img.src && img.naturalWidth > 0) {
+    const panel = cell.querySelector('.course-training-monitor .ctm-panel[data-kind="main"]');
+    if (prompt && prompt.innerText.includes('*') && panel && parseInt(panel.dataset.points || '0', 10) > 0) {
       return [...document.querySelectorAll('.jp-CodeCell')].indexOf(cell);
     }
   }
@@ -115,8 +116,12 @@ def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
         for i in range(monitors.count()):
             monitors.nth(i).scroll_into_view_if_needed()
             monitors.nth(i).screenshot(path=str(ARTIFACTS / f"{chapter}_2_end_{i + 1}.png"))
-            img = monitors.nth(i).locator("img.ctm-curves")
-            assert img.count() == 1 and img.evaluate("i => i.naturalWidth") > 300, f"monitor {i + 1}: no loss plot"
+            loss = monitors.nth(i).locator('.ctm-panel[data-kind="main"]')
+            assert loss.count() == 1 and int(loss.get_attribute("data-points")) > 0, f"monitor {i + 1}: no loss plot"
+            assert loss.locator("canvas").evaluate("c => c.width") > 300, f"monitor {i + 1}: loss plot too small"
+            text = monitors.nth(i).inner_text()
+            assert "so far" not in text and ("Finished" in text or "stopped by you" in text), \
+                f"monitor {i + 1}: the end is not said: {text[:300]}"
             assert monitors.nth(i).locator(".ctm-diagnoses").inner_text().strip(), f"monitor {i + 1}: no diagnosis"
             assert "monitor cost" in monitors.nth(i).inner_text(), f"monitor {i + 1}: does not say what it cost"
         assert not _errors(page), f"{chapter} raised: {_errors(page)}"

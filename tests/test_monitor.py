@@ -321,8 +321,7 @@ def test_curves_with_sparse_per_epoch_metric_and_off_scale_ratio_render():
         mon.update(i * 64, updates=i, loss=2.0 - i / 200, params={"W": W},
                    **({"test_accuracy": i / 200} if i % 50 == 49 else {}))
     assert mon.render_png()[:8] == b"\x89PNG\r\n\x1a\n"
-    ax_note = mon._curves.notes["update_ratio"].get_text()
-    assert "off scale" in ax_note
+    assert "off scale" in mon._curves.notes["update_ratio"]
 
 
 def test_each_redraw_spans_every_point_after_a_one_point_first_draw():

@@ -1,0 +1,255 @@
+"""The live monitor's data flow (only new points and histogram counts reach the browser), readable panels (ticks
+without SI letters, legends and notes beside the data, a final status that agrees with the log) and the kernel
+kept shown busy. The browser side is checked in tests/test_browser.py and tests/test_browser_monitors.py."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+
+import numpy as np
+import pytest
+
+from course.kernel_status import BusyKeeper
+from course.monitor import TrainingMonitor
+from course.monitor_live import BINS, LivePlots, histogram_counts
+from course.monitor_plot import CurvesFigure, log_tick_label, tick_label
+
+NUMBER = re.compile(r"^-?\d+(\.\d+)?(e-?\d+)?$")  # "0.25", "2559", "2.5e-3", "1e6": no SI letter, no "+"
+
+
+class Recorder(LivePlots):
+    """LivePlots whose messages are kept instead of sent (no frontend here)."""
+
+    def send(self, content, buffers=None):
+        self.sent = getattr(self, "sent", []) + [content]
+
+
+def _ready(plots):
+    plots._on_message(plots, {"t": "ready"}, [])
+
+
+def test_nothing_is_sent_before_the_page_is_ready_then_everything_once():
+    history, stats = {"loss": [(s, 1.0 / (s + 1)) for s in range(50)]}, {}
+    plots = Recorder(history, stats)
+    assert not plots.push() and not getattr(plots, "sent", [])
+    _ready(plots)
+    assert plots.push()
+    (msg,) = plots.sent
+    assert msg["reset"] and msg["panels"]["main"]["loss"][0] == list(range(50))
+
+
+def test_each_push_sends_only_the_new_points():
+    history, stats = {"loss": []}, {"grad_rms": {"W1": []}}
+    plots = Recorder(history, stats)
+    _ready(plots)
+    sizes = {}
+    for step in range(5000):
+        history["loss"].append((step, 1.0 / (step + 1)))
+        stats["grad_rms"]["W1"].append((step, 0.1))
+        if step in (9, 4999):
+            plots.push()
+            sizes[step] = len(json.dumps(plots.sent[-1]))
+        elif step in (8, 4998):
+            plots.push()
+    last = plots.sent[-1]
+    assert last["panels"] == {"main": {"loss": [[4999], [1.0 / 5000]]}, "grad_rms": {"W1": [[4999], [0.1]]}}
+    assert not last["reset"]
+    assert sizes[4999] < sizes[9] + 20, sizes  # one new point costs the same after 10 or 5000 points
+    assert not plots.push(), "nothing new: nothing sent"
+
+
+def test_a_reloaded_page_gets_everything_again():
+    history = {"loss": [(0, 1.0), (1, 0.5)]}
+    plots = Recorder(history, {})
+    _ready(plots)
+    plots.push()
+    history["loss"].append((2, 0.25))
+    _ready(plots)  # a second page (or a reload) asks again
+    plots.push()
+    assert plots.sent[-1]["reset"] and plots.sent[-1]["panels"]["main"]["loss"][0] == [0, 1, 2]
+
+
+def test_non_finite_values_travel_as_gaps():
+    plots = Recorder({"loss": [(0, 1.0), (1, float("nan")), (2, float("inf"))]}, {})
+    _ready(plots)
+    plots.push()
+    assert plots.sent[-1]["panels"]["main"]["loss"][1] == [1.0, None, None]
+    json.dumps(plots.sent[-1], allow_nan=False)  # valid JSON for the browser
+
+
+def test_histograms_travel_as_counts_whatever_the_layer_size():
+    rng = np.random.default_rng(0)
+    small = {"W1": rng.standard_normal((4, 8)), "W2": rng.standard_normal((8, 2))}
+    big = {"W1": rng.standard_normal((3000, 500)), "W2": rng.standard_normal((500, 10))}
+    sizes = []
+    for params in (small, big):
+        hist = histogram_counts(params, {"W2": params["W2"], "W1": params["W1"]})
+        assert list(hist["gradients"]) == ["W1", "W2"], "gradients in the params' order, under their weights"
+        assert all(len(h["counts"]) == BINS for layers in hist.values() for h in layers.values())
+        sizes.append(len(json.dumps(hist)))
+    assert sizes[1] < 2 * sizes[0] + 400, sizes
+
+
+def test_unchanged_histograms_are_not_sent_again():
+    params = {"W1": np.ones((3, 3))}
+    plots = Recorder({"loss": [(0, 1.0)]}, {})
+    _ready(plots)
+    plots.set_histograms(params, None)
+    plots.push()
+    assert "hist" in plots.sent[-1]
+    plots.set_histograms(params, None)
+    assert not plots.push()
+
+
+def test_live_monitor_sends_kilobytes_not_images():
+    mon = TrainingMonitor("t", mode="live", every_seconds=0.0, stats_every_seconds=0)
+    plots = mon._view.plots
+    plots.send = lambda content, buffers=None: None
+    _ready(plots)
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.standard_normal((784, 128)), "W2": rng.standard_normal((128, 10))}
+    for step in range(200):
+        mon.update(step, params=P, grads=P, loss=1.0 / (step + 1))
+    mon.close()
+    assert plots.messages >= 2  # the first draw and the final one, at least
+    assert plots.bytes_sent / plots.messages < 4000, plots.bytes_sent / plots.messages  # a PNG was 40-90 kB
+
+
+@pytest.mark.parametrize("step", [1e-9, 2.5e-6, 1e-3, 0.02, 0.25, 1, 2.5, 50, 1000, 2e5, 5e7])
+def test_tick_labels_are_plain_or_scientific_numbers(step):
+    for k in range(-4, 5):
+        label = tick_label(k * step, step)
+        assert NUMBER.match(label), (k * step, step, label)
+    labels = [tick_label(k * step, step) for k in range(-4, 5)]
+    assert len(set(labels)) == len(labels), f"ticks {step} apart read the same: {labels}"
+
+
+def test_log_tick_labels_are_plain_or_scientific_numbers():
+    for v in (1e-9, 3e-5, 1e-3, 0.02, 1, 2554, 1e4, 1e5, 3e8):
+        assert NUMBER.match(log_tick_label(v)), (v, log_tick_label(v))
+
+
+def _figure_texts(fig):
+    fig.canvas.draw()
+    return [t.get_text() for ax in fig.axes for axis in (ax.xaxis, ax.yaxis)
+            for t in axis.get_ticklabels(which="both") if t.get_text()]
+
+
+def test_static_figures_have_no_si_letters_and_sensible_one_point_ticks():
+    fig = CurvesFigure("t", "step", False, 0.6)
+    fig.render({"loss": [(0, 2559.3)]}, {})  # the first draw, one point
+    labels = _figure_texts(fig.fig)
+    assert labels and all(NUMBER.match(t.replace("\u2212", "-")) for t in labels), labels
+    assert len(set(labels)) == len(labels), labels
+    mon = TrainingMonitor("t", mode="static", stats_every_seconds=0)
+    rng = np.random.default_rng(0)
+    P = {"W1": rng.standard_normal((4, 8)) * 0.8, "W2": rng.standard_normal((8, 2)) * 5e-8}
+    for step in range(40):
+        mon.update(step * 100, params=P, grads=P, loss=2559 + rng.standard_normal(), outputs=rng.random((4, 2)))
+    mon.render_png()
+    mon.render_histograms_png()
+    for f in (mon._curves.fig, mon._hists.fig):
+        labels = _figure_texts(f)
+        assert labels and all(NUMBER.match(t.replace("\u2212", "-")) for t in labels), labels
+
+
+def test_legends_and_notes_sit_beside_the_data():
+    mon = TrainingMonitor("t", metrics=["loss", "val_loss"], mode="static", stats_every_seconds=0)
+    W = np.ones((3, 3))
+    for i in range(60):
+        W = W * (1e3 if i == 1 else 1.0)  # a huge step, then frozen: an off-scale ratio and zero ratios
+        mon.update(i, params={"W": W}, grads={"W": W}, loss=1.0 / (i + 1), val_loss=1.1 / (i + 1))
+    mon.render_png()
+    fig = mon._curves.fig
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    for ax in fig.axes:
+        legend = ax.get_legend()
+        assert legend is not None
+        assert not legend.get_window_extent(renderer).overlaps(ax.get_window_extent(renderer)), ax.get_title()
+        assert not ax.texts, f"text drawn on the data of {ax.get_title()}"
+    notes = [t.get_text() for ax in fig.axes for t in ax.get_legend().get_texts()]
+    assert any("off scale" in t for t in notes) and any("ratio 0" in t for t in notes), notes
+
+
+def test_final_status_agrees_with_the_log():
+    clean = TrainingMonitor("t", mode="live", every_seconds=0.0)
+    for step in range(5):
+        clean.update(step, loss=1.0 / (step + 1))
+    assert "so far" in clean._view.diag.value
+    clean.close()
+    assert "Finished" in clean._view.diag.value and "so far" not in clean._view.diag.value
+    assert "finished" in clean._view.status.value
+    frozen = TrainingMonitor("t", mode="live", every_seconds=0.0, stats_every_seconds=0)
+    W = np.ones((3, 3))
+    for step in range(10):
+        frozen.update(step, params={"W": W}, grads={"W": W}, loss=1.0)
+    frozen.close()
+    assert frozen.diagnoses, "this run has findings"
+    text = frozen._view.diag.value
+    assert "Finished" in text and "no problems" not in text and "so far" not in text
+
+
+class FakeKernel:
+    def __init__(self):
+        self.parents = {"shell": {"header": {"msg_id": "cell", "msg_type": "execute_request"}}, "control": {}}
+        self.published = []
+
+    def get_parent(self, channel):
+        return self.parents[channel]
+
+    def _publish_status(self, status, channel, parent=None):
+        self.published.append((status, (parent or self.get_parent(channel)).get("header", {}).get("msg_id")))
+
+
+class FakeShell:
+    def __init__(self):
+        from IPython.core.events import EventManager, available_events
+
+        self.events = EventManager(self, available_events)
+
+
+def test_busy_keeper_follows_a_foreign_idle_with_busy_until_the_cell_ends():
+    kernel, shell = FakeKernel(), FakeShell()
+    keeper = BusyKeeper(shell, kernel)
+    sub = {"header": {"msg_id": "subshell", "msg_type": "create_subshell_request"}}
+    kernel._publish_status("busy", "control", sub)
+    kernel._publish_status("idle", "control", sub)
+    assert kernel.published == [("busy", "subshell"), ("idle", "subshell"), ("busy", "cell")]
+    shell.events.trigger("post_run_cell", None)  # the cell ends: its own idle goes out alone
+    kernel._publish_status("idle", "shell")
+    kernel._publish_status("idle", "control", sub)
+    assert kernel.published[3:] == [("idle", "cell"), ("idle", "subshell")]
+    assert keeper.reasserted == 1 and "_publish_status" not in vars(kernel)
+
+
+def test_busy_keeper_is_not_installed_outside_a_kernel():
+    assert BusyKeeper.install() is None
+
+
+def test_browser_tick_labels_have_no_si_letters():
+    """The same rules in the browser's drawing code (run with node where it is installed)."""
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    from course.monitor_live_js import ESM
+
+    numbers = ESM.split("// ---- numbers")[1].split("// ---- scales")[0]
+    script = numbers.split("\n", 1)[1] + """
+const out = [];
+for (const [lo, hi] of [[-0.012, 0.011], [2558.5, 2561.5], [-0.8, 0.15], [-5e-8, 5e-8], [0, 3e6], [0, 1344],
+                        [0.62, 0.66], [-1.2e-4, 3e-4], [-0.004, 0.004]]) {
+  const t = linearTicks(lo, hi, 3, false);
+  out.push(t.ticks.map(v => fmtTick(v, t.step)));
+}
+for (let k = -6; k <= 6; k++) out.push([logLabel(k)]);
+console.log(JSON.stringify(out));
+"""
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    for labels in json.loads(result.stdout):
+        assert labels and all(NUMBER.match(t) for t in labels), labels
+        assert len(set(labels)) == len(labels), labels
