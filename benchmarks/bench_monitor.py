@@ -151,7 +151,8 @@ def chapters_run(names, modes):
     import subprocess
 
     sys.path.insert(0, str(ROOT))
-    from autograder.build import chapters, source_path
+    from autograder.chapters import chapter_names as chapters
+    from autograder.paths import source_path
 
     print(f"{'chapter':16s} {'monitor':42s} {'mode':6s} {'calls':>6s} {'samples':>7s} {'redraws':>7s} "
           f"{'loop s':>7s} {'in monitor':>10s} {'close s':>7s} {'msgs':>5s} {'kB sent':>7s}  median update/weight",

@@ -19,7 +19,7 @@ import urllib.request
 import nbformat
 import pytest
 
-from autograder.build import source_path
+from autograder.paths import source_path
 from tests.conftest import CHAPTERS, ROOT, SHARED_DATA, isolated_env
 from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, lab_server, need_chromium, open_and_run_all, pids_mentioning
 
