@@ -47,7 +47,8 @@ def source_notebook(chapter: str):
 
 
 def selfcheck(path: Path, chapter: str | None = None, timeout: float | None = None, mem_mb: int | None = None,
-              out=sys.stdout) -> int:
+              out=sys.stdout, only: set[str] | None = None) -> int:
+    """Print the report of ``path`` to ``out`` (``only``: these test ids only); the exit code."""
     import nbformat
 
     from autograder.trusted.recheck import DEFAULT_MEM_MB, DEFAULT_TIMEOUT, check_notebook
@@ -60,7 +61,8 @@ def selfcheck(path: Path, chapter: str | None = None, timeout: float | None = No
         return 2
     print(f"Checking {path} against chapter {chapter}...", file=out, flush=True)
     # the function course-grade scores with, with the same defaults: one verdict
-    result = check_notebook(source_notebook(chapter), learner, timeout or DEFAULT_TIMEOUT, mem_mb or DEFAULT_MEM_MB)
+    result = check_notebook(source_notebook(chapter), learner, timeout or DEFAULT_TIMEOUT, mem_mb or DEFAULT_MEM_MB,
+                            only=only)
     plan = result["plan"]
     notes = result["notes"]
     for note in notes:
@@ -80,6 +82,8 @@ def selfcheck(path: Path, chapter: str | None = None, timeout: float | None = No
             for line in verdict["message"].splitlines():
                 print(f"         {line}", file=out)
             print(f"         hint: {hint_for(verdict['message'], verdict.get('hint'))}", file=out)
+        if verdict.get("note"):
+            print(f"         note: {verdict['note']}", file=out)
     print(f"Score: {got:g}/{total:g}", file=out)
     return 0 if got == total else 1
 

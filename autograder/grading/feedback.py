@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.grading.feedback_page import render_page
 from autograder.grading.processes import run
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
@@ -55,7 +56,7 @@ def annotate(path: Path, verdicts: dict):
         if cell.cell_type != "code" or gid not in verdicts:
             continue
         v = verdicts[gid]
-        text = "passed" if v["ok"] else f"failed: {v['message']}"
+        text = ("passed" if v["ok"] else f"failed: {v['message']}") + (f" (note: {v['note']})" if v.get("note") else "")
         cell.outputs = [o for o in cell.outputs if VERDICT_PREFIX not in str(o.get("text", ""))]
         cell.outputs.append(new_output("stream", name="stdout", text=f"{VERDICT_PREFIX}{text[:2000]}\n"))
     os.chmod(path, 0o644)
@@ -84,4 +85,4 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:
-                page.write_text(add_csp(page.read_text(encoding="utf-8")), encoding="utf-8")
+                page.write_text(add_csp(render_page(page.read_text(encoding="utf-8"))), encoding="utf-8")

@@ -1,5 +1,7 @@
 """The out-of-kernel re-check (layer 2, see :mod:`autograder.trusted.judge`): rebuild a submission's functions in a
-sandbox process from its solution cells and run every check of every test cell from this trusted process.
+sandbox process as its notebook ran them (solution cells and the cells the student added, in notebook order, with
+the locked cells from the source: :mod:`autograder.trusted.rebuild`) and run every check of every test cell from
+this trusted process.
 
     python -m autograder.trusted.recheck verify SOURCE.ipynb SUBMISSION.ipynb   # JSON verdicts on stdout
 """
@@ -12,7 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from autograder.notebook import BEGIN_HIDDEN, grade_id, hidden_source, nbgrader_meta
+from autograder.notebook import BEGIN_HIDDEN, hidden_source, nbgrader_meta, strip_hidden
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
 from autograder.trusted.judge import real_checks, run_check
@@ -21,13 +23,15 @@ from autograder.trusted.proxies import RemoteFunction
 
 
 def plan_from_notebook(source_nb) -> dict:
-    """What to run, from the instructor's source notebook: locked setup cells, solution ids, test cells and
-    the ``check_x(fn)`` calls in their hidden region."""
+    """What to run, from the instructor's source notebook: locked setup cells, solution ids, test cells (their
+    visible part) and the ``check_x(fn)`` calls in their hidden region, demo cells (by cell id)."""
     import ast
 
     plan = {"cells": [], "tests": []}
     for cell in source_nb.cells:
         meta = nbgrader_meta(cell)
+        if cell.cell_type == "code" and not meta.get("grade_id"):
+            plan["cells"].append({"kind": "demo", "id": None, "cell_id": cell.get("id"), "source": cell.source})
         if cell.cell_type != "code" or not meta:
             continue
         gid = meta.get("grade_id")
@@ -41,33 +45,24 @@ def plan_from_notebook(source_nb) -> dict:
                         and node.func.id.startswith("check_") and node.args and isinstance(node.args[0], ast.Name)):
                     calls.append([node.func.id, node.args[0].id])
             plan["tests"].append({"id": gid, "points": float(meta.get("points", 0)), "checks": calls})
+            plan["cells"].append({"kind": "test", "id": gid, "source": strip_hidden(cell.source)})
         elif meta.get("locked"):
             plan["cells"].append({"kind": "setup", "id": gid, "source": cell.source})
     return plan
 
 
 def submission_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str]]:
-    """Sources to run in the sandbox: setup cells from the source notebook, solution cells from the student
-    (the last cell with each id). Returns (cells, notes)."""
-    by_id: dict[str, str] = {}
-    for cell in submitted_nb.cells if submitted_nb is not None else []:
-        gid = grade_id(cell)
-        if cell.get("cell_type") == "code" and gid:
-            by_id[gid] = cell.get("source", "")  # the last copy wins, as in nbgrader's DeduplicateIds
-    cells, notes = [], []
-    for c in plan["cells"]:
-        if c["kind"] == "setup":
-            cells.append({"name": f"setup {c['id']}", "source": c["source"]})
-        elif c["id"] in by_id:
-            cells.append({"name": f"solution {c['id']}", "source": by_id[c["id"]]})
-        else:
-            notes.append(f"solution cell {c['id']} is missing")
+    """Sources to run in the sandbox, in the submission's order (:func:`autograder.trusted.rebuild.notebook_cells`):
+    locked cells from the source notebook, solution cells and added cells from the student. (cells, notes)."""
+    from autograder.trusted.rebuild import notebook_cells
+
+    cells, notes, _ = notebook_cells(plan, submitted_nb)
     return cells, notes
 
 
 DEFAULT_TIMEOUT = 60.0  # seconds per check (one check's whole run) and per call into the student's code
 DEFAULT_MEM_MB = 3072  # address space of the process that runs the student's cells
-SETUP_FACTOR = 6  # running the cells themselves (imports, top-level code) may take this many timeouts
+SETUP_FACTOR = 6  # a locked setup cell (imports on a busy machine) may take this many timeouts; other cells one each
 
 
 def default_isolation() -> str:
@@ -125,14 +120,24 @@ class _Sandbox:
                 pass
 
 
+def cell_budget(cell: dict, timeout: float) -> float:
+    """Seconds one cell may run: a locked setup cell ``SETUP_FACTOR`` timeouts (imports on a busy machine, the
+    sandbox's start), any other cell one timeout (what nbgrader gives each cell of the notebook)."""
+    setup = cell.get("kind", "setup" if cell["name"].startswith("setup ") else "") == "setup"
+    return SETUP_FACTOR * timeout if setup else timeout
+
+
 def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_TIMEOUT,
                  mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None) -> dict:
     """Run the sandbox on ``cells`` and every test cell's checks from this (trusted) process.
 
-    Each check has a deadline of ``timeout`` seconds (the sandbox is killed when it passes); a sandbox that
-    died or was killed is started afresh for the next test cell, so a hang costs that test cell only (the
-    sandbox works in a private empty scratch folder). Returns
-    ``{"setup": [cell errors], "tests": {test_id: {"ok", "message", "points"}}, "isolation": mode}``.
+    Each cell runs with its own deadline (:func:`cell_budget`): one that does not finish is stopped (the sandbox
+    killed and started afresh) and skipped from then on, so it costs its own time only. Each check has a deadline
+    of ``timeout`` seconds (the sandbox is killed when it passes); a sandbox that died or was killed is started
+    afresh for the next test cell, so a hang costs that test cell only (the sandbox works in a private empty
+    scratch folder). Returns ``{"setup": [errors of the locked and solution cells], "cell_errors": [{"index",
+    "name", "error", "seconds" (the deadline a cell missed, else None)}], "tests": {test_id: {"ok", "message",
+    "points"}}, "isolation": mode}``.
     """
     import shutil
     import tempfile
@@ -147,22 +152,38 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
     cells_file.write_text(json.dumps(cells))
     runtime = runtime_dir(box)
     results: dict = {}
-    setup_errors: list[str] = []
+    failures: list[dict] = []
+    skipped: set[int] = set()  # cells that missed their deadline or killed their process: never run again
     box_proc: _Sandbox | None = None
 
     def start() -> _Sandbox:
-        nonlocal setup_errors
-        sb = _Sandbox(cells_file, box, runtime, timeout, mem_mb, cpu_s, isolation)
-        sb.ep.timeout = SETUP_FACTOR * timeout  # imports and the cells' top level: a busy machine is slow
-        try:
-            value, _ = sb.ep.call("setup:errors", (), {})
-            errors = [str(e) for e in value] if isinstance(value, list) else []
-        except (RemoteDied, ProtocolError, StudentError) as exc:
-            errors = [f"running your cells failed: {exc}"]
-        sb.ep.timeout = timeout
-        if not setup_errors:
-            setup_errors = errors
-        return sb
+        first = not failures and not skipped
+        while True:
+            sb = _Sandbox(cells_file, box, runtime, timeout, mem_mb, cpu_s, isolation)
+            stopped = None
+            for index, cell in enumerate(cells):
+                if index in skipped:
+                    continue
+                sb.ep.timeout = cell_budget(cell, timeout)
+                try:
+                    value, _ = sb.ep.call("cell", (index,), {})
+                    error = str(value).removeprefix(f"{cell['name']}: ") if value else None
+                    seconds = None
+                except RemoteDied as exc:
+                    stopped = index
+                    timed_out = sb.ep.dead == "timed out"
+                    error, seconds = str(exc), (sb.ep.timeout if timed_out else None)
+                except (ProtocolError, StudentError) as exc:
+                    error, seconds = f"{type(exc).__name__}: {exc}", None
+                if error and first and index not in {f["index"] for f in failures}:
+                    failures.append({"index": index, "name": cell["name"], "error": error, "seconds": seconds})
+                if stopped is not None:
+                    break
+            sb.ep.timeout = timeout
+            if stopped is None:
+                return sb
+            skipped.add(stopped)  # start afresh without it: the cells after it still run
+            sb.close()
 
     try:
         for test in tests:
@@ -202,26 +223,40 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
         if box_proc is not None:
             box_proc.close()
         shutil.rmtree(box, ignore_errors=True)
-    return {"setup": setup_errors, "tests": results, "isolation": isolation}
+    setup_errors = [f"{f['name']}: {f['error']}" for f in failures
+                    if cells[f["index"]].get("kind", "setup") in ("setup", "solution")]
+    return {"setup": setup_errors, "cell_errors": failures, "tests": results, "isolation": isolation}
 
 
 def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, mem_mb: int | None = DEFAULT_MEM_MB,
-                   cpu_s: int | None = None, isolation: str | None = None) -> dict:
+                   cpu_s: int | None = None, isolation: str | None = None, only: set[str] | None = None) -> dict:
     """The one function course-grade and course-selfcheck share: plan from the source notebook, rebuild the
-    submission's solution cells in a sandbox, judge every test cell. ``submitted_nb`` may be None (unreadable).
+    submission as its notebook ran it in a sandbox, judge every test cell. ``submitted_nb`` may be None
+    (unreadable). ``only``: judge these test ids only (the others are left out of the result).
 
-    Returns verify_cells' dict plus ``plan``, ``notes`` and ``scores`` ({test_id: points earned})."""
+    Returns verify_cells' dict plus ``plan``, ``notes`` (what differs from a plain run of the solution cells:
+    redefinitions, cells that raised or timed out) and ``scores`` ({test_id: points earned}); a test whose function
+    a later cell redefines carries that note as ``note``."""
+    from autograder.trusted.rebuild import cell_notes, notebook_cells
+
     plan = plan_from_notebook(source_nb)
-    cells, notes = submission_cells(plan, submitted_nb)
+    if only is not None:
+        plan["tests"] = [t for t in plan["tests"] if t["id"] in only]
+    cells, notes, about = notebook_cells(plan, submitted_nb)
     out = verify_cells(cells, plan["tests"], timeout, mem_mb, cpu_s, isolation)
+    notes += cell_notes(cells, out["cell_errors"])
+    for test in plan["tests"]:
+        said = [n for _, fn in test["checks"] for n in about.get(fn, [])]
+        if said:
+            out["tests"][test["id"]]["note"] = "; ".join(dict.fromkeys(said))
     out["plan"], out["notes"] = plan, notes
     out["scores"] = {t["id"]: (t["points"] if out["tests"][t["id"]]["ok"] else 0.0) for t in plan["tests"]}
     return out
 
 
 def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeout: float = DEFAULT_TIMEOUT,
-                    mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None
-                    ) -> dict:
+                    mem_mb: int | None = DEFAULT_MEM_MB, cpu_s: int | None = None, isolation: str | None = None,
+                    only: set[str] | None = None) -> dict:
     """Layer 2: re-run every check of ``source_nb_path``'s test cells on the solution cells of the submission."""
     import nbformat
 
@@ -233,7 +268,7 @@ def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeou
             submitted = nbformat.read(str(submitted_nb_path), as_version=4)
         except Exception as exc:
             notes.append(f"notebook could not be read: {type(exc).__name__}")
-    out = check_notebook(source_nb, submitted, timeout, mem_mb, cpu_s, isolation)
+    out = check_notebook(source_nb, submitted, timeout, mem_mb, cpu_s, isolation, only)
     out["notes"] = notes + out["notes"]
     del out["plan"]
     return out
@@ -254,9 +289,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--mem-mb", type=int, default=DEFAULT_MEM_MB)
     parser.add_argument("--cpu-s", type=int, default=None)
     parser.add_argument("--isolation", choices=MODES, default=None)
+    parser.add_argument("--test", action="append", default=None, help="judge only this test id (repeatable)")
     args = parser.parse_args(argv)
     result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb or None, args.cpu_s,
-                             args.isolation)
+                             args.isolation, set(args.test) if args.test else None)
     print(json.dumps(result))
     return 0
 

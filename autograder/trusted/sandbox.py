@@ -1,8 +1,10 @@
 """The student side of an out-of-kernel check (see :mod:`autograder.trusted.judge` for the design).
 
-``main([CELLS.json])`` runs the given cells (the instructor's locked setup cells and the
-student's solution cells, in notebook order) in a fresh namespace, then answers the judge's calls on its
-stdin/stdout. Nothing here decides a grade: the judge compares.
+``main([CELLS.json])`` answers the trusted side's calls on its stdin/stdout: ``cell`` runs one of the given cells
+(the instructor's locked cells, the student's solution cells and the cells they added, in the notebook's order:
+see :mod:`autograder.trusted.rebuild`) in one fresh namespace, one call per cell so the trusted side holds each
+cell to its own deadline; then the judge calls the graded functions. Nothing here decides a grade: the judge
+compares.
 
 It runs inside a bubblewrap sandbox (:mod:`autograder.trusted.isolation`; started by
 :mod:`autograder.trusted.recheck` as ``python -I -c ...`` from a private copy of only this module and the channel's
@@ -16,7 +18,8 @@ Before any student code runs:
   in ``course``),
   whatever name or ``sys.path`` trick is used: an answer that imports the
   reference implementation fails with ImportError instead of passing;
-* a graded name must be a plain function defined in one of the student's solution cells.
+* a graded name must be a plain function defined in one of the student's own cells (a solution cell or a
+  code cell they added), never one imported or taken from elsewhere.
 """
 
 from __future__ import annotations
@@ -30,6 +33,7 @@ from pathlib import Path
 
 PKG_DIR = Path(__file__).resolve().parent.parent
 INSTRUCTOR_ONLY = ("autograder.chapters", "autograder.checks")  # module names answers may not import
+OWN_KINDS = ("solution", "added")  # cells the student wrote: graded functions must be defined in one of them
 _FORBIDDEN = [str(PKG_DIR / sub) for sub in ("chapters", "checks")]
 
 
@@ -111,9 +115,15 @@ def main(argv: list[str] | None = None) -> int:
     from autograder.trusted.channel import Endpoint
 
     ns: dict = {"__name__": "__main__", "get_ipython": _FakeIPython}
-    errors = run_cells(cells, ns)
-    solution_files = {f"<{c['name']}>" for c in cells if c["name"].startswith("solution ")}
+    errors: list[str] = []
+    own_files = {f"<{c['name']}>" for c in cells if c.get("kind") in OWN_KINDS or c["name"].startswith("solution ")}
     ep = None
+
+    def run_cell(index):
+        """Run cell ``index``; its error as text, or None."""
+        failed = run_cells([cells[int(index)]], ns)
+        errors.extend(failed)
+        return failed[0] if failed else None
 
     def exists(name):
         fn = ns.get(name)
@@ -121,11 +131,14 @@ def main(argv: list[str] | None = None) -> int:
             raise NameError(f"{name} is not defined: did you delete or rename its solution cell, or did that "
                             "cell fail? (" + ("; ".join(errors) or "no cell raised an error") + ")")
         code = getattr(fn, "__code__", None)
-        if not isinstance(fn, types.FunctionType) or code is None or code.co_filename not in solution_files:
-            raise TypeError(f"{name} must be a function written in your solution cell, got {type(fn).__name__}")
+        if not isinstance(fn, types.FunctionType) or code is None or code.co_filename not in own_files:
+            raise TypeError(f"{name} must be a function written in your notebook (its solution cell or a cell you "
+                            f"added), got {type(fn).__name__}")
         return True
 
     def resolve(target: str):
+        if target == "cell":
+            return run_cell
         if target == "setup:errors":
             return lambda: errors
         if target == "exists":
