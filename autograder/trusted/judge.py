@@ -25,10 +25,10 @@ Two layers use this protocol:
    numpy, numpy.testing or builtins in the kernel cannot change that verdict.
 2. **Out of the kernel** (``course-grade`` and ``course-selfcheck``, one function for both:
    :func:`autograder.trusted.recheck.check_notebook`): the student's functions are rebuilt in a fresh *sandbox*
-   process (:mod:`autograder.trusted.sandbox`, under bubblewrap: see :mod:`autograder.trusted.isolation`) from the
-   submitted
-   notebook's solution cells only (the locked setup cells come from the instructor's source notebook; demo and
-   test cells are not run), and every check of every test cell runs from the judge. This verdict IS the score
+   process (:mod:`autograder.trusted.sandbox`, under bubblewrap: see :mod:`autograder.trusted.isolation`) as the
+   submitted notebook ran them: its solution cells and the cells the student added, in its order, with the locked
+   cells from the instructor's source notebook (demo and visible test cells only when a student cell uses what they
+   define: :mod:`autograder.trusted.rebuild`), and every check of every test cell runs from the judge. This verdict IS the score
    of each test cell: under ``course-grade`` the nbgrader kernel (sandboxed too, hidden tests stripped) only
    produces the outputs of the feedback page, and the judge's verdict is written into the gradebook and shown
    in that cell's output.
