@@ -2,13 +2,15 @@
 
 Cell headers carry the nbgrader metadata::
 
-    # %% [markdown]                                   markdown
+    # %% [markdown] key="ch01-predict"                markdown (a stable key that names its translation)
     # %%                                              ordinary code (students may edit)
     # %% nbgrader={"grade_id": "setup", "locked": true, ...}           read-only code
     # %% nbgrader={"grade_id": "fn", "solution": true, ...}            graded answer (### BEGIN/END SOLUTION)
     # %% nbgrader={"grade_id": "test_fn", "grade": true, "points": 2, ...}   autograded tests (hidden region)
 
-The header's ``course`` metadata (``time_budget_seconds``) goes to the notebook metadata.
+Every markdown cell carries a ``key``, unique in the course, that its translations refer to (see
+:mod:`autograder.authoring.translations`); it goes to the notebook cell's metadata. The header's ``course``
+metadata (``time_budget_seconds``) goes to the notebook metadata.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ FORMAT = "py:percent"
 # What a chapter text keeps of the notebook metadata: the course's own keys and the kernel, not the jupytext
 # version (so that saving from another jupytext release changes nothing).
 JUPYTEXT_META = {"notebook_metadata_filter": "course,-jupytext.text_representation.jupytext_version",
-                 "cell_metadata_filter": "nbgrader,-all"}
+                 "cell_metadata_filter": "key,nbgrader,-all"}
 KERNELSPEC = {"display_name": "Python 3 (ipykernel)", "language": "python", "name": "python3"}
 
 
@@ -41,6 +43,7 @@ def read_chapter(text: str, name: str = "<chapter>") -> nbformat.NotebookNode:
     if parsed.metadata.get("course"):
         nb.metadata["course"] = dict(parsed.metadata["course"])
     seen: set[str] = set()
+    keys: set[str] = set()
     for i, cell in enumerate(parsed.cells):
         if cell.cell_type == "markdown":
             new = nbformat.v4.new_markdown_cell(cell.source)
@@ -48,6 +51,12 @@ def read_chapter(text: str, name: str = "<chapter>") -> nbformat.NotebookNode:
             new = nbformat.v4.new_code_cell(cell.source)
         else:
             raise ChapterError(f"{name}: cell {i} is a {cell.cell_type} cell; use markdown or code")
+        key = cell.metadata.get("key")
+        if key is not None:
+            if cell.cell_type != "markdown" or not isinstance(key, str) or not key or key in keys:
+                raise ChapterError(f"{name}: cell {i}: a key belongs to a markdown cell, once: {key!r}")
+            keys.add(key)
+            new.metadata["key"] = key
         meta = cell.metadata.get("nbgrader")
         if meta:
             gid = meta.get("grade_id")

@@ -3,7 +3,7 @@
 #   course:
 #     time_budget_seconds: 60
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -15,7 +15,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch01-intro"
 # # Chapter 1: The perceptron
 #
 # In 1958 Frank Rosenblatt built a machine that learned to tell shapes apart by adjusting its weights after
@@ -46,7 +46,7 @@ from course.testing import assert_close, assert_shape, run
 
 # %matplotlib inline
 
-# %% [markdown]
+# %% [markdown] key="ch01-predict"
 # ## 1. Predicting
 #
 # A perceptron computes a score for each example, $s = x \cdot w + b$, and outputs **1 if $s > 0$, else 0**.
@@ -84,7 +84,7 @@ from autograder.checks import check_perceptron_predict
 check_perceptron_predict(perceptron_predict)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch01-learn"
 # ## 2. Learning
 #
 # Rosenblatt's rule looks at one example at a time and only changes the weights when the prediction is wrong:
@@ -161,7 +161,7 @@ from autograder.checks import check_perceptron_train
 check_perceptron_train(perceptron_train)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch01-watch"
 # ## 3. Watching it learn
 #
 # Two clouds of points that a straight line can separate. They sit away from the origin, so the line has to learn
@@ -222,7 +222,7 @@ def boundaries_by_epoch(X, y, epochs, seed, suptitle):
 
 boundaries_by_epoch(X_blobs, y_blobs, [1, 2, 3, len(errs)], 2, "a separable problem: the line moves until it separates")
 
-# %% [markdown]
+# %% [markdown] key="ch01-xor"
 # ## 4. Where the perceptron fails: XOR
 #
 # XOR outputs 1 when exactly one input is 1. No straight line puts (0, 1) and (1, 0) on one side and
@@ -249,7 +249,7 @@ cuts = [k for (w0, w1, b0), (k, _) in sorted(lines.items(), key=lambda item: ite
         if 0 < perceptron_predict(X_xor, np.array([w0, w1]), b0).sum() < 4]
 boundaries_by_epoch(X_xor, y_xor, cuts[:6], 0, "XOR: whichever way the line turns, points stay wrong")
 
-# %% [markdown]
+# %% [markdown] key="ch01-next"
 # ## What's next
 #
 # One neuron draws one line. Chapter 2 stacks neurons into layers and trains them with back-propagation,

@@ -3,7 +3,7 @@
 #   course:
 #     time_budget_seconds: 60
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -15,7 +15,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch02-intro"
 # # Chapter 2: Dense layers and back-propagation
 #
 # Chapter 1 ended with XOR: one neuron draws one line, and no line separates XOR. The fix, known since the
@@ -51,7 +51,7 @@ from course.testing import assert_close, assert_returns_tuple, assert_shape, run
 
 # %matplotlib inline
 
-# %% [markdown]
+# %% [markdown] key="ch02-affine-forward"
 # ## 1. The affine layer, forward
 #
 # A dense layer with `D` inputs and `M` outputs multiplies by a weight matrix and adds a bias:
@@ -95,7 +95,7 @@ from autograder.checks import check_affine_forward
 check_affine_forward(affine_forward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch02-affine-backward"
 # ## 2. The affine layer, backward
 #
 # Let $L$ be the loss and `dout` $= \partial L / \partial \text{out}$, shape `(N, M)`. Each output
@@ -147,7 +147,7 @@ from autograder.checks import check_affine_backward
 check_affine_backward(affine_backward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch02-mse"
 # ## 3. The mean squared error
 #
 # For predictions `pred` and targets `target` of the same shape, the loss is the mean of the squared
@@ -186,7 +186,7 @@ from autograder.checks import check_mse_loss
 check_mse_loss(mse_loss)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch02-numerical-gradient"
 # ## 4. Numerical gradients
 #
 # How do you test a backward pass? Go back to the definition of a derivative. For a scalar function $f$ and a
@@ -256,7 +256,7 @@ from autograder.checks import check_numerical_gradient
 check_numerical_gradient(numerical_gradient)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch02-relative-error"
 # ## 5. Relative error
 #
 # Is a difference of `1e-6` between two gradients small? It depends on how big the gradients are. Use the
@@ -299,7 +299,7 @@ from autograder.checks import check_relative_error
 check_relative_error(relative_error)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch02-two-layer"
 # ## 6. A two-layer network, and its gradient check
 #
 # Now stack the pieces: affine, then a `tanh` nonlinearity (given below; ReLU and sigmoid are chapter 3),
@@ -347,7 +347,7 @@ def gradient_check(params, X, Y, h=1e-5):
             for name in params}
 
 
-# %% [markdown]
+# %% [markdown] key="ch02-two-layer-check"
 # Check it in **float64** on a small random problem. Every parameter array should agree with the finite
 # differences to better than `1e-7`. (The biases start at zero; we give them random values first so that the
 # check exercises them in a generic state.)
@@ -364,7 +364,7 @@ for name, err in errors64.items():
     print(f"float64  {name}: relative error {err:.2e}")
 assert max(errors64.values()) < 1e-7, "a float64 gradient check of a correct network is below 1e-7"
 
-# %% [markdown]
+# %% [markdown] key="ch02-float32"
 # ## 7. What a float32 gradient check can and cannot tell
 #
 # Networks usually *train* in float32: it is half the memory and about twice as fast. So why not check the
@@ -376,7 +376,7 @@ errors32 = gradient_check(params32, X_chk.astype(np.float32), Y_chk.astype(np.fl
 for name, err in errors32.items():
     print(f"float32  {name}: relative error {err:.2e}")
 
-# %% [markdown]
+# %% [markdown] key="ch02-float32-disagrees"
 # The same, correct, backward pass now disagrees with the finite differences by about 1e-2 at the usual
 # `h = 1e-5` (the numbers above), a hundred thousand times the float64 figure, and far above the float64 rule of
 # thumb's "above 1e-4 is a bug". The reason is rounding: float32 keeps about 7 significant
@@ -409,7 +409,7 @@ print(f"RESULT ch02.float32_error_h1e-5={max(errors32.values()):.1e}")
 print(f"RESULT ch02.float32_best_error={min(sweep['float32']):.1e}")
 
 
-# %% [markdown]
+# %% [markdown] key="ch02-float32-planted-bugs"
 # So is float32 useless for checking? Plant bugs and see. Each row is a backward pass with a known fault: the
 # classic tanh derivative taken at the wrong point (`1 - tanh(out)**2` with the cached output), a wrong sign in
 # `dW2`, and two faults that change the gradient only slightly (every gradient 1% too large, or 0.01% too
@@ -450,7 +450,7 @@ for fault in ["none (correct)", "tanh' at the wrong point", "wrong sign of dW2",
            worst_error(params32, X32, Y32, faulty_grads(params32, X32, Y32, fault), h32)]
     print(f"{fault:28s} {row[0]:9.1e} {row[1]:9.1e} {row[2]:18.1e}")
 
-# %% [markdown]
+# %% [markdown] key="ch02-float32-verdict"
 # What is true, then: in float32 a gross bug still stands out (errors near 1, against about 1e-2 for the correct
 # network), but the float64 thresholds do not apply, the result depends on `h`, and a bug that changes the
 # gradient by less than the rounding noise is invisible: at `h = 1e-5` even the 1% fault looks like the correct
@@ -458,7 +458,7 @@ for fault in ["none (correct)", "tanh' at the wrong point", "wrong sign of dW2",
 # against 4.7e-5). In float64 every one of them is many times
 # above `1e-7`.
 
-# %% [markdown]
+# %% [markdown] key="ch02-overfit-tiny-batch"
 # **Rule:** gradient-check in float64 on a small problem; train in float32 once the check passes.
 #
 # ## 8. Sanity check: overfit a tiny batch
@@ -489,7 +489,7 @@ pred_xor = affine_forward(np.tanh(affine_forward(X_xor, params["W1"], params["b1
 print(f"loss after {step} steps: {loss:.2e}")
 print("predictions:", np.round(pred_xor[:, 0], 3), " targets:", Y_xor[:, 0])
 
-# %% [markdown]
+# %% [markdown] key="ch02-noisy-xor"
 # ## 9. Training on noisy XOR
 #
 # A more realistic version: 400 points scattered around the four corners, labelled by XOR. Same network,
@@ -531,7 +531,7 @@ ax.scatter(X_noisy[:, 0], X_noisy[:, 1], c=Y_noisy[:, 0], s=8, cmap="coolwarm")
 ax.set_title("decision regions of the two-layer net")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch02-next"
 # ## What's next
 #
 # `tanh` worked here, but deep networks are built from ReLUs, and classifiers end with a sigmoid and a

@@ -5,7 +5,7 @@
 #       02_dense_backprop: given affine layers; course.gradcheck
 #     time_budget_seconds: 240
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -17,7 +17,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch03-intro"
 # # Chapter 3: ReLU, sigmoid and initialisation (the deep net that would not learn)
 #
 # A student once reported a deep network that "does not learn": a 4-layer cat classifier whose cost went from
@@ -51,7 +51,7 @@ from course.testing import assert_close, assert_returns_tuple, assert_shape, run
 
 # %matplotlib inline
 
-# %% [markdown]
+# %% [markdown] key="ch03-given-dense"
 # The dense layer from chapter 2 is given here, so this chapter does not depend on your chapter 2 notebook.
 
 # %% nbgrader={"grade_id": "affine", "schema_version": 3, "solution": false, "grade": false, "locked": true, "task": false}
@@ -66,7 +66,7 @@ def affine_backward(dout, cache):
     return dout @ W.T, x.T @ dout, dout.sum(axis=0)
 
 
-# %% [markdown]
+# %% [markdown] key="ch03-relu"
 # ## 1. ReLU
 #
 # $\text{relu}(x) = \max(0, x)$ elementwise. Its derivative is 1 where $x > 0$ and 0 where $x < 0$; at exactly
@@ -123,7 +123,7 @@ from autograder.checks import check_relu_backward
 check_relu_backward(relu_backward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch03-sigmoid"
 # ## 2. A sigmoid that never overflows
 #
 # $\sigma(x) = 1 / (1 + e^{-x})$ squashes a score into a probability. Written literally it breaks: for
@@ -195,7 +195,7 @@ from autograder.checks import check_sigmoid_backward
 check_sigmoid_backward(sigmoid_backward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch03-bce"
 # ## 3. Binary cross-entropy from logits
 #
 # For a label $y \in \{0, 1\}$ and a predicted probability $p = \sigma(z)$, the cross-entropy is
@@ -245,7 +245,7 @@ from autograder.checks import check_bce_with_logits
 check_bce_with_logits(bce_with_logits)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch03-init"
 # ## 4. Initialisation
 #
 # A network with sizes `layer_dims = [n0, n1, ..., nL]` has, for each layer `l = 1..L`, a weight matrix
@@ -317,7 +317,7 @@ from autograder.checks import check_init_params
 check_init_params(init_params)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch03-l-layer"
 # ## 5. The L-layer network
 #
 # `deep_forward` runs `L - 1` blocks of affine -> ReLU and then affine -> sigmoid:
@@ -426,7 +426,7 @@ from autograder.checks import check_deep_backward
 check_deep_backward(deep_backward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch03-gradcheck"
 # ## 6. How do I test that my implementation is correct? Gradient-check it
 #
 # Visible tests check a few numbers; a **gradient check** checks every derivative of the whole network
@@ -467,7 +467,7 @@ for name, err in errors.items():
 print(f"largest: {max(errors.values()):.1e}")
 assert max(errors.values()) < 1e-7, "the gradient check of the L-layer network should be below 1e-7"
 
-# %% [markdown]
+# %% [markdown] key="ch03-gradcheck-bug"
 # And a check that can fail is worth more than one that cannot. Here is what a typical bug looks like to the
 # gradient check: a backward pass that forgot the `1/N` of the mean.
 
@@ -475,7 +475,7 @@ assert max(errors.values()) < 1e-7, "the gradient check of the L-layer network s
 forgot_mean = {name: g * len(y_gc) for name, g in grads_gc.items()}
 print(f"missing 1/N: largest relative error {max(check_params(cost_gc, params_gc, forgot_mean).values()):.2f}")
 
-# %% [markdown]
+# %% [markdown] key="ch03-stalled"
 # ## 7. The stalled network, reproduced
 #
 # The report's network: 64x64 colour images, "cat" (label 1) or "not cat" (label 0), each flattened to
@@ -559,7 +559,7 @@ print(f"RESULT ch03.small_cost_first={costs_small[0]:.3f}")
 print(f"RESULT ch03.small_cost_last={costs_small[iterations]:.3f}")
 
 
-# %% [markdown]
+# %% [markdown] key="ch03-stalled-cost"
 # There it is: the cost creeps from $\ln 2 \approx 0.693$ (every prediction 0.5) towards about 0.64 and
 # stalls, just like the report's 0.678 -> 0.645 (when we ran it: 0.6931 -> 0.6454 after 1000 iterations). And
 # 0.645 is no coincidence. A model that ignores the image and always predicts the fraction of cats $q$ has cost
@@ -604,7 +604,7 @@ for scheme, (acts, gws) in stats.items():
     print(f"{scheme:>5}: activation std", " ".join(f"{a:.1e}" for a in acts),
           "| dW std", " ".join(f"{g:.1e}" for g in gws))
 
-# %% [markdown]
+# %% [markdown] key="ch03-stalled-why"
 # With std 0.01, each layer multiplies the size of its input by about $0.01 \sqrt{n_{l-1}}$ (times
 # $1/\sqrt{2}$ for the ReLU): $0.01\sqrt{20} \approx 0.04$, $0.01\sqrt{7} \approx 0.03$, ... The signal is
 # divided by 20 to 40 at every layer, so the output layer sees almost nothing and predicts 0.5 for every
@@ -643,7 +643,7 @@ ax.set_title("same network, two initialisations")
 ax.legend()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch03-he-init"
 # With He initialisation the cost falls steadily and keeps falling (when we ran it: from 0.684 to 0.031
 # after 1000 iterations, 100% training accuracy), while the "small" run never leaves the prior.
 #

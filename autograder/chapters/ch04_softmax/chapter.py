@@ -6,7 +6,7 @@
 #       03_activations: the given MLP's ReLU, sigmoid, He and Xavier init
 #     time_budget_seconds: 180
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -18,7 +18,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch04-intro"
 # # Chapter 4: Softmax, cross-entropy and mini-batch training on MNIST
 #
 # A learner trained a small network on MNIST, the 70,000 handwritten digits: 784 inputs (28 x 28 pixels), a hidden
@@ -57,7 +57,7 @@ from course.testing import assert_close, assert_returns_tuple, assert_shape, run
 QUICK = quick_mode()  # True under the grader and in the tests: the demos then train for a few seconds only
 
 
-# %% [markdown]
+# %% [markdown] key="ch04-softmax"
 # ## 1. Softmax
 #
 # A classifier's last layer gives one score (a *logit*) per class. Softmax turns the scores of each example into
@@ -100,7 +100,7 @@ from autograder.checks import check_softmax
 check_softmax(softmax)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-cross-entropy"
 # ## 2. Cross-entropy loss and its gradient
 #
 # For an example with label $y_i$ the loss is the negative log-probability of the right class,
@@ -158,7 +158,7 @@ from autograder.checks import check_softmax_cross_entropy
 check_softmax_cross_entropy(softmax_cross_entropy)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-ce-gradcheck"
 # ### Is the gradient right? Compare it with finite differences
 #
 # Chapter 2 showed how to test a gradient: nudge each input a little and watch the loss. Here is that test for your
@@ -187,7 +187,7 @@ rel = np.abs(analytic - numeric).max() / max(np.abs(analytic).max(), np.abs(nume
 print(f"relative error between your dlogits and finite differences: {rel:.1e} (should be below 1e-7)")
 
 
-# %% [markdown]
+# %% [markdown] key="ch04-one-hot"
 # ## 3. One-hot labels
 #
 # The gradient above is "probabilities minus the label's one-hot row". `one_hot(y, K)` builds those rows: an
@@ -221,7 +221,7 @@ from autograder.checks import check_one_hot
 check_one_hot(one_hot)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-minibatches"
 # ## 4. Mini-batches
 #
 # Computing the gradient on all 60,000 training images for every step is slow, and one example at a time is noisy
@@ -295,7 +295,7 @@ from autograder.checks import check_iterate_minibatches
 check_iterate_minibatches(iterate_minibatches)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-sgd-step"
 # ## 5. One step of gradient descent
 #
 # The network keeps its parameters in a dict, `params = {"W1": ..., "b1": ..., "W2": ..., ...}`, and
@@ -340,7 +340,7 @@ from autograder.checks import check_sgd_step
 check_sgd_step(sgd_step)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-accuracy"
 # ## 6. Accuracy
 #
 # The loss is what we optimise; accuracy is what we report: the fraction of examples whose highest score is at the
@@ -373,7 +373,7 @@ from autograder.checks import check_accuracy
 check_accuracy(accuracy)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch04-mnist"
 # ## 7. MNIST
 #
 # `load_mnist(split)` returns the images as `uint8` arrays of shape `(N, 28, 28)` with values 0..255, and the labels
@@ -407,7 +407,7 @@ for ax, img, label in zip(axes, X_train_img, y_train):
 plt.show()
 
 
-# %% [markdown]
+# %% [markdown] key="ch04-network"
 # ## 8. The network
 #
 # Here are the layers of chapters 2 and 3 (locked), put together as a multi-layer perceptron whose parameters live
@@ -466,7 +466,7 @@ def evaluate(params, X, y, hidden="relu"):
     return accuracy(logits, y)
 
 
-# %% [markdown]
+# %% [markdown] key="ch04-initial-loss"
 # ### A sanity step before training: the loss at initialisation
 #
 # Before training anything, predict what the loss should be and check it. If the last layer starts with small
@@ -490,7 +490,7 @@ loss_big_init, _ = softmax_cross_entropy(mlp_forward(big, X_train, hidden="sigmo
 print(f"with a large last layer (std 3) the network starts confidently wrong: loss {loss_big_init:.2f}")
 
 
-# %% [markdown]
+# %% [markdown] key="ch04-first-layer"
 # ## 9. "The first layer never learns"
 #
 # Now the experiment from the report: the 784-10-10 net (784 inputs, 10 sigmoid units, softmax over 10 digits)
@@ -534,7 +534,7 @@ train(params, "sigmoid", epochs=1 if QUICK else 3, lr=0.5, batch_size=32, rng=rn
 print("W1[:3, :3] after training:\n", params["W1"][:3, :3])
 print("identical:", np.array_equal(W1_before[:3, :3], params["W1"][:3, :3]))
 
-# %% [markdown]
+# %% [markdown] key="ch04-first-layer-histogram"
 # The corner really did not move. But is that the whole first layer? Look at *all* the changes `W1_after - W1_before`
 # at once, in a histogram.
 
@@ -560,7 +560,7 @@ for ax in axes[1:]:
     ax.axis("off")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch04-first-layer-why"
 # **Why.** The gradient of the first layer is $\partial L / \partial W_1 = X^\top \delta_1$: row $j$ of it is
 # $\sum_i x_{ij}\,\delta_{1,i}$, a sum over the batch of pixel $j$'s value times the error signal. A pixel that is 0
 # in every image contributes nothing, so its row of `W1` gets an exactly zero gradient and keeps its initial values
@@ -590,7 +590,7 @@ print(f"784-10-10: test accuracy {test_small:.2%} after {time.perf_counter() - t
 print(f"RESULT ch04.notebook_small_test_accuracy={test_small:.4f}")
 print("parameters stayed float32:", all(p.dtype == np.float32 for p in params_small.values()))
 
-# %% [markdown]
+# %% [markdown] key="ch04-deeper"
 # ## 11. A deeper network: 784-128-64-10 with ReLU
 #
 # Two ReLU hidden layers of 128 and 64 units, He initialisation, and the same training loop. On the full MNIST these
@@ -622,7 +622,7 @@ if len(wrong):
     plt.suptitle("test digits the network gets wrong (true -> predicted)", fontsize=9)
     plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch04-next"
 # ## What's next
 #
 # Dense layers treat the image as a bag of 784 numbers: move a digit by one pixel and every input changes. Chapter 5

@@ -7,7 +7,7 @@
 #       04_softmax: given softmax_cross_entropy, accuracy
 #     time_budget_seconds: 600
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -19,7 +19,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch05-intro"
 # # Chapter 5: A convolutional network on CIFAR-10, and the network that never converged
 #
 # A bug report reached the course forum:
@@ -113,7 +113,7 @@ def rel_error(a, b):
     return float(np.linalg.norm(a - b) / max(1e-12, np.linalg.norm(a) + np.linalg.norm(b)))
 
 
-# %% [markdown]
+# %% [markdown] key="ch05-conv-naive"
 # ## 1. Convolution, the slow and obvious way
 #
 # A convolutional layer slides each filter over the image. At every position it takes the dot product of the
@@ -190,7 +190,7 @@ from autograder.checks import check_conv_forward_naive
 check_conv_forward_naive(conv_forward_naive)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch05-conv-backward"
 # ## 2. Its backward pass
 #
 # Every output `out[n, f, i, j]` used one window of `x_pad` and the whole filter `w[f]`. So, going backwards, each
@@ -258,7 +258,7 @@ from autograder.checks import check_conv_backward_naive
 check_conv_backward_naive(conv_backward_naive)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch05-maxpool"
 # ## 3. Max-pooling
 #
 # Max-pooling keeps the largest value of each `size x size` window, moving the window by `stride`:
@@ -362,7 +362,7 @@ from autograder.checks import check_maxpool_backward
 check_maxpool_backward(maxpool_backward)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch05-im2col"
 # ## 4. im2col: convolution as one matrix product
 #
 # The loops in section 1 run $N \cdot F \cdot H_o \cdot W_o$ times in Python: about 14,000 iterations for *one*
@@ -466,7 +466,7 @@ from autograder.checks import check_col2im
 check_col2im(col2im)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch05-conv-fast"
 # ## 5. The fast convolution
 #
 # With the columns, the forward pass is `w.reshape(F, -1) @ cols + b[:, None]`, an `(F, N * Ho * Wo)` matrix whose
@@ -568,7 +568,7 @@ from autograder.checks import check_conv_backward_fast
 check_conv_backward_fast(conv_backward_fast)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch05-gradchecks"
 # ## 6. Gradient checks of every layer, in float64
 #
 # Before training anything, every layer's backward pass is compared with central differences on small float64
@@ -616,7 +616,7 @@ for name, err in layer_errors.items():
 assert max(layer_errors.values()) < 1e-7, "a layer's gradient disagrees with the numerical gradient"
 
 
-# %% [markdown]
+# %% [markdown] key="ch05-never-converged"
 # ## 7. The network that never converged
 #
 # Now the network from the report. `seed_network` runs one forward and backward pass and returns the loss, the
@@ -676,7 +676,7 @@ for name in ["b2", "w2", "b1", "w1"]:
     print(f"network d{name}: relative error {err:.1e} (bound {bound:.0e})")
     assert err < bound, f"network gradient d{name} is off"
 
-# %% [markdown]
+# %% [markdown] key="ch05-data"
 # ### The data
 #
 # `load_cifar10(split)` gives `uint8` images `(N, 32, 32, 3)` (height, width, channel); our layers want
@@ -712,7 +712,7 @@ for k, ax in enumerate(axes):
     ax.axis("off")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch05-reproduce"
 # ### Reproducing the report
 #
 # Raw 0..255 pixels, one image per step, the report's initialisation and learning rate 0.01, loop convolution. A
@@ -732,7 +732,7 @@ for step in range(steps):
 per_image = (time.perf_counter() - t0) / steps
 print(f"\n{per_image * 1e3:.0f} ms per image with loops -> {per_image * 50000 / 3600:.1f} hours per 50,000-image epoch")
 
-# %% [markdown]
+# %% [markdown] key="ch05-first-loss"
 # The first loss looks harmless (3.7 when we ran it: with weights of 0.01 even raw pixels give moderate scores), but
 # its gradient is multiplied by the raw pixel values, up to 255 (the largest `|dw1|` printed next to it). One step
 # with learning rate 0.01 makes the scores huge and the next loss is in the thousands (4850 when we ran it); a few
@@ -816,7 +816,7 @@ for name, recipe in recipes:
 best_lr = max((0.01, 0.05, 0.2), key=lambda lr: val_acc[f"4. + He init, lr {lr}"])
 print(f"\nlearning rate chosen on the validation split: {best_lr}")
 
-# %% [markdown]
+# %% [markdown] key="ch05-fixes-explained"
 # Normalising the inputs alone turns a dead network into one that learns; mini-batches make each image cheaper and
 # the loss smoother; He initialisation and a larger learning rate make it learn several times faster per image.
 #
@@ -841,7 +841,7 @@ print(f"loops:      {loop_per_image * 1e3:7.2f} ms per image -> {loop_per_image 
 print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image * 50000:6.1f} s per epoch "
       f"({loop_per_image / fast_per_image:.0f}x faster)")
 
-# %% [markdown]
+# %% [markdown] key="ch05-all-fixes"
 # ### All fixes together
 #
 # Mini-batches of 64, normalised inputs, He initialisation, SGD with momentum 0.9 and learning rate 0.01 (momentum
@@ -880,7 +880,7 @@ for f, ax in zip(filters, axes):
     ax.axis("off")
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch05-next"
 # ## What's next
 #
 # The convolution you wrote is the same operation as in any deep-learning library, and with im2col it is about as

@@ -7,7 +7,7 @@
 #       init_mlp: 03_activations
 #     time_budget_seconds: 300
 #   jupytext:
-#     cell_metadata_filter: nbgrader,-all
+#     cell_metadata_filter: key,nbgrader,-all
 #     notebook_metadata_filter: course,-jupytext.text_representation.jupytext_version
 #     text_representation:
 #       extension: .py
@@ -19,7 +19,7 @@
 #     name: python3
 # ---
 
-# %% [markdown]
+# %% [markdown] key="ch06-intro"
 # # Chapter 6: Super-resolution with an MLP, a debugging clinic
 #
 # A colleague sends you a bug report. Their network takes a 16x16 colour thumbnail (768 numbers) and should
@@ -72,7 +72,7 @@ for key, value in data.items():
     print(f"{key:12s} {str(value.shape):22s} {value.dtype}")
 
 
-# %% [markdown]
+# %% [markdown] key="ch06-box-average"
 # ## 1. Making the low-res input: box averaging
 #
 # The camera behind a low-resolution sensor collects the light of each `factor x factor` block of the fine image
@@ -126,7 +126,7 @@ from autograder.checks import check_downsample_box
 check_downsample_box(downsample_box)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-baselines"
 # ## 2. Upsampling baselines
 #
 # **Nearest neighbour** repeats each low-res pixel `factor` times along the height and along the width
@@ -213,7 +213,7 @@ from autograder.checks import check_upsample_bilinear
 check_upsample_bilinear(upsample_bilinear)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-psnr"
 # ## 3. Measuring quality: PSNR
 #
 # The peak signal-to-noise ratio compares a prediction with the true image through their mean squared error
@@ -256,7 +256,7 @@ from autograder.checks import check_psnr
 check_psnr(psnr)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-baseline-scores"
 # The baselines on the held-out test crops. Bicubic comes from Pillow (`Image.resize(..., Image.BICUBIC)`,
 # which uses the same pixel-centre convention as ours), applied to each channel in float.
 
@@ -281,7 +281,7 @@ baselines = {
 for name, pred in baselines.items():
     print(f"{name:18s} PSNR on the test photos: {psnr(pred, hr_test, 1.0):.2f} dB")
 
-# %% [markdown]
+# %% [markdown] key="ch06-clinic"
 # ## 4. The clinic: the trainer from the bug report
 #
 # The report's trainer is reconstructed faithfully in `course.clinic` (read `course/clinic.py`; the cell below prints
@@ -311,7 +311,7 @@ m = int(x_cols.shape[1])  # the replacement: the builtin int
 print(f"X {x_cols.shape}, Y {y_cols.shape}, m = {m}, inputs {x_cols.min():.0f}..{x_cols.max():.0f}\n")
 print(inspect.getsource(clinic.report_backward))
 
-# %% [markdown]
+# %% [markdown] key="ch06-clinic-run"
 # Run it (seed 2) and watch the monitor (log scale). The run is short, so drawing the monitor's figures takes a
 # large share of it (the line under the monitor says how much):
 
@@ -333,13 +333,13 @@ print("the monitor says:")
 for d in mon.diagnoses:
     print(f"  [{d.code}] {d.message}")
 
-# %% [markdown]
+# %% [markdown] key="ch06-symptom"
 # That is the report's symptom: after the first step the loss grows at every step, and the predictions of pixels
 # that should lie in 0..255 reach the millions. (The very first step lowers the loss: the random network starts
 # far off, and the first update happens to kill part of the output. With seed 0 it kills 99% of the output units
 # at once and the loss then creeps up towards the loss of a black image instead; try it.)
 
-# %% [markdown]
+# %% [markdown] key="ch06-finding-bugs"
 # ### Finding the bugs
 #
 # **Tool 1, scale checks.** Before training, look at the numbers: their range, and the size of each layer's output at
@@ -362,7 +362,7 @@ for l, (a, b) in enumerate([(768, 256), (256, 12288)], 1):
         rng.standard_normal((a, b)) * np.sqrt(2 / a))
     print(f"with 0..1 inputs and He init, layer {l}: mean |activation| = {np.abs(h).mean():.3g}")
 
-# %% [markdown]
+# %% [markdown] key="ch06-tool-gradcheck"
 # **Tool 2, the gradient check.** Compare the trainer's back-propagated gradients with central differences on a
 # tiny copy of the same network (float64, 6 -> 4 -> 5 -> 8, five examples, the report's own forward pass and
 # loss). A correct backward pass agrees to ~1e-8 relative error. Two more numbers say *how* a gradient is wrong: the
@@ -401,7 +401,7 @@ check_report(["sign"])
 check_report(["sign", "loss_scale"])
 
 
-# %% [markdown]
+# %% [markdown] key="ch06-read-gradcheck"
 # Read the first check from the top, the output layer `W3`, where nothing has been propagated yet: cosine **-1**,
 # the reported "gradient" points exactly the wrong way: with `-2 (A3 - Y)` *subtracted*, every step climbs the loss
 # (gradient ascent). That is why the loss rises at every step. Its size is also **8** times too large, the number
@@ -463,7 +463,7 @@ from autograder.checks import check_init_mlp
 check_init_mlp(init_mlp)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-forward-backward"
 # **Forward and backward.** `mlp_loss_grads(params, x, y)` runs the network with ReLU after every hidden layer and a
 # **linear** output layer, computes `loss = mean((out - y) ** 2)` over all `N * D_out` values, and returns
 # `(loss, grads)` with `grads[k]` of the same shape as `params[k]`. Going back through layer `l`:
@@ -524,7 +524,7 @@ from autograder.checks import check_mlp_loss_grads
 check_mlp_loss_grads(mlp_loss_grads)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-train-step"
 # **One training step.** `mlp_train_step(params, x, y, lr)` computes the loss and gradients and returns
 # `(loss, new_params)`, where `loss` is the loss *before* the step and `new_params[k] = params[k] - lr * grads[k]`
 # for every key. Build a new dict (don't modify the arrays you were given).
@@ -569,7 +569,7 @@ from autograder.checks import check_mlp_train_step
 check_mlp_train_step(mlp_train_step)
 ### END HIDDEN TESTS
 
-# %% [markdown]
+# %% [markdown] key="ch06-fixing"
 # ### Fixing the trainer step by step
 #
 # Now replay the report's trainer on the same 64 crops, same seed, fixing **one fault at a time** (sign error
@@ -606,7 +606,7 @@ for fault, label in [(None, "the report (all six faults)")] + FIXES:
 print(f"RESULT ch06.clinic_all_fixed_lr005_loss={ls[-1]:.4f}")
 
 
-# %% [markdown]
+# %% [markdown] key="ch06-fix-effects"
 # What each fix bought: fixing the **sign** stops the climb at once (no step rises), but the first step now pushes
 # almost every output unit below zero, and the ReLU output keeps them there: the loss sits at the loss of a black
 # image. A **linear output** lets them come back, and the loss falls at every step. Sending the error **back through
@@ -644,7 +644,7 @@ rows = [
 for name, ls in rows:
     print(f"{name:72s} first loss {ls[0]:10.4g}  last loss {ls[-1]:10.4g}  ({len(ls)} steps)")
 
-# %% [markdown]
+# %% [markdown] key="ch06-why-lr-100"
 # Why lr 100? The loss averages over all `64 * 12288` values, so every gradient is tiny and plain gradient descent
 # needs a big step (Adam, used below, rescales each parameter's step and does not care).
 #
@@ -663,7 +663,7 @@ for rank in (5, 64, 256):
           f"predicting the mean crop: {10 * np.log10(1 / total):.1f} dB)")
 
 
-# %% [markdown]
+# %% [markdown] key="ch06-train-fixed"
 # ## 6. Training the fixed network and comparing with interpolation
 #
 # The fixed network is a plain MLP 768 -> 256 -> 12288 with one change that helps a lot: it predicts the
@@ -728,7 +728,7 @@ results["global MLP"] = mlp_upsample(params, lr_test)
 for name, pred in results.items():
     print(f"{name:18s} PSNR on the held-out photos: {psnr(pred, hr_test, 1.0):.2f} dB")
 
-# %% [markdown]
+# %% [markdown] key="ch06-vs-bicubic"
 # Compare the global MLP with bicubic honestly: it is no better (on these photos, about half a decibel *worse*). It has
 # 3.3 million weights and only a few thousand training crops from four photos, and it has no notion that the same
 # edge can appear anywhere in the image: the weights that sharpen an edge at the top-left corner know nothing
@@ -793,7 +793,7 @@ for name, score in scores.items():
     print(f"{name:18s} PSNR on the held-out photos: {score:.2f} dB  ({score - bicubic_db:+.2f} dB vs bicubic)")
 
 
-# %% [markdown]
+# %% [markdown] key="ch06-nonlinearity"
 # **Does the MLP earn its non-linearity?** Take away the ReLU and the shared block MLP becomes a linear map from the
 # 75 numbers of a 5x5 neighbourhood to the 48 numbers of the block's correction. The best such map has a closed form:
 # ridge regression (least squares with a small penalty `lam` on the weights; `lam = 1e-4` is fixed in advance,
@@ -851,7 +851,7 @@ fig.suptitle(f"held-out photos ({', '.join(TEST_PHOTOS)})", fontsize=10)
 plt.tight_layout()
 plt.show()
 
-# %% [markdown]
+# %% [markdown] key="ch06-summary"
 # ## What you found
 #
 # - The reported trainer climbed its loss because of a sign error: `-2 (A3 - Y)` subtracted is gradient ascent.
