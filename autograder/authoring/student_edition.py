@@ -48,9 +48,11 @@ EDITION_NAME = "nn-from-scratch-student"  # an earlier edition is recognised by 
 # Instructor tooling in the course's own dependency list that students do not need (nbgrader's generate/grade,
 # the notebook execution the grader does). Everything else the course package needs is kept, so a dependency a
 # chapter helper adds to pyproject.toml reaches the student edition without touching this module.
-INSTRUCTOR_ONLY = {"nbgrader", "nbformat", "nbclient", "notebook"}
+INSTRUCTOR_ONLY = {"nbgrader", "nbformat", "nbclient", "notebook", "latex2mathml"}
 # What a student's hub image needs beyond the package: the class link and the Assignments tab.
-HUB_EXTRAS = ["nbgitpuller>=1.2", "nbgrader==0.9.6"]
+# jupyterhub: the single-user server (jupyterhub-singleuser) a hub starts for each student, in any image not made
+# by repo2docker (which adds it itself); keep its major version equal to the hub's.
+HUB_EXTRAS = ["nbgitpuller>=1.2", "nbgrader==0.9.6", "jupyterhub>=5,<6"]
 FORBIDDEN = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
 # An import of the instructor's package anywhere (module code or a notebook cell) stops the build; the word alone in
 # prose is caught by tests/test_student_edition.py, which names the lines.

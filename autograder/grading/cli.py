@@ -29,6 +29,7 @@ from pathlib import Path
 from autograder.grading import gradebook as gbk
 from autograder.grading.csvfile import csv_rows, write_grades_csv
 from autograder.grading.feedback import feedback
+from autograder.grading.preflight import before_grading
 from autograder.grading.processes import STOP, kill_all, run
 from autograder.grading.student import grade_student
 from autograder.paths import tool_env
@@ -72,6 +73,8 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     if opts.isolation == "bwrap" and not bwrap_path():
         raise SystemExit("bubblewrap (bwrap) is not installed: apt-get install bubblewrap "
                          "(or --isolation none, NOT safe: student code then runs as you)")
+    csv_path = Path(opts.csv) if opts.csv else course / "grading" / f"{assignment}-grades.csv"
+    roster = before_grading(course, csv_path, opts)
     ensure_assignment(course, assignment, tool_env(), opts.update_gradebook)
     all_students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     students = students or all_students
@@ -113,7 +116,6 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     similar = similarity_report(course, assignment, all_students)
     elapsed = time.monotonic() - t0
     columns = [f"{nb}:{cell}" for nb, cells in maxes.items() for cell in cells]
-    csv_path = Path(opts.csv) if opts.csv else course / "grading" / f"{assignment}-grades.csv"
     for r in results:
         if opts.isolation == "none":
             r["review"].append(NO_ISOLATION_WARNING)
@@ -141,8 +143,11 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     if opts.export:
         from autograder.grading.export import export
 
-        export(opts.export[0], Path(opts.export[1]), results, maxes, assignment)
+        missing = export(opts.export[0], Path(opts.export[1]), results, maxes, assignment, roster,
+                         getattr(opts, "export_column", None))
         print(f"[grade] {opts.export[0]} grades: {opts.export[1]}")
+        if missing:
+            print(f"[grade] not in the roster, left out of {opts.export[1]}: {', '.join(missing)}")
     return results
 
 
@@ -169,6 +174,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--csv", help="grades CSV (default: grading/ASSIGNMENT-grades.csv)")
     parser.add_argument("--export", nargs=2, metavar=("canvas|moodle", "FILE"),
                         help="also write the grades in the import format of an LMS gradebook")
+    parser.add_argument("--roster", metavar="FILE",
+                        help="CSV mapping nbgrader ids to Canvas ID / SIS User ID (e.g. Canvas's gradebook export)")
+    parser.add_argument("--export-column", metavar="HEADER",
+                        help="the export's grade column, e.g. Canvas's 'Chapter 1 (12345)' (default: ASSIGNMENT)")
     parser.add_argument("--no-feedback", dest="feedback", action="store_false")
     opts = parser.parse_args(argv)
     if opts.export and opts.export[0] not in ("canvas", "moodle"):

@@ -8,6 +8,7 @@ import os
 import sys
 from pathlib import Path
 
+from autograder.grading.feedback_page import render_page
 from autograder.grading.processes import run
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
@@ -84,4 +85,4 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:
-                page.write_text(add_csp(page.read_text(encoding="utf-8")), encoding="utf-8")
+                page.write_text(add_csp(render_page(page.read_text(encoding="utf-8"))), encoding="utf-8")
