@@ -40,6 +40,7 @@ case "${1:-}" in
         shift
         if [ -x .ci/browser-deps ]; then .ci/browser-deps; fi
         if [ -x .ci/system-deps ]; then .ci/system-deps; fi
+        if [ -x .ci/hub-deps ]; then .ci/hub-deps "$VENV"; fi
         echo "==> ruff"
         "$VENV/bin/ruff" check .
         echo "==> pytest"
