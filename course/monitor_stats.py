@@ -3,8 +3,11 @@
 When to sample is a rule on the number of ``update()`` calls, so every panel gets enough points on any run
 length: the first :data:`DENSE` calls are all sampled (short runs see every step), after that the stride doubles
 each time the call count doubles (:data:`DENSE` / 2 samples per doubling: 10,000 calls give about 430 samples).
-A cost guard skips a due sample while statistics have used more than their share of the time since the monitor
-started plus :data:`ALLOWANCE` (large networks, where one sample costs milliseconds), except for the first few.
+In live mode (``timed``) a cost guard skips a due sample while statistics have used more than their share of the
+time since the monitor started plus :data:`ALLOWANCE` (large networks, where one sample costs milliseconds), except
+for the first few. Static mode has no time guard: what is sampled, and so what is diagnosed, depends on the call
+count only (reproducible runs; the labelled corpus tests/monitor_runs relies on it). Diagnoses are evaluated on
+the sparser call-count schedule ``sample_due(k, EVAL_DENSE)`` there.
 """
 
 from __future__ import annotations
@@ -15,6 +18,8 @@ import time
 import numpy as np
 
 DENSE = 100  # every call up to here is sampled
+EVAL_DENSE = 20  # static mode: diagnoses evaluated at every call up to here, then EVAL_DENSE / 2 times per doubling
+DEAD_EXAMPLES = 64  # a unit is counted dead when it was 0 for this many sampled examples in a row (not one image)
 ALWAYS = 3  # the first samples are taken whatever they cost
 ALLOWANCE = 0.25  # seconds statistics (and diagnoses) may always use: short runs get every sample
 HIST_SAMPLE = 20_000  # values per histogram (a strided sample of bigger arrays)
@@ -44,6 +49,12 @@ def flat_sample(a) -> np.ndarray:
     return flat.astype(np.float64, copy=False)
 
 
+def fan_in(shape) -> int:
+    """Inputs per output unit of a batch-first weight: ``shape[0]`` of a dense (in, out) matrix, C*kh*kw of a
+    (F, C, kh, kw) convolution kernel."""
+    return int(shape[0]) if len(shape) == 2 else int(np.prod(shape[1:]))
+
+
 def weight_names(arrays: dict) -> list[str]:
     """Weights (ndim >= 2) in order, or every array if there are none; at most MAX_LAYERS."""
     names = [n for n, a in arrays.items() if np.ndim(a) >= 2] or list(arrays)
@@ -56,18 +67,29 @@ class StatsSampler:
     Kinds: ``grad_rms`` (RMS of each weight's gradient), ``zero_grad_frac`` (fraction of a weight's gradient
     entries that are exactly 0), ``update_ratio`` (``||W_new - W_old|| / ||W_old||`` per parameter update,
     measured from a copy taken at a sampled call to the next call and divided by the updates in between),
-    ``dead_frac`` (fraction of ReLU units zero for the whole batch; layer ``"outputs"`` when the outputs are
-    non-negative with exact zeros, i.e. a ReLU output) and ``output_absmax`` (largest ``|output|``).
+    ``dead_frac`` (fraction of ReLU units zero for every one of the last :data:`DEAD_EXAMPLES` or more sampled
+    examples; layer ``"outputs"`` when the outputs are non-negative with exact zeros, i.e. a ReLU output),
+    ``output_absmax`` (largest ``|output|``), ``output_min`` and ``output_zero_frac`` (fraction of outputs that
+    are exactly 0; not for rows of probabilities), ``weight_scale`` (RMS of a weight times sqrt(fan-in): about
+    1.4 for He, 1 for Xavier/LeCun initialization, sqrt(fan-in) for unscaled randn), and per update measured
+    over one update only: ``update_cos`` (cosine between the update and minus the gradient given at the sampled
+    call: 1 for plain SGD), ``step_size`` (``||W_new - W_old|| / ||grad||``: the learning rate of plain SGD) and
+    ``first_order`` (``{"predicted": sum over weights of <grad, W_new - W_old>``, ``"from_step"``: the sampled
+    step}: the loss change the gradients predict). ``facts`` holds shapes: ``{"params": {name: shape},
+    "grads": {name: shape}}``.
     """
 
-    def __init__(self, budget: float):
+    def __init__(self, budget: float, timed: bool = True):
         self.budget = float(budget)  # share of the elapsed time statistics may use
+        self.timed = timed  # False: sample on the call count only (deterministic)
         self.stats: dict[str, dict[str, list[tuple[int, float]]]] = {}
         self.calls = 0
         self.samples = 0
         self.cost = 0.0
-        self._snapshot = None  # (updates, {name: copy of weight})
+        self._snapshot = None  # (updates, step, {name: copy of weight}, {name: copy of gradient})
         self._relu_outputs = False
+        self._alive: dict[str, tuple[np.ndarray, int]] = {}  # layer -> (units seen > 0, examples seen)
+        self.facts: dict[str, dict[str, tuple]] = {"params": {}, "grads": {}}
 
     def add(self, kind, name, step, value) -> None:
         self.stats.setdefault(kind, {}).setdefault(name, []).append((step, float(value)))
@@ -82,47 +104,101 @@ class StatsSampler:
         self.calls += 1
         if not sample_due(k):
             return False
+        if not self.timed:
+            return True
         return self.samples < ALWAYS or self.cost <= self.budget * elapsed + ALLOWANCE
 
     def finish_ratio(self, step, updates, params) -> None:
-        """Measure the update/weight ratio against the copy taken at the last sample."""
+        """Measure the update/weight ratio (and, over one update, the update's direction) against the copy taken
+        at the last sample."""
         if self._snapshot is None or params is None:
             return
         t0 = time.monotonic()
-        then, snap = self._snapshot
+        then, then_step, snap, gsnap = self._snapshot
         self._snapshot = None
-        if updates > then:
-            for name, old in snap.items():
-                if name in params:
-                    denom = norm(old)
-                    diff = norm(np.asarray(params[name]) - old)
-                    self.add("update_ratio", name, step, diff / denom / (updates - then) if denom else 0.0)
+        n = updates - then
+        if n > 0:
+            predicted, complete = 0.0, n == 1
+            with np.errstate(all="ignore"):
+                for name, old in snap.items():
+                    if name not in params:
+                        continue
+                    delta = np.asarray(params[name], dtype=np.float64) - old
+                    denom, diff = norm(old), norm(delta)
+                    if denom > 0 and math.isfinite(denom):  # a weight that starts at 0 has no ratio yet
+                        self.add("update_ratio", name, step, diff / denom / n)
+                    g = gsnap.get(name)
+                    if n != 1 or g is None or g.shape != delta.shape:
+                        complete = False
+                        continue
+                    gnorm = norm(g)
+                    dot = float(np.vdot(g, delta))
+                    if gnorm > 0 and diff > 0 and math.isfinite(dot):
+                        self.add("update_cos", name, step, -dot / (gnorm * diff))
+                        self.add("step_size", name, step, diff / gnorm)
+                    predicted += dot
+            if complete and gsnap and math.isfinite(predicted):
+                self.add("first_order", "predicted", step, predicted)
+                self.add("first_order", "from_step", step, then_step)
         self.cost += time.monotonic() - t0
 
     def sample(self, step, updates, params, grads, activations, outputs) -> None:
         """Compute every statistic the arguments allow, and copy the weights for the next update ratio."""
         t0 = time.monotonic()
         self.samples += 1
-        if grads is not None:
-            order = weight_names(params) if params is not None else []  # layers in the params' order
-            for name in [n for n in order if n in grads] + [n for n in weight_names(grads) if n not in order]:
-                g = np.asarray(grads[name])
-                self.add("grad_rms", name, step, norm(g) / math.sqrt(max(g.size, 1)))
-                if g.ndim >= 2 and g.size:
-                    self.add("zero_grad_frac", name, step, float(np.count_nonzero(g == 0)) / g.size)
-        if activations is not None:
-            for name, a in activations.items():
-                a = np.asarray(a)
-                if a.ndim >= 2 and a.shape[0]:
-                    self.add("dead_frac", name, step, 1.0 - float((a > 0).any(axis=0).mean()))
-        if outputs is not None:
-            o = np.asarray(outputs)
-            if o.size:
-                lo, hi = float(o.min()), float(o.max())
-                self.add("output_absmax", "outputs", step, max(abs(lo), abs(hi)))
-                self._relu_outputs = self._relu_outputs or (o.ndim >= 2 and lo == 0.0)  # >= 0 with exact zeros
-                if self._relu_outputs and o.ndim >= 2:
-                    self.add("dead_frac", "outputs", step, 1.0 - float((o > 0).any(axis=0).mean()))
+        with np.errstate(all="ignore"):
+            if params is not None:
+                for name in weight_names(params):
+                    w = np.asarray(params[name])
+                    self.facts["params"][name] = tuple(w.shape)
+                    if w.ndim >= 2 and w.size:
+                        self.add("weight_scale", name, step, norm(w) / math.sqrt(w.size) * math.sqrt(fan_in(w.shape)))
+            if grads is not None:
+                order = weight_names(params) if params is not None else []  # layers in the params' order
+                for name in [n for n in order if n in grads] + [n for n in weight_names(grads) if n not in order]:
+                    g = np.asarray(grads[name])
+                    self.facts["grads"][name] = tuple(g.shape)
+                    self.add("grad_rms", name, step, norm(g) / math.sqrt(max(g.size, 1)))
+                    if g.ndim >= 2 and g.size:
+                        self.add("zero_grad_frac", name, step, float(np.count_nonzero(g == 0)) / g.size)
+            if activations is not None:
+                for name, a in activations.items():
+                    self._dead(name, step, np.asarray(a))
+            if outputs is not None:
+                self._outputs(step, np.asarray(outputs))
         if params is not None:
-            self._snapshot = (updates, {n: np.array(params[n], copy=True) for n in weight_names(params)})
+            names = weight_names(params)
+            gsnap = {}
+            if grads is not None:
+                gsnap = {n: np.array(grads[n], dtype=np.float64, copy=True) for n in names if n in grads}
+            self._snapshot = (updates, step, {n: np.array(params[n], dtype=np.float64, copy=True) for n in names},
+                              gsnap)
         self.cost += time.monotonic() - t0
+
+    def _dead(self, name, step, a) -> None:
+        """Accumulate which units were ever > 0; record the dead fraction once DEAD_EXAMPLES examples were seen."""
+        if a.ndim < 2 or not a.shape[0]:
+            return
+        alive = (a > 0).any(axis=0)
+        seen = a.shape[0]
+        prev = self._alive.get(name)
+        if prev is not None and prev[0].shape == alive.shape:
+            alive, seen = alive | prev[0], seen + prev[1]
+        if seen >= DEAD_EXAMPLES:
+            self.add("dead_frac", name, step, 1.0 - float(alive.mean()))
+            self._alive.pop(name, None)
+        else:
+            self._alive[name] = (alive, seen)
+
+    def _outputs(self, step, o) -> None:
+        if not o.size:
+            return
+        lo, hi = float(np.min(o)), float(np.max(o))
+        self.add("output_absmax", "outputs", step, max(abs(lo), abs(hi)) if math.isfinite(lo + hi) else math.inf)
+        self.add("output_min", "outputs", step, lo)
+        probabilities = o.ndim == 2 and lo >= 0 and hi <= 1 and bool(np.all(np.abs(o.sum(axis=1) - 1) < 1e-3))
+        if not probabilities:
+            self.add("output_zero_frac", "outputs", step, float(np.count_nonzero(o == 0)) / o.size)
+        self._relu_outputs = self._relu_outputs or (o.ndim >= 2 and lo == 0.0 and not probabilities)
+        if self._relu_outputs and o.ndim >= 2:
+            self._dead("outputs", step, o)

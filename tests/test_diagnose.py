@@ -7,18 +7,15 @@ import math
 import numpy as np
 import pytest
 
-from course.diagnose import (
+from course.diagnose import diagnose, train_loss_name
+from course.diagnose_loss import check_loss_rising, check_not_finite, check_overfitting
+from course.diagnose_weights import (
     check_dead_relus,
-    check_first_layer_vanishing,
-    check_loss_rising,
-    check_not_finite,
     check_outputs_exploding,
-    check_overfitting,
     check_update_ratio_high,
     check_weights_not_changing,
-    diagnose,
-    train_loss_name,
 )
+from course.diagnose_weights import check_vanishing as check_first_layer_vanishing
 
 
 def healthy(seed: int, steps: int = 3000, every: int = 25):
@@ -114,28 +111,53 @@ def test_first_layer_vanishing_gradients():
 
 
 def test_outputs_exploding():
-    assert codes(check_outputs_exploding({"output_absmax": {"outputs": series(10.0 ** np.arange(6))}})) == [
-        "outputs_exploding"]
+    found = check_outputs_exploding({"output_absmax": {"outputs": series(10.0 ** np.arange(6))}})
+    assert codes(found) == ["outputs_exploding"] and found[0].step == 5  # first sample above 1e4
     assert codes(check_outputs_exploding({"output_absmax": {"outputs": series([1.0, 2.0, math.inf])}})) == [
         "outputs_exploding"]
-    assert codes(check_outputs_exploding({"output_absmax": {"outputs": series([0.5, 5.0, 60.0, 80.0])}})) == [
-        "outputs_exploding"]  # grew more than 100x
-    assert check_outputs_exploding({"output_absmax": {"outputs": series([3.0, 5.0, 8.0, 9.0, 7.0])}}) == []
+    # growing from near zero (a zero-initialised output layer) is not exploding: only the size counts
+    assert check_outputs_exploding({"output_absmax": {"outputs": series([0.01, 5.0, 60.0, 80.0])}}) == []
+    assert check_outputs_exploding({"output_absmax": {"outputs": series([2e4, 10.0, 9.0])}}) == []  # back again
     assert check_outputs_exploding({}) == []
 
 
+def _slow(ratio=1e-7, grads=(1e-2, 2e-2), scale=1.4, n=5):
+    return {"update_ratio": {"W1": series([ratio] * n), "W2": series([ratio] * n)},
+            "grad_rms": {"W1": series([grads[0]] * n), "W2": series([grads[1]] * n)},
+            "weight_scale": {"W1": series([scale] * n), "W2": series([scale] * n)}}
+
+
 def test_weights_not_changing():
-    frozen = {"update_ratio": {"W1": series([0.0] * 4), "W2": series([1e-9] * 4)}}
-    found = check_weights_not_changing(frozen)
+    found = check_weights_not_changing(_slow())
     assert codes(found) == ["weights_not_changing"] and "learning rate" in found[0].message
-    one_moves = {"update_ratio": {"W1": series([0.0] * 4), "W2": series([1e-3] * 4)}}
+    assert "1.00e-07" in found[0].message  # names its evidence
+    one_moves = _slow()
+    one_moves["update_ratio"]["W2"] = series([1e-3] * 5)
     assert check_weights_not_changing(one_moves) == []
-    assert check_weights_not_changing({"update_ratio": {"W1": series([0.0, 0.0])}}) == []  # too few samples
+    assert check_weights_not_changing(_slow(n=4)) == []  # too few samples
+    assert check_weights_not_changing(_slow(ratio=0.0)) == []  # exactly frozen: the update is not applied
+    assert check_weights_not_changing(_slow(grads=(1e-8, 1e-2))) == []  # vanishing gradients: another cause
+    assert check_weights_not_changing(_slow(scale=0.01)) == []  # tiny init: tiny gradients, not a tiny lr
+    dead = _slow()
+    dead["zero_grad_frac"] = {"W1": series([1.0] * 5)}
+    assert check_weights_not_changing(dead) == []  # dead units pass back exactly zero
 
 
 def test_update_ratio_too_high():
-    assert codes(check_update_ratio_high({"update_ratio": {"W1": series([0.5] * 3)}})) == ["update_ratio_high"]
-    assert check_update_ratio_high({"update_ratio": {"W1": series([0.5, 1e-3, 0.5])}}) == []
+    stats = {"update_ratio": {"W1": series([0.5] * 5)}, "weight_scale": {"W1": series([1.4] * 5)}}
+    (d,) = check_update_ratio_high(stats)
+    assert d.code == "update_ratio_high" and "5.00e-01" in d.message
+    assert check_update_ratio_high({"update_ratio": {"W1": series([0.5, 1e-3, 0.5])},
+                                    "weight_scale": {"W1": series([1.4] * 3)}}) == []  # too few samples
+    # a weight that starts near 0 (zero-initialised output layer) changes fast relative to itself: healthy
+    assert check_update_ratio_high({"update_ratio": {"W1": series([0.5] * 5)},
+                                    "weight_scale": {"W1": series([0.01] * 5)}}) == []
+    # a small weight growing to its size: its size grows by about the update ratio per update
+    growing = {"update_ratio": {"W1": series([0.5] * 5)}, "weight_scale": {"W1": series(0.4 * 1.5 ** np.arange(5))}}
+    assert check_update_ratio_high(growing) == []
+    huge = {"update_ratio": {"W1": series([1e-3, 5.0, 1e-3, 1e-3, 1e-3])}, "weight_scale": {"W1": series([1.4] * 5)}}
+    (d,) = check_update_ratio_high(huge)
+    assert d.code == "huge_step" and d.step == 1
 
 
 def test_dead_relus():
@@ -151,7 +173,7 @@ def test_diagnose_puts_errors_first():
 
 
 def test_loss_flat_fires_on_a_stuck_run_only():
-    from course.diagnose import check_loss_flat
+    from course.diagnose_loss import check_loss_flat
 
     stuck = series(0.678 - 0.033 * np.arange(101) / 100, start=0)
     stuck = [(10 * s, v) for s, v in stuck]  # every 10 iterations, 1000 in all
@@ -161,21 +183,64 @@ def test_loss_flat_fires_on_a_stuck_run_only():
 
 
 def test_outputs_dead_and_frozen_weights_name_the_huge_step_not_the_learning_rate():
-    from course.diagnose import check_outputs_dead, check_weights_frozen_after_huge_step
+    from course.diagnose_weights import check_outputs_dead, check_zero_gradients
 
     stats = {"dead_frac": {"outputs": series([0.2, 0.98, 0.98, 0.98])},
-             "update_ratio": {"W1": series([4e20, 0, 0, 0]), "W2": series([300.0, 0, 0, 0])}}
-    assert codes(check_outputs_dead(stats)) == ["outputs_dead"]
-    assert codes(check_weights_frozen_after_huge_step(stats)) == ["weights_frozen_after_huge_step"]
-    assert "weights_not_changing" not in codes(diagnose({}, stats))
-    assert check_weights_frozen_after_huge_step({"update_ratio": {"W1": series([1e-3, 0, 0, 0])}}) == []
+             "update_ratio": {"W1": series([4e20, 0, 0, 0]), "W2": series([300.0, 0, 0, 0])},
+             "weight_scale": {"W1": series([1.4, 5e20, 5e20, 5e20]), "W2": series([1.4, 400, 400, 400])}}
+    (d,) = check_outputs_dead(stats)
+    assert d.code == "outputs_dead" and "far too large" in d.message
+    (d,) = check_zero_gradients(stats)  # no gradients given: weights exactly frozen after the huge step
+    assert d.code == "weights_frozen_after_huge_step" and d.subject == "W1, W2" and "4e+20" in d.message
+    found = codes(diagnose({}, stats))
+    assert "weights_frozen_after_huge_step" in found and "weights_not_changing" not in found
+    assert check_zero_gradients({"update_ratio": {"W1": series([1e-3, 0, 0, 0])}}) == []  # no huge step seen
+    # exact-zero gradients without a huge step: dead units, named as such (not vanishing gradients)
+    dead = {"zero_grad_frac": {"W1": series([1.0] * 3)}, "grad_rms": {"W1": series([0.0] * 3),
+                                                                      "W2": series([1e-2] * 3)}}
+    assert codes(check_zero_gradients(dead)) == ["zero_gradients"]
+    assert codes(diagnose({}, dead)) == ["zero_gradients"]
+    assert check_zero_gradients({"zero_grad_frac": {"W1": series([1.0, 1.0, 0.3])}}) == []
 
 
 def test_zero_gradient_entries_is_information_when_the_rest_learns():
-    from course.diagnose import check_zero_gradient_entries
+    from course.diagnose_weights import check_zero_gradient_entries
 
     stats = {"zero_grad_frac": {"W1": series([0.2] * 3)}, "update_ratio": {"W1": series([1e-3] * 3)}}
     (d,) = check_zero_gradient_entries(stats)
     assert d.severity == "info" and "border pixels" in d.message
     stats["update_ratio"]["W1"] = series([0.0] * 3)
     assert check_zero_gradient_entries(stats) == []
+
+
+def test_loss_flat_not_on_a_plateau_that_ends():
+    from course.diagnose_loss import check_loss_flat
+
+    t = np.arange(400)
+    flat = 0.69 - 1e-5 * t
+    plateau = flat - 0.02 * np.maximum(t - 350, 0) ** 2 / 50 ** 2  # flat, then falling faster and faster
+    assert check_loss_flat({"loss": series(plateau)}) == []
+    assert codes(check_loss_flat({"loss": series(flat)})) == ["loss_flat"]  # the plateau itself is flat
+
+
+def _first_order(observed, predicted=-0.08, window=24):
+    """A loss and the statistics of ``window`` sampled single plain-SGD updates (steps 2k -> 2k+1)."""
+    loss, pred, frm = [], [], []
+    for k, o in enumerate(observed[:window]):
+        loss += [(2 * k, 2.0), (2 * k + 1, 2.0 + o)]
+        pred.append((2 * k + 1, predicted))
+        frm.append((2 * k + 1, 2 * k))
+    stats = {"first_order": {"predicted": pred, "from_step": frm}, "update_cos": {"W1": series([1.0] * window)},
+             "update_ratio": {"W1": series([1e-3] * window)}}
+    return {"loss": loss}, stats
+
+
+def test_loss_not_following_gradients_only_where_the_loss_noise_is_small():
+    from course.diagnose_loss import check_loss_not_following_gradients
+
+    smooth = [0.05] * 24  # the same data every step (full batch): the loss rises where it should fall
+    assert codes(check_loss_not_following_gradients(*_first_order(smooth))) == ["loss_not_following_gradients"]
+    rng = np.random.default_rng(0)  # mini-batch: 18 of 24 changes up by chance, spread as large as the prediction
+    noisy = np.abs(rng.normal(0.05, 0.08, 24)) * np.where(np.arange(24) % 4 == 0, -1, 1)
+    assert np.mean(noisy > 0) >= 0.75 and noisy.sum() > 0.5 * 24 * 0.08
+    assert check_loss_not_following_gradients(*_first_order(noisy)) == []

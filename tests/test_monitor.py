@@ -119,8 +119,8 @@ def _sgd_run(mon, steps=6, lr=0.1):
         for k in params:
             params[k] -= lr * grads[k]  # in place, as the chapters do
         ratios.append(np.linalg.norm(params["W1"] - before) / np.linalg.norm(before))
-        h = np.concatenate([np.zeros((5, 4)), rng.random((5, 4)) + 0.1], axis=1)  # 4 of 8 units dead
-        mon.update(step, params=params, grads=grads, activations={"h1": h}, outputs=h * 10, loss=1.0 / (step + 1))
+        h = np.concatenate([np.zeros((64, 4)), np.full((64, 4), 0.1 + step / 10)], axis=1)  # 4 of 8 units dead
+        mon.update(step, params=params, grads=grads, activations={"h1": h}, outputs=h * 10 - 1, loss=1.0 / (step + 1))
     return params, ratios
 
 
@@ -154,7 +154,8 @@ def test_stats_are_right_and_ordered_by_layer():
         assert r == pytest.approx(ratios[step], rel=1e-9)
     assert all(v == pytest.approx(0.5) for _, v in mon.stats["dead_frac"]["h1"])
     assert mon.stats["output_absmax"]["outputs"][-1][1] > 1.0
-    assert mon.diagnoses == []
+    # lr 0.1 times random unit gradients changes W1 by ~11% per update, 100 times CS231n's healthy 1e-3
+    assert [d.code for d in mon.diagnoses] == ["update_ratio_high"]
 
 
 def test_off_mode_computes_no_statistics():
@@ -173,7 +174,10 @@ def test_diagnoses_reach_the_monitor():
 def test_frozen_weights_are_diagnosed():
     mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
     _sgd_run(mon, steps=5, lr=0.0)
-    assert "weights_not_changing" in [d.code for d in mon.diagnoses]
+    assert "weights_not_updated" in [d.code for d in mon.diagnoses]  # exactly unchanged: the update is not applied
+    mon = TrainingMonitor(metrics=["loss"], mode="static", every_seconds=0.0, stats_every_seconds=0.0)
+    _sgd_run(mon, steps=7, lr=1e-9)
+    assert "weights_not_changing" in [d.code for d in mon.diagnoses]  # a far too small learning rate
 
 
 def test_histograms_and_curves_render_and_follow_new_curves():
