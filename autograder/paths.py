@@ -16,9 +16,10 @@ def source_path(chapter: str, root: Path = ROOT) -> Path:
     return root / "source" / chapter / f"{chapter}.ipynb"
 
 
-def release_path(chapter: str, root: Path = ROOT) -> Path:
-    """The released student notebook of ``chapter`` under ``root``."""
-    return root / "release" / chapter / f"{chapter}.ipynb"
+def release_path(chapter: str, root: Path = ROOT, lang: str | None = None) -> Path:
+    """The released student notebook of ``chapter`` under ``root``; with ``lang`` (``zh_CN``) its translation,
+    under ``release-<lang>/`` (same assignment and notebook name, same code cells and grade ids)."""
+    return root / ("release" if lang is None else f"release-{lang}") / chapter / f"{chapter}.ipynb"
 
 
 def tool_env(base: dict | None = None) -> dict:

@@ -5,12 +5,14 @@ Each chapter is written once, as a jupytext percent-format text file, ``autograd
 Notebook*; nbgrader's *Create Assignment* panel edits its cells, and saving writes the text file back). The format
 and its nbgrader cell headers: :mod:`autograder.chapters.text`. This module turns a chapter into the nbgrader
 *source* notebook (solutions and hidden tests, outputs cleared, cell ids ``cNNN``) and then runs the real
-``nbgrader generate_assignment`` in a throw-away course directory to produce the *release* notebook.
+``nbgrader generate_assignment`` in a throw-away course directory to produce the *release* notebook. A chapter
+whose translation is complete also gets ``release-<lang>/<chapter>/<chapter>.ipynb``: the same notebook with its
+markdown translated (same assignment, code cells and grade ids; :mod:`autograder.authoring.translations`).
 
 Usage::
 
     python -m autograder.build            # rebuild source/ and release/ for every chapter
-    python -m autograder.build --check    # exit 1 if source/ or release/ is out of date
+    python -m autograder.build --check    # exit 1 if source/, release/ or release-<lang>/ is out of date
     python -m autograder.build --student-edition DIR --through NN  # the class's repository (no solutions)
 """
 
@@ -23,9 +25,10 @@ import sys
 import tempfile
 from pathlib import Path
 
-from autograder.chapters import chapter_names
+from autograder.authoring.translations import translated_releases
+from autograder.chapters import chapter_names, get
 from autograder.chapters.text import render_source
-from autograder.paths import ROOT, source_path, tool_env
+from autograder.paths import ROOT, release_path, source_path, tool_env
 
 
 def generate_release(source_dir: Path, chapter: str | list[str], out_dir: Path) -> Path:
@@ -54,6 +57,26 @@ def generate_release(source_dir: Path, chapter: str | list[str], out_dir: Path) 
                 shutil.rmtree(target)
             shutil.copytree(course / "release" / name, target)
         return out_dir / names[-1]
+
+
+def translated_release_files(chapter: str, tmp_release: Path, check: bool) -> list[str]:
+    """Write (or compare) ``release-<lang>/<chapter>/``: the fresh English release with its markdown translated
+    (:mod:`autograder.authoring.translations`), only for a chapter whose translation is complete."""
+    problems = []
+    for lang, text in translated_releases(get(chapter), release_path(chapter, tmp_release.parent)).items():
+        committed = release_path(chapter, ROOT, lang)
+        if check and text is None and committed.exists():
+            problems.append(f"{committed.relative_to(ROOT)} exists but its translation is incomplete")
+        elif check and (text is None or committed.exists() and committed.read_text(encoding="utf-8") == text):
+            continue
+        elif check:
+            problems.append(f"{committed.relative_to(ROOT)} is out of date")
+        elif text is None:
+            shutil.rmtree(committed.parent, ignore_errors=True)
+        else:
+            committed.parent.mkdir(parents=True, exist_ok=True)
+            committed.write_text(text, encoding="utf-8")
+    return problems
 
 
 def build(check: bool = False, only: list[str] | None = None) -> list[str]:
@@ -87,6 +110,7 @@ def build(check: bool = False, only: list[str] | None = None) -> list[str]:
                 else:
                     committed.parent.mkdir(parents=True, exist_ok=True)
                     shutil.copyfile(fresh, committed)
+            problems += translated_release_files(chapter, tmp_release, check)
             if not check:
                 # Drop release files that no longer come out of generate_assignment.
                 fresh_names = {p.relative_to(tmp_release / chapter) for p in (tmp_release / chapter).rglob("*")}

@@ -1,0 +1,258 @@
+"""The translation store: per chapter, ``<lang>.md`` beside the chapter text, one keyed block per markdown cell.
+
+A block starts with a marker line naming the cell's key and a hash of the English cell it translates::
+
+    <!-- key: ch01-predict source: 3f0c9a1b2d4e -->
+    ## 1. 预测
+    ...
+
+A block whose hash is not that of the current English cell is *stale* (the English changed since it was
+translated); a cell without a block, or with a ``source: todo`` stub, is *missing*; a block whose key no chapter
+cell has is an *orphan*. Code cells are never translated: the translated notebook is the English one with the
+markdown sources replaced, so code, nbgrader metadata, cell ids and grade ids are the same in both editions.
+
+Usage::
+
+    python -m autograder.authoring.translations status [--lang zh_CN] [chapter ...]   # exit 1 if incomplete
+    python -m autograder.authoring.translations stub [--lang zh_CN] [chapter ...]     # add todo blocks (English)
+    python -m autograder.authoring.translations stamp CHAPTER KEY ...   # the translation was checked: new hash
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import nbformat
+
+from autograder.chapters import Chapter, all_chapters, get
+from autograder.chapters.text import read_chapter
+
+LANGS = ("zh_CN",)
+TODO = "todo"
+MARKER = re.compile(r"^<!-- key: (?P<key>[A-Za-z0-9_.-]+) source: (?P<hash>[0-9a-f]{12}|todo) -->$")
+
+
+class StoreError(ValueError):
+    """A malformed translation store."""
+
+
+@dataclass(frozen=True)
+class Block:
+    key: str
+    source_hash: str  # of the English cell translated, or "todo" (a stub: not translated yet)
+    text: str
+
+
+@dataclass
+class Status:
+    """What a store lacks against the English cells: keys in chapter order."""
+
+    total: int = 0
+    done: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
+    orphans: list[str] = field(default_factory=list)
+
+    @property
+    def complete(self) -> bool:
+        return not (self.missing or self.stale or self.orphans)
+
+
+def source_hash(text: str) -> str:
+    """The 12-hex-digit hash of an English markdown cell's source (trailing whitespace aside)."""
+    return hashlib.sha256(text.rstrip().encode("utf-8")).hexdigest()[:12]
+
+
+def parse_store(text: str, name: str = "<store>") -> dict[str, Block]:
+    """``{key: Block}`` of a store's text; anything before the first marker is a comment. Duplicate keys and
+    empty blocks are errors."""
+    blocks: dict[str, Block] = {}
+    current: tuple[str, str] | None = None
+    lines: list[str] = []
+
+    def close():
+        if current is None:
+            return
+        body = "\n".join(lines).strip("\n")
+        if not body.strip():
+            raise StoreError(f"{name}: block {current[0]!r} is empty")
+        blocks[current[0]] = Block(current[0], current[1], body)
+
+    for number, line in enumerate(text.splitlines(), 1):
+        match = MARKER.match(line.rstrip())
+        if match:
+            close()
+            if match["key"] in blocks or (current and current[0] == match["key"]):
+                raise StoreError(f"{name}:{number}: key {match['key']!r} has two blocks")
+            current, lines = (match["key"], match["hash"]), []
+        elif line.startswith("<!-- key:"):
+            raise StoreError(f"{name}:{number}: malformed marker {line!r} (expected <!-- key: K source: HASH -->)")
+        else:
+            lines.append(line)
+    close()
+    return blocks
+
+
+def format_store(blocks: list[Block], preamble: str = "") -> str:
+    """The text of a store holding ``blocks`` in the order given (inverse of :func:`parse_store`)."""
+    parts = [preamble.rstrip("\n") + "\n"] if preamble.strip() else []
+    parts += [f"<!-- key: {b.key} source: {b.source_hash} -->\n{b.text.strip(chr(10))}\n" for b in blocks]
+    return "\n".join(parts)
+
+
+def english_cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
+    """``[(key, source)]`` of a chapter notebook's markdown cells, in order (a cell without a key, not yet given
+    one, counts as ``<cell N has no key>``: never translated)."""
+    return [(c.metadata.get("key", f"<cell {i} has no key>"), c.source)
+            for i, c in enumerate(nb.cells) if c.cell_type == "markdown"]
+
+
+def status(english: list[tuple[str, str]], blocks: dict[str, Block]) -> Status:
+    """Compare a store with the English cells it translates."""
+    out = Status(total=len(english))
+    for key, source in english:
+        block = blocks.get(key)
+        if block is None or block.source_hash == TODO:
+            out.missing.append(key)
+        elif block.source_hash != source_hash(source):
+            out.stale.append(key)
+        else:
+            out.done.append(key)
+    keys = {k for k, _ in english}
+    out.orphans = [k for k in blocks if k not in keys]
+    return out
+
+
+def translate(nb: nbformat.NotebookNode, blocks: dict[str, Block], lang: str) -> nbformat.NotebookNode:
+    """A copy of ``nb`` (a source or release notebook) with every markdown cell in ``lang``: only the markdown
+    sources change (and ``metadata.course.language``). Refuses an incomplete or stale translation."""
+    english = english_cells(nb)
+    state = status(english, blocks)
+    if state.missing or state.stale:
+        raise StoreError(f"{lang}: missing {state.missing}, stale {state.stale}")
+    out = copy.deepcopy(nb)
+    for cell in out.cells:
+        if cell.cell_type == "markdown":
+            cell.source = blocks[cell.metadata["key"]].text
+    out.metadata.setdefault("course", {})["language"] = lang
+    return out
+
+
+def edition_differences(english: dict, translated: dict) -> list[str]:
+    """What differs between two editions of a notebook besides the markdown text: cell count, order, types,
+    ids, metadata, and every code cell's source. Empty when only the prose differs."""
+    problems = []
+    a, b = english["cells"], translated["cells"]
+    if len(a) != len(b):
+        return [f"{len(a)} cells against {len(b)}"]
+    for i, (x, y) in enumerate(zip(a, b)):
+        for part in ("cell_type", "id", "metadata"):
+            if x.get(part) != y.get(part):
+                problems.append(f"cell {i}: {part} differs")
+        if x["cell_type"] != "markdown" and x["source"] != y["source"]:
+            problems.append(f"cell {i} ({x.get('metadata', {}).get('nbgrader', {}).get('grade_id', 'code')}): "
+                            "the code differs")
+    strip = {k: v for k, v in translated.get("metadata", {}).items() if k != "course"}
+    if strip != {k: v for k, v in english.get("metadata", {}).items() if k != "course"}:
+        problems.append("notebook metadata differs")
+    return problems
+
+
+def store_path(chapter: Chapter, lang: str) -> Path:
+    return chapter.folder / f"{lang}.md"
+
+
+def load_store(chapter: Chapter, lang: str) -> dict[str, Block]:
+    path = store_path(chapter, lang)
+    return parse_store(path.read_text(encoding="utf-8"), str(path)) if path.exists() else {}
+
+
+def chapter_notebook(chapter: Chapter) -> nbformat.NotebookNode:
+    return read_chapter(chapter.text.read_text(encoding="utf-8"), chapter.name)
+
+
+def chapter_status(chapter: Chapter, lang: str) -> Status:
+    return status(english_cells(chapter_notebook(chapter)), load_store(chapter, lang))
+
+
+def translated_releases(chapter: Chapter, release_nb: Path) -> dict[str, str | None]:
+    """``{lang: notebook text}`` of the translated releases of a freshly built English release notebook;
+    ``None`` for a language whose translation of the chapter is incomplete (no release in that language)."""
+    english = nbformat.read(str(release_nb), as_version=4)
+    out: dict[str, str | None] = {}
+    for lang in LANGS:
+        blocks = load_store(chapter, lang)
+        if status(english_cells(english), blocks).complete:
+            out[lang] = nbformat.writes(translate(english, blocks, lang)) + "\n"
+        else:
+            out[lang] = None
+    return out
+
+
+def stub(chapter: Chapter, lang: str) -> list[str]:
+    """Add a ``todo`` block (the English text, to be replaced) for every missing cell; the store is rewritten in
+    chapter order, its translated blocks unchanged. Returns the keys added."""
+    path = store_path(chapter, lang)
+    text = path.read_text(encoding="utf-8") if path.exists() else ""
+    blocks = parse_store(text, str(path))
+    preamble = text.split("<!-- key:", 1)[0] if text else f"<!-- {lang} translation of chapter {chapter.name}; " \
+        "see docs/glossary-zh.md and `python -m autograder.authoring.translations status` -->\n"
+    added, ordered = [], []
+    for key, source in english_cells(chapter_notebook(chapter)):
+        if key not in blocks:
+            blocks[key] = Block(key, TODO, source)
+            added.append(key)
+        ordered.append(blocks.pop(key))
+    path.write_text(format_store(ordered + list(blocks.values()), preamble), encoding="utf-8")
+    return added
+
+
+def stamp(chapter: Chapter, lang: str, keys: list[str]) -> None:
+    """Record that the blocks ``keys`` translate the current English cells (after checking them by hand)."""
+    path = store_path(chapter, lang)
+    text = path.read_text(encoding="utf-8")
+    english = dict(english_cells(chapter_notebook(chapter)))
+    blocks = parse_store(text, str(path))
+    unknown = [k for k in keys if k not in english or k not in blocks]
+    if unknown:
+        raise StoreError(f"{path}: no English cell or no block for {unknown}")
+    for key in keys:
+        text = text.replace(f"<!-- key: {key} source: {blocks[key].source_hash} -->",
+                            f"<!-- key: {key} source: {source_hash(english[key])} -->")
+    path.write_text(text, encoding="utf-8")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("status", "stub", "stamp"))
+    parser.add_argument("--lang", default=LANGS[0], choices=LANGS)
+    parser.add_argument("args", nargs="*", help="chapters (status, stub); CHAPTER KEY ... (stamp)")
+    args = parser.parse_args(argv)
+    if args.command == "stamp":
+        if len(args.args) < 2:
+            parser.error("stamp CHAPTER KEY ...")
+        stamp(get(args.args[0]), args.lang, args.args[1:])
+        return 0
+    chapters = [get(n) for n in args.args] if args.args else all_chapters()
+    incomplete = 0
+    for chapter in chapters:
+        if args.command == "stub":
+            print(f"{chapter.name}: {len(stub(chapter, args.lang))} todo block(s) added")
+            continue
+        s = chapter_status(chapter, args.lang)
+        incomplete += not s.complete
+        print(f"{chapter.name}: {len(s.done)}/{s.total} translated" + ("" if s.complete else ":"))
+        for label, keys in (("missing", s.missing), ("stale", s.stale), ("orphan", s.orphans)):
+            if keys:
+                print(f"  {label}: {' '.join(keys)}")
+    return 1 if incomplete else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
