@@ -28,6 +28,7 @@ from pathlib import Path
 
 from autograder.grading import gradebook as gbk
 from autograder.grading.csvfile import csv_rows, write_grades_csv
+from autograder.grading.dask_client import DaskPool, connect
 from autograder.grading.feedback import feedback
 from autograder.grading.preflight import before_grading
 from autograder.grading.processes import STOP, kill_all, run
@@ -86,7 +87,8 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     results = []
     t0 = time.monotonic()
     bar = _progress(len(students), assignment)
-    pool = ThreadPoolExecutor(max_workers=opts.workers)
+    pool = (DaskPool(opts.dask, course, assignment, opts) if getattr(opts, "dask", None)
+            else ThreadPoolExecutor(max_workers=opts.workers))
     try:
         futures = {pool.submit(grade_student, course, assignment, s, opts): s for s in students}
         failures = 0
@@ -179,11 +181,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--export-column", metavar="HEADER",
                         help="the export's grade column, e.g. Canvas's 'Chapter 1 (12345)' (default: ASSIGNMENT)")
     parser.add_argument("--no-feedback", dest="feedback", action="store_false")
+    parser.add_argument("--scheduler", metavar="ADDRESS", help="grade on a Dask cluster: the scheduler's address "
+                        "(tls://host:8786), or local for a LocalCluster of --workers processes (docs/grading.md)")
     opts = parser.parse_args(argv)
     if opts.export and opts.export[0] not in ("canvas", "moodle"):
         parser.error("--export takes canvas or moodle")
     opts.mem_mb = opts.mem_mb or None
     opts.cpu_s = opts.cpu_s or None
+    opts.dask = connect(opts) if opts.scheduler else None  # before anything is written
     grade(opts.assignment, opts.course_dir, opts.student, opts)
     return 0
 
