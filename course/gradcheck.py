@@ -18,6 +18,8 @@ from collections.abc import Callable
 
 import numpy as np
 
+from course.i18n import gettext as _
+
 __all__ = ["numerical_gradient", "relative_error", "grad_check", "check_params"]
 
 # Chapter 2 asks students to write numerical_gradient and relative_error: a class's student edition ships this
@@ -33,8 +35,11 @@ def numerical_gradient(f: Callable[[np.ndarray], float], x: np.ndarray, h: float
     restored exactly. Returns a float64 array of x's shape.
     """
     if not isinstance(x, np.ndarray) or not np.issubdtype(x.dtype, np.floating):
-        raise TypeError(f"x must be a floating-point NumPy array (perturbed in place), got {type(x).__name__}"
-                        + (f" of dtype {x.dtype}" if isinstance(x, np.ndarray) else ""))
+        if isinstance(x, np.ndarray):
+            raise TypeError(_("x must be a floating-point NumPy array (perturbed in place), got an array of dtype "
+                              "{dtype}", dtype=x.dtype))
+        raise TypeError(_("x must be a floating-point NumPy array (perturbed in place), got {kind}",
+                          kind=type(x).__name__))
     grad = np.zeros(x.shape, dtype=np.float64)
     for idx in np.ndindex(x.shape):
         old = x[idx]
@@ -54,7 +59,7 @@ def relative_error(a, b) -> float:
     a = np.asarray(a, dtype=np.float64)
     b = np.asarray(b, dtype=np.float64)
     if a.shape != b.shape:
-        raise ValueError(f"shapes differ: {a.shape} vs {b.shape}")
+        raise ValueError(_("shapes differ: {a} vs {b}", a=a.shape, b=b.shape))
     denom = np.linalg.norm(a) + np.linalg.norm(b)
     return 0.0 if denom == 0 else float(np.linalg.norm(a - b) / denom)
 
@@ -65,10 +70,12 @@ def grad_check(f: Callable[[np.ndarray], float], x: np.ndarray, analytic, h: flo
     x must be float64 (a float32 check cannot tell a right gradient from a wrong one); it is restored.
     """
     if x.dtype != np.float64:
-        raise TypeError(f"gradient checks need float64 arrays, got {x.dtype}: use x.astype(np.float64)")
+        raise TypeError(_("gradient checks need float64 arrays, got {dtype}: use x.astype(np.float64)",
+                          dtype=x.dtype))
     analytic = np.asarray(analytic)
     if analytic.shape != x.shape:
-        raise ValueError(f"analytic gradient has shape {analytic.shape}, x has {x.shape}")
+        raise ValueError(_("analytic gradient has shape {analytic}, x has {x}", analytic=analytic.shape,
+                           x=x.shape))
     return relative_error(analytic, numerical_gradient(f, x, h))
 
 
@@ -83,5 +90,5 @@ def check_params(loss_fn: Callable[[], float], params: dict, grads: dict, h: flo
     names = list(params) if names is None else list(names)
     missing = [n for n in names if n not in grads]
     if missing:
-        raise KeyError(f"grads has no entry for {missing}")
-    return {n: grad_check(lambda _: loss_fn(), params[n], grads[n], h) for n in names}
+        raise KeyError(_("grads has no entry for {names}", names=missing))
+    return {n: grad_check(lambda _x: loss_fn(), params[n], grads[n], h) for n in names}

@@ -19,6 +19,8 @@ from __future__ import annotations
 
 import os
 
+from course.i18n import gettext as _
+
 DEFAULT_BLAS_THREADS = 1
 _THREAD_VARS = ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -40,7 +42,8 @@ def blas_threads_wanted() -> int | None:
     try:
         return max(1, int(raw))
     except ValueError:
-        raise ValueError(f"COURSE_BLAS_THREADS={raw!r}: give a number of threads or 'default'") from None
+        raise ValueError(_("COURSE_BLAS_THREADS={value!r}: give a number of threads or 'default'",
+                           value=raw)) from None
 
 
 def set_blas_threads(threads: int | None = None) -> int | None:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import numpy as np
 
+from course.i18n import gettext as _
+
 
 def _images(a, name: str) -> np.ndarray:
     a = np.asarray(a)
     if a.ndim != 4:
-        raise ValueError(f"{name} must be images (N, H, W, C), got shape {a.shape}")
+        raise ValueError(_("{name} must be images (N, H, W, C), got shape {shape}", name=name, shape=a.shape))
     return a
 
 
@@ -27,9 +29,9 @@ def neighbourhoods(lr, k: int) -> np.ndarray:
     """
     lr = _images(lr, "lr")
     if k < 1 or k % 2 == 0:
-        raise ValueError(f"k must be a positive odd number, got {k}")
+        raise ValueError(_("k must be a positive odd number, got {k}", k=k))
     p = k // 2
-    n, h, w, _ = lr.shape
+    n, h, w = lr.shape[:3]
     padded = np.pad(lr, ((0, 0), (p, p), (p, p), (0, 0)), mode="edge")
     return np.concatenate([padded[:, i:i + h, j:j + w, :] for i in range(k) for j in range(k)], axis=-1)
 
@@ -39,7 +41,8 @@ def to_blocks(hr, factor: int) -> np.ndarray:
     hr = _images(hr, "hr")
     n, hh, ww, c = hr.shape
     if hh % factor or ww % factor:
-        raise ValueError(f"height and width ({hh}, {ww}) must be multiples of factor {factor}")
+        raise ValueError(_("height and width ({height}, {width}) must be multiples of factor {factor}", height=hh,
+                           width=ww, factor=factor))
     h, w = hh // factor, ww // factor
     return hr.reshape(n, h, factor, w, factor, c).transpose(0, 1, 3, 2, 4, 5).reshape(n, h, w, factor * factor * c)
 
@@ -49,7 +52,8 @@ def from_blocks(blocks, factor: int, channels: int = 3) -> np.ndarray:
     blocks = _images(blocks, "blocks")
     n, h, w, d = blocks.shape
     if d != factor * factor * channels:
-        raise ValueError(f"last axis {d} != factor * factor * channels = {factor * factor * channels}")
+        raise ValueError(_("last axis {d} != factor * factor * channels = {expected}", d=d,
+                           expected=factor * factor * channels))
     out = blocks.reshape(n, h, w, factor, factor, channels).transpose(0, 1, 3, 2, 4, 5)
     return out.reshape(n, h * factor, w * factor, channels)
 

@@ -12,7 +12,7 @@ markdown translated (same assignment, code cells and grade ids; :mod:`autograder
 Usage::
 
     python -m autograder.build            # rebuild source/ and release/ for every chapter
-    python -m autograder.build --check    # exit 1 if source/, release/ or release-<lang>/ is out of date
+    python -m autograder.build --check    # exit 1 if source/, release/, release-<lang>/ or a .mo is out of date
     python -m autograder.build --student-edition DIR --through NN  # the class's repository (no solutions)
 """
 
@@ -146,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; known: {chapter_names()}")
     problems = build(check=args.check, only=args.chapters or None)
+    from autograder.authoring import catalog  # Babel: a dev dependency, not needed for --student-edition
+
+    problems += catalog.sync(check=args.check)  # course/locale/*/LC_MESSAGES/course.mo from its .po
     for p in problems:
         print("OUT OF DATE:", p)
     if problems:
-        print("Run `python -m autograder.build` and commit source/ and release/.")
+        print("Run `python -m autograder.build` and commit source/, release/, release-<lang>/ and course/locale/.")
         return 1
     print("[build] done" if not args.check else "[build] source/ and release/ are in sync")
     return 0

@@ -1,0 +1,146 @@
+"""The message catalogs of the ``course`` package (issue 30): ``course/locale/<lang>/LC_MESSAGES/course.po``,
+managed with Babel, compiled to the ``.mo`` that :mod:`course.i18n` reads.
+
+The messages are extracted from the course modules that import ``course.i18n`` (calls of ``_``, ``gettext`` and
+``ngettext``). The ``.po`` is the source (translators edit it); the ``.mo`` is committed so that an installed
+course needs no Babel, and ``python -m autograder.build`` recompiles it (``--check``: exit 1 when it is out of
+date or the catalog is incomplete).
+
+Usage::
+
+    python -m autograder.authoring.catalog update   # add new messages (empty) to every .po, drop obsolete ones
+    python -m autograder.authoring.catalog check    # exit 1: missing, empty, fuzzy, placeholders differ, .mo stale
+    python -m autograder.authoring.catalog compile  # .po -> .mo
+"""
+
+from __future__ import annotations
+
+import argparse
+import io
+import string
+import sys
+from collections import Counter
+from pathlib import Path
+
+from babel.messages.catalog import Catalog
+from babel.messages.extract import extract_from_file
+from babel.messages.mofile import write_mo
+from babel.messages.pofile import read_po, write_po
+
+from autograder.paths import ROOT
+
+COURSE = ROOT / "course"
+LOCALE_DIR = COURSE / "locale"
+DOMAIN = "course"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+
+
+def po_path(lang: str) -> Path:
+    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+def languages() -> list[str]:
+    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+
+
+def sources(root: Path = COURSE) -> list[Path]:
+    """The course modules that use the catalog."""
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts and p.name != "i18n.py"
+                  and "course.i18n import" in p.read_text(encoding="utf-8"))
+
+
+def extract(paths: list[Path]) -> Catalog:
+    """A template catalog of every message the modules ``paths`` pass to ``_``/``gettext``/``ngettext``."""
+    template = Catalog(domain=DOMAIN, project="nn-from-scratch-course")
+    for path in paths:
+        for lineno, message, comments, _context in extract_from_file("python", str(path), keywords=KEYWORDS):
+            template.add(message, locations=[(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT)
+                                              else path.name, lineno)], auto_comments=comments)
+    return template
+
+
+def placeholders(text: str) -> Counter:
+    """The ``{name:spec!conv}`` fields of a message (a malformed one counts as ``<malformed>``)."""
+    try:
+        return Counter((f, s, c) for _, f, s, c in string.Formatter().parse(text) if f is not None)
+    except ValueError:
+        return Counter({("<malformed>", "", None): 1})
+
+
+def problems(template: Catalog, catalog: Catalog, lang: str) -> list[str]:
+    """What a language's catalog lacks against the messages the code uses."""
+    out = []
+    for message in template:
+        if not message.id:
+            continue
+        entry = catalog.get(message.id)
+        ident = message.id if isinstance(message.id, str) else message.id[0]
+        if entry is None:
+            out.append(f"{lang}: missing {ident!r}")
+            continue
+        ids = list(message.id) if isinstance(message.id, (list, tuple)) else [message.id]
+        strs = list(entry.string) if isinstance(entry.string, (list, tuple)) else [entry.string]
+        if not all(s and s.strip() for s in strs):
+            out.append(f"{lang}: empty translation of {ident!r}")
+        elif entry.fuzzy:
+            out.append(f"{lang}: fuzzy (unchecked) translation of {ident!r}")
+        elif any(placeholders(s) != placeholders(ids[min(i, len(ids) - 1)]) for i, s in enumerate(strs)):
+            out.append(f"{lang}: the placeholders of {ident!r} differ in its translation")
+    used = {m.id for m in template if m.id}
+    out += [f"{lang}: obsolete entry {m.id!r} (run update)" for m in catalog if m.id and m.id not in used]
+    return out
+
+
+def read(lang: str) -> Catalog:
+    with po_path(lang).open("rb") as f:
+        return read_po(f, locale=lang, domain=DOMAIN)
+
+
+def compiled(catalog: Catalog) -> bytes:
+    buf = io.BytesIO()
+    write_mo(buf, catalog)
+    return buf.getvalue()
+
+
+def update() -> None:
+    """Merge the extracted messages into every .po (new ones empty; obsolete ones dropped)."""
+    template = extract(sources())
+    for lang in languages():
+        catalog = read(lang)
+        catalog.update(template, no_fuzzy_matching=True)
+        catalog.obsolete.clear()
+        with po_path(lang).open("wb") as f:
+            write_po(f, catalog, width=120, omit_header=False, sort_output=False)
+
+
+def sync(check: bool = False) -> list[str]:
+    """Compile every .po to its .mo (with ``check``: report an out-of-date .mo and an incomplete catalog)."""
+    template = extract(sources())
+    found = []
+    for lang in languages():
+        catalog = read(lang)
+        mo = po_path(lang).with_suffix(".mo")
+        if check:
+            found += problems(template, catalog, lang)
+            if not mo.exists() or mo.read_bytes() != compiled(catalog):
+                found.append(f"{mo.relative_to(ROOT)} is out of date (run `python -m autograder.build`)")
+        else:
+            mo.write_bytes(compiled(catalog))
+    return found
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("command", choices=("update", "check", "compile"))
+    args = parser.parse_args(argv)
+    if args.command == "update":
+        update()
+        return 0
+    found = sync(check=args.command == "check")
+    for p in found:
+        print(p)
+    return 1 if found else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
