@@ -7,6 +7,9 @@ Where ``load_cifar10`` gets the data, in order:
    else ``~/.cache/nn-from-scratch``), written after a verified load.
 3. ``COURSE_CIFAR10_DIR``: the official tarball ``cifar-10-python.tar.gz``, a folder holding it, or its extracted
    ``cifar-10-batches-py`` folder (each batch file is then checked against its published md5); never modified.
+   It may also name the course's lossy JPEG copy (``cifar10-full-jpeg.npz``, a folder holding it, or a folder of
+   ``train|test/<class>/NNNN.jpg`` files; :mod:`course.data.cifar_jpeg`): checked before the cache, decoded once
+   (cached), returned in one fixed shuffled order (the copy is class-major and keeps no official order).
 4. The official tarball in ``<cache>/cifar10/``, downloaded there when missing (md5 c58f30108f718f92721af3b95e74349a).
 
 The batches are read straight out of the tarball in memory: nothing from the archive is written to disk (so no path
@@ -29,6 +32,7 @@ from pathlib import Path, PurePosixPath
 import numpy as np
 
 from course.data import fetching
+from course.data.cifar_jpeg import JPEG_NPZ, jpeg_source, load_jpeg_folder, shuffled
 from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import fixture_dir, load_fixture
 
@@ -168,7 +172,8 @@ def _verified_tarball(path: Path) -> Path:
     got = fetching.md5_file(path)
     if got != TAR_MD5:
         raise ChecksumError(f"{path}: md5 is {got}, expected {TAR_MD5} (corrupted, incomplete or not the official "
-                            "CIFAR-10 python tarball)")
+                            f"CIFAR-10 python tarball). For the course's JPEG copy ({JPEG_NPZ}) set {LOCAL_ENV} to "
+                            "that .npz file (load_cifar10 then decodes it), or call load_cifar10_jpeg(path, split)")
     return path
 
 
@@ -187,7 +192,8 @@ def _local_files() -> dict[str, bytes] | None:
         if (path / TAR_NAME).is_file():
             return _read_tarball(_verified_tarball(path / TAR_NAME))
     raise DataError(f"{LOCAL_ENV}={value!r} is neither the CIFAR-10 tarball nor a folder holding {TAR_NAME} or the "
-                    f"extracted {FOLDER} folder")
+                    f"extracted {FOLDER} folder, nor the course's JPEG copy ({JPEG_NPZ}, a folder holding it, or a "
+                    "folder of train/<class>/*.jpg files); load_cifar10_jpeg(path, split) reads the JPEG npz directly")
 
 
 def _cached_files(folder: Path, download: bool, progress: bool) -> dict[str, bytes]:
@@ -215,13 +221,19 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
     Labels index ``CIFAR10_CLASSES``; images are in the official order (data_batch_1..5, test_batch).
     ``data_dir``: cache folder (default ``$COURSE_DATA_DIR`` or ``~/.cache/nn-from-scratch``); ``download=False``
     raises DownloadError instead of using the network; ``progress=False`` silences the download display.
-    With ``COURSE_DATA_FIXTURES`` set, returns the offline subset (10000 train / 2000 test) instead.
+    With ``COURSE_DATA_FIXTURES`` set, returns the offline subset (10000 train / 2000 test) instead; with
+    ``COURSE_CIFAR10_DIR`` naming the course's JPEG copy, all 60,000 of its (lossy) images in a fixed shuffled order.
     """
     if split not in SPLITS:
         raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
     data = load_fixture("cifar10-subset")
     if data is not None:
         return data[f"x_{split}"], data[f"y_{split}"]
+    jpeg = jpeg_source()
+    if jpeg is not None:  # the course's JPEG copy, asked for by name: before the cache of the official arrays
+        if jpeg.is_file():
+            return shuffled(*load_cifar10_jpeg(jpeg, split, data_dir=data_dir, progress=progress))
+        return shuffled(*load_jpeg_folder(jpeg, split, CIFAR10_CLASSES, data_dir=data_dir, progress=progress))
 
     folder = fetching.cache_dir(data_dir, "cifar10")
     cached = fetching.load_arrays(folder / f"{split}.npz", ("x", "y"))
@@ -242,6 +254,9 @@ def cifar10_source() -> str:
     if fixture_dir() is not None:
         return ("the offline subset named by COURSE_DATA_FIXTURES (10,000 train / 2,000 test images), a lossy "
                 "quality-75 JPEG re-encoding: accuracies are close to, not equal to, the official images'")
+    if jpeg_source() is not None:
+        return (f"the course's JPEG copy of all 60,000 images named by {LOCAL_ENV} ({jpeg_source()}), a lossy "
+                "quality-75 re-encoding: accuracies are close to, not equal to, the official images'")
     return "the official CIFAR-10 images (lossless)"
 
 
