@@ -7,6 +7,12 @@ Builds a throw-away course directory with N submissions cycled from the corpus c
 the instructor command once per worker count, and prints submissions per minute. Each run starts from an
 empty gradebook, so both runs do the same work. ``--isolation`` is passed to course-grade (bwrap, the default,
 runs every kernel and re-check in a bubblewrap sandbox). The load average is printed before and after.
+
+    python benchmarks/bench_grading.py --side-by-side 01_perceptron 02_dense_backprop --n 8
+
+prints, per chapter, seconds per submission of stock ``nbgrader autograde`` (serial, nbgrader's default config:
+no sandbox, no judge), ``course-grade`` with 1 and 2 workers and ``course-grade --scheduler local`` (a Dask
+LocalCluster of 2 workers, its start included), with the load average, as a Markdown table.
 """
 
 from __future__ import annotations
@@ -56,13 +62,94 @@ def run(course: Path, workers: int, extra: list[str]) -> float:
     return time.perf_counter() - t0
 
 
+STOCK_CONFIG = "c = get_config()\n"  # nbgrader's defaults: no sandbox, no judge, visible and hidden tests decide
+
+
+def chapter_course(root: Path, chapter: str, n: int, stock: bool) -> Path:
+    """A course of ``n`` submissions of ``chapter``: chapter 1 cycles :data:`FAST_CASES` of the corpus, other
+    chapters alternate the source notebook (every solution) and the release notebook (the skeleton)."""
+    course = root / ("stock" if stock else "course")
+    shutil.rmtree(course, ignore_errors=True)
+    course.mkdir(parents=True)
+    if stock:
+        (course / "nbgrader_config.py").write_text(STOCK_CONFIG)
+    else:
+        shutil.copy(ROOT / "nbgrader_config.py", course)
+    shutil.copytree(ROOT / "source" / chapter, course / "source" / chapter)
+    for i in range(n):
+        if chapter == CHAPTER:
+            case = FAST_CASES[i % len(FAST_CASES)]
+            notebook = CORPUS / CHAPTER / case / f"{CHAPTER}.ipynb"
+        else:
+            case, folder = ("solved", "source") if i % 2 == 0 else ("skeleton", "release")
+            notebook = ROOT / folder / chapter / f"{chapter}.ipynb"
+        dest = course / "submitted" / f"s{i:03d}-{case}" / chapter
+        dest.mkdir(parents=True)
+        shutil.copy(notebook, dest / f"{chapter}.ipynb")
+    return course
+
+
+def timed(cmd: list[str], course: Path, env: dict) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(cmd, cwd=course, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    return time.perf_counter() - t0
+
+
+def side_by_side(chapter: str, n: int, timeout: int, tmp: Path) -> dict:
+    """Seconds per submission of ``chapter``: stock ``nbgrader autograde`` (serial, one process for the class),
+    course-grade with 1 and 2 local workers, course-grade on a local Dask scheduler (LocalCluster) of 2 workers.
+    Each from an empty gradebook after ``generate_assignment`` (outside the timing); course-grade's time is the
+    whole command (autograde, judge, feedback pages), stock's is autograde only."""
+    env = dict(os.environ)
+    env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
+    env["PYTHONPATH"] = str(ROOT) + os.pathsep + env.get("PYTHONPATH", "")  # hidden tests import autograder
+    env.setdefault("MPLBACKEND", "Agg")
+    nbgrader = [sys.executable, "-m", "nbgrader"]
+    grade = [sys.executable, "-m", "autograder.grading.cli", chapter, "--timeout", str(timeout)]
+    runs = {"stock nbgrader autograde (serial)": (True, nbgrader + ["autograde", chapter, "--force"]),
+            "course-grade, 1 worker": (False, grade + ["--workers", "1"]),
+            "course-grade, 2 workers": (False, grade + ["--workers", "2"]),
+            "course-grade --scheduler local, 2 workers": (False, grade + ["--workers", "2", "--scheduler", "local"])}
+    row = {"chapter": chapter, "n": n, "load_start": round(os.getloadavg()[0], 2)}
+    for name, (stock, cmd) in runs.items():
+        course = chapter_course(tmp, chapter, n, stock)
+        subprocess.run(nbgrader + ["generate_assignment", chapter, "--force", "--log-level=ERROR"], cwd=course,
+                       env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        row[name] = round(timed(cmd, course, env) / n, 2)
+        print(f"[bench] {chapter}: {name}: {row[name]:.2f} s per submission (load {os.getloadavg()[0]:.2f})",
+              flush=True)
+    row["load_end"] = round(os.getloadavg()[0], 2)
+    return row
+
+
+def table(rows: list[dict]) -> str:
+    """The side-by-side rows as a Markdown table (ratios against stock, and from 1 to 2 workers)."""
+    head = ("| chapter | n | stock nbgrader autograde (serial) | course-grade 1 worker | course-grade 2 workers | "
+            "course-grade on Dask (local scheduler, 2 workers) | 1 worker / stock (target <= 1.0x) | "
+            "speed-up 1 -> 2 workers (target >= 1.8x) | load avg start -> end |\n|" + "---|" * 9)
+    out = [head]
+    for r in rows:
+        stock, one, two, dask = (r[k] for k in list(r)[3:7])
+        out.append(f"| {r['chapter']} | {r['n']} | {stock:.2f} s | {one:.2f} s | {two:.2f} s | {dask:.2f} s | "
+                   f"{one / stock:.2f}x | {one / two:.2f}x | {r['load_start']} -> {r['load_end']} |")
+    return "\n".join(out)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--side-by-side", nargs="+", metavar="CHAPTER",
+                        help="per chapter: stock nbgrader, course-grade 1 and 2 workers, on a local Dask scheduler")
     parser.add_argument("--n", type=int, default=100)
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--timeout", type=int, default=30)
     parser.add_argument("--isolation", choices=["bwrap", "none"], default="bwrap")
     args = parser.parse_args()
+    if args.side_by_side:
+        with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
+            rows = [side_by_side(ch, args.n, args.timeout, Path(tmp)) for ch in args.side_by_side]
+        print(table(rows))
+        print(json.dumps(rows))
+        return 0
     results = {}
     load_start = os.getloadavg()[0]
     with tempfile.TemporaryDirectory(prefix="bench-grading-") as tmp:
