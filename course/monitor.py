@@ -34,9 +34,9 @@ Modes (chosen by :func:`detect_mode`, or forced with ``mode=`` / the ``COURSE_MO
 Statistics are sampled on a call-count schedule (:mod:`course.monitor_stats`: every call of short runs, thinning
 out on long ones); statistics, diagnoses and drawing each stay within a share of ``overhead_budget`` of the time.
 Static mode lets statistics and diagnoses also use a fixed allowance (short headless runs get every sample); live
-mode keeps strictly to the shares (after the first samples and evaluations) and evaluates the diagnoses for its
-redraws, so a watched loop, however short, is slowed by less than ``overhead_budget``. Both evaluate once more at
-the end.
+mode keeps strictly to the shares (after the first few samples), evaluates the diagnoses for its redraws only and
+draws first after :data:`FIRST_DRAW_AFTER` seconds, so a watched loop, however short, is slowed by less than
+``overhead_budget``. Both evaluate once more at the end.
 """
 
 from __future__ import annotations
@@ -54,11 +54,16 @@ from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
 HEALTHY_UPDATE_RATIO = 1e-3  # CS231n: "somewhere around 1e-3"; see course.diagnose.HEALTHY_RATIO
-SHARES = {"stats": 0.5, "diagnose": 0.3, "draw": 0.2}  # of overhead_budget (live drawing only sends points)
+# shares of overhead_budget; their sum stays below 1 to leave room for the first samples, evaluations and draw,
+# which are taken whatever they cost (live drawing only sends points: a small share is plenty)
+SHARES = {"stats": 0.45, "diagnose": 0.25, "draw": 0.1}
+FIRST_DRAW_AFTER = 0.25  # seconds of the loop before the first live draw
 SO_FAR_CLEAN = "✔ no problems detected so far"
 FINISHED_CLEAN = "✔ Finished at {x_label} {step}: no problems detected."
 FINISHED_FOUND = "Finished at {x_label} {step}: {active} finding(s) at the end, listed below."
 FINISHED_EARLIER = "{earlier} earlier finding(s) no longer held at the end (greyed below)."
+STOPPED_CLEAN = "✔ Stopped by you at {x_label} {step}: no problems detected."
+STOPPED_FOUND = "Stopped by you at {x_label} {step}: {active} finding(s) at the end, listed below."
 RUNS: list[dict] = []  # one summary per closed monitor in this process (benchmarks/bench_monitor.py reads it)
 
 
@@ -126,7 +131,6 @@ class TrainingMonitor:
         self._next_stats = -math.inf  # only with stats_every_seconds
         self._diag_cost = 0.0
         self._diag_calls = 0
-        self._next_eval = -math.inf  # live mode: the next time diagnoses may be evaluated
         self._evaluated_at = None  # (calls, samples) of the last evaluation
         self._last_draw = -math.inf
         self._draw_cost = 0.0  # total time of the redraws after the first
@@ -188,19 +192,21 @@ class TrainingMonitor:
                 sampler.sample(step, updates, params, grads, activations, outputs)
         k = self._diag_calls
         self._diag_calls += 1
-        if live:  # evaluated for the next redraw (and at close), within the share
-            if k < 3 or (t0 >= self._next_eval and self._diag_cost <= diag_share * elapsed):
-                self._next_eval = t0 + self.every_seconds
+        if not live:
+            if sample_due(k) and (k < 3 or self._diag_cost <= diag_share * elapsed + ALLOWANCE):
                 self._evaluate()
-        elif sample_due(k) and (k < 3 or self._diag_cost <= diag_share * elapsed + ALLOWANCE):
-            self._evaluate()
-        if self._view is not None:
-            if self._view.pump is not None and t0 >= self._next_poll:
-                self._next_poll = t0 + 0.05
-                self._view.pump.pump()
-            # redraws (after the first, which shows the panel at once) stay within their share of the elapsed time
-            if t0 >= self._last_draw + self.every_seconds and (
-                    self.redraws == 0 or self._draw_cost <= SHARES["draw"] * self.overhead_budget * elapsed):
+            return
+        view = self._view
+        if view.pump is not None and t0 >= self._next_poll:
+            self._next_poll = t0 + 0.05
+            view.pump.pump()
+        # live: a redraw (with the diagnoses evaluated for it) every every_seconds, the first one once the loop has
+        # run FIRST_DRAW_AFTER seconds (a loop shorter than that is drawn once, at close), each kind of work within
+        # its share of the elapsed time, the first of each whatever it costs
+        if elapsed >= FIRST_DRAW_AFTER and t0 >= self._last_draw + self.every_seconds:
+            if self.redraws == 0 or self._diag_cost <= diag_share * elapsed:
+                self._evaluate()
+            if self.redraws == 0 or self._draw_cost <= SHARES["draw"] * self.overhead_budget * elapsed:
                 self._redraw()
 
     def _evaluate(self) -> None:
@@ -310,7 +316,10 @@ class TrainingMonitor:
             active = sum(d.active for d in found)
             values = dict(x_label=html.escape(self.x_label), step=self.step if self.step is not None else 0,
                           active=active, earlier=len(found) - active)
-            summary = (FINISHED_CLEAN if not found else FINISHED_FOUND).format(**values)
+            if self.stopped:
+                summary = (STOPPED_CLEAN if not found else STOPPED_FOUND).format(**values)
+            else:
+                summary = (FINISHED_CLEAN if not found else FINISHED_FOUND).format(**values)
             if len(found) > active:
                 summary += " " + FINISHED_EARLIER.format(**values)
             return f"<div style='color:{'#2e7d32' if not found else '#333'}'>{summary}</div>" + (
@@ -330,5 +339,4 @@ class TrainingMonitor:
         view.status.value = self._status_text()
         view.diag.value = self._diagnoses_text()
         self._last_draw = time.monotonic()
-        if self.redraws > 1:  # the first draw shows the panel at once: not counted in the share
-            self._draw_cost += self._last_draw - t0  # total time of the later redraws
+        self._draw_cost += self._last_draw - t0

@@ -81,7 +81,9 @@ function niceStep(span, n) {
 
 function linearTicks(lo, hi, n, integer) {
   let step = niceStep(hi - lo, n);
-  if (Math.floor(hi / step) - Math.ceil(lo / step) < 1) step = niceStep(hi - lo, 2 * n + 1);  // at least 2 ticks
+  for (let k = n + 1; Math.floor(hi / step) - Math.ceil(lo / step) < 1 && k <= 4 * n; k++) {
+    step = niceStep(hi - lo, k);  // at least 2 ticks, as few more as that takes
+  }
   if (integer) step = Math.max(1, Math.round(step));
   const out = [];
   for (let v = Math.ceil(lo / step - 1e-9) * step; v <= hi + step * 1e-9; v += step) {
@@ -182,9 +184,10 @@ function drawAxes(ctx, xs, ys, w, h, xLabel) {
   ctx.textAlign = "right"; ctx.textBaseline = "middle";
   if (ys.log && ys.fine) {
     const yt = linearTicks(ys.lo, ys.hi, 6, false);
+    let last = Infinity;
     for (const v of yt.ticks) {
-      if (v <= 0) continue;
-      const py = Y(v);
+      if (v <= 0 || last - Y(v) < 14) continue;  // on a log axis the upper ticks crowd: keep labels apart
+      const py = last = Y(v);
       ctx.beginPath(); ctx.moveTo(M.l, py); ctx.lineTo(M.l + pw, py); ctx.stroke();
       ctx.fillText(fmtTick(v, yt.step), M.l - 4, py);
     }

@@ -168,9 +168,9 @@ check_perceptron_train(perceptron_train)
 # its offset `b` as well as its direction `w`, and `b` moves by only `lr` per mistake: it takes several epochs. The
 # training monitor plots the number of mistakes in each epoch while training runs. (In JupyterLab it updates
 # live; when the notebook runs headless it draws one figure at the end; under the grader it draws nothing.) At the
-# end the monitor says what it cost ("monitor cost ... s of the ... s"). This training run is so short that
-# drawing the figure takes longer than the training itself; on the longer runs of later chapters the figures are a
-# smaller share of the training time (benchmarks/RESULTS.md, per chapter).
+# end the monitor says what it cost ("monitor cost ... s of the ... s"). In JupyterLab the browser draws its plots
+# and the monitor keeps within 5% of the loop's time; headless, its one final figure takes longer than this very
+# short training itself (benchmarks/RESULTS.md, per chapter).
 
 # %%
 X_blobs, y_blobs = make_blobs(n_per_class=100, gap=2.5, rng=np.random.default_rng(1))

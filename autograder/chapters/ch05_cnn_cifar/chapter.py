@@ -769,8 +769,23 @@ def accuracy(params, X, y, normalise, batch=500):
     return hits / len(X)
 
 
+def val_loss(params, normalise, n=500):
+    """Mean cross-entropy on the first `n` validation images (forward pass only)."""
+    xv = (X_val[:n] - mean) / std if normalise else X_val[:n]
+    h = relu_forward(conv_forward_fast(xv, params["w1"], params["b1"], 1, 0)[0])[0]
+    p = maxpool_forward(h, 2, 2)[0]
+    return float(softmax_cross_entropy(affine_forward(p.reshape(len(p), -1), params["w2"], params["b2"])[0],
+                                       y_val[:n])[0])
+
+
+def filter_activity(params, xb):
+    """Each conv filter's largest output after the ReLU, per image: (N, 16); a column of zeros is a dead filter."""
+    return relu_forward(conv_forward_fast(xb, params["w1"], params["b1"], 1, 0)[0])[0].max(axis=(2, 3))
+
+
 def train(normalise, batch, init, lr, images, seed=0, monitor=None, momentum=0.0):
-    """SGD on the seed network for `images` training images; returns (params, losses)."""
+    """SGD on the seed network for `images` training images; returns (params, losses). With a monitor: the loss
+    every 20 updates, the validation loss every 200 (from update 20 on) and the conv filters' activity."""
     rng = np.random.default_rng(seed)
     params = init_params(rng, init)
     velocity = {k: np.zeros_like(v) for k, v in params.items()}
@@ -789,7 +804,9 @@ def train(normalise, batch, init, lr, images, seed=0, monitor=None, momentum=0.0
                 return params, losses
             seen, step = seen + batch, step + 1
             if monitor is not None and step % 20 == 0:
-                monitor.update(seen, updates=step, loss=float(np.mean(losses[-20:])), params=params, grads=grads)
+                extra = {"val_loss": val_loss(params, normalise)} if step % 200 == 20 else {}
+                monitor.update(seen, updates=step, loss=float(np.mean(losses[-20:])), params=params, grads=grads,
+                               activations={"conv1 filters": filter_activity(params, xb)}, **extra)
             if seen >= images or (monitor and monitor.stopped):
                 break
     return params, losses
@@ -847,8 +864,10 @@ print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image 
 # Mini-batches of 64, normalised inputs, He initialisation, SGD with momentum 0.9 and learning rate 0.01 (momentum
 # multiplies the effective step by about 10), a few epochs. With the full training set this reaches about 60% test
 # accuracy in a few minutes (`benchmarks/bench_cnn.py` records 62% after 12 epochs with a decaying learning rate and
-# random horizontal flips). The monitor shows the loss and the weight and gradient histograms while it runs, and
-# the stop button ends training early (the line under it says what the monitor cost). Its x axis counts images seen (64 per update); its update/weight panel is per
+# random horizontal flips). The monitor shows the loss, the validation loss (500 validation images every 200
+# updates), the fraction of dead conv filters (a filter whose ReLU output is 0 for every image of the batch) and the
+# weight and gradient histograms while it runs, and the stop button ends training early (the line under it says
+# what the monitor cost). Its x axis counts images seen (64 per update); its update/weight panel is per
 # update (`updates=step`), so it can be compared with the usual rule of thumb: a weight should change by "somewhere
 # around 1e-3" of its size per update (Karpathy's CS231n notes; the green band is 1e-4..1e-2). The cell prints the
 # median ratio it measured. With momentum the step actually taken is the velocity (about 10x `lr` times the
@@ -860,7 +879,7 @@ print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image 
 epochs = 1 if quick_mode() else 8
 images = 2000 if quick_mode() else epochs * len(X_train)
 t0 = time.perf_counter()
-with TrainingMonitor("seed network on CIFAR-10", metrics=["loss"], x_label="images seen") as monitor:
+with TrainingMonitor("seed network on CIFAR-10", metrics=["loss", "val_loss"], x_label="images seen") as monitor:
     final, losses = train(normalise=True, batch=64, init="he", lr=0.01, momentum=0.9, images=images, monitor=monitor)
 for name, points in monitor.stats.get("update_ratio", {}).items():  # empty under the grader (no statistics)
     print(f"median update/weight ratio of {name}: {np.median([r for _, r in points]):.1e} per update")

@@ -670,8 +670,9 @@ for rank in (5, 64, 256):
 # **correction** to the bilinear upsampling (`y = hr - upsample_bilinear(lr)`), so at the start it already matches
 # bilinear and the training only has to learn the missing detail. We train with mini-batches of 64 crops (each
 # batch flipped/rotated at random) using Adam on the gradients from your `mlp_loss_grads`; the monitor shows the loss
-# live. Its live figures (a 256 x 12288 weight histogram among them) cost a few percent more than the 5% the
-# monitor aims for; the line under each monitor says what it cost.
+# live. The browser draws its plots (the kernel sends only new points and histogram counts, also for the
+# 256 x 12288 weights), within the 5% of the loop's time the monitor aims for; the line under each monitor says
+# what it cost.
 
 # %%
 def random_batch(rng, lr_imgs, hr_imgs, batch):
