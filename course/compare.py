@@ -293,14 +293,38 @@ def expect_shape(value, shape: tuple, what: str) -> np.ndarray:
     return arr
 
 
+def pair(got: float, expected: float) -> tuple[str, str]:
+    """``got`` and ``expected`` printed with the fewest significant digits (6 to 17) that tell them apart."""
+    for digits in (6, 9, 12, 17):
+        a, e = f"{got:.{digits}g}", f"{expected:.{digits}g}"
+        if a != e:
+            break
+    return a, e
+
+
+def _low_precision(arr: np.ndarray, expected: np.ndarray) -> bool:
+    """The answer is float32/float16 where the expected values are float64 (the input's dtype was not kept)."""
+    return arr.dtype.kind == "f" and arr.dtype.itemsize < 8 and expected.dtype == np.float64
+
+
 def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 1e-8,
                  hint: str = "values") -> np.ndarray:
     """Shapes must match and values agree within ``atol + rtol * |expected|`` everywhere (``hint``: the key of
-    a value mismatch; shape and nan/inf failures have their own)."""
+    a value mismatch; shape and nan/inf failures have their own).
+
+    dtype contract: a float64 ``expected`` needs a float64 answer (a float32 one fails with the ``float32``
+    hint); a float32 ``expected`` (the contract allows float32: the input was float32) is compared with
+    tolerances scaled to float32 (``rtol`` at least 1e-5)."""
     expected = np.asarray(expected)
     arr = expect_shape(actual, expected.shape, what)
     if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
         fail(f"{what} should be numeric, got dtype {arr.dtype}", "numeric")
+    if _low_precision(arr, expected):
+        fail(f"{what} is {arr.dtype}, but the inputs were float64: keep the input's dtype (compute and return "
+             "float64 here; float32 in, float32 out is for training)", "float32")
+    if expected.dtype == np.float32 and arr.dtype.kind == "f" and rtol > 0:
+        scale = float(np.max(np.abs(expected))) if expected.size else 0.0
+        rtol, atol = max(rtol, 1e-5), max(atol, 1e-6 * scale) if atol else atol
     a = arr.astype(np.float64)
     e = expected.astype(np.float64)
     if not np.all(np.isfinite(a) | ~np.isfinite(e)) or np.any(np.isnan(a) != np.isnan(e)):
@@ -313,8 +337,15 @@ def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     if np.any(diff > tol):
         idx = np.unravel_index(int(np.argmax(diff - tol)), diff.shape) if diff.ndim else ()
         idx = tuple(int(i) for i in idx)
-        fail(f"{what} is wrong: at index {idx} got {float(a[idx]):.6g}, expected {float(e[idx]):.6g} "
-             f"(largest absolute error {float(diff.max()):.3g})", hint)
+        got, want = pair(float(a[idx]), float(e[idx]))
+        err = float(diff[idx])
+        rel = err / abs(float(e[idx])) if e[idx] else math.inf
+        # a float32 computation of the right formula is off by about 1e-7 relative, far inside any visible error
+        if hint == "values" and 1e-9 < rel < 1e-5:
+            hint = "float32"
+        fail(f"{what} is wrong: at index {idx} got {got}, expected {want} (error there {err:.3g}, relative "
+             f"{rel:.2g}; allowed {float(tol[idx]):.3g}; {int(np.sum(diff > tol))} of {diff.size} entries "
+             "outside the tolerance)", hint)
     return arr
 
 
@@ -327,7 +358,11 @@ def expect_scalar(value, expected: float, what: str, rtol: float = 1e-6, atol: f
     if math.isnan(got) and not math.isnan(expected):
         fail(f"{what} is nan, expected {expected!r}", "nonfinite")
     if not (got == expected or abs(got - expected) <= atol + rtol * abs(expected)):
-        fail(f"{what} is {got!r}, expected {expected!r}", hint)
+        a, e = pair(got, float(expected))
+        rel = abs(got - expected) / abs(expected) if expected else math.inf
+        if hint == "values" and 1e-9 < rel < 1e-5:
+            hint = "float32"
+        fail(f"{what} is {a}, expected {e} (relative error {rel:.2g})", hint)
     return got
 
 

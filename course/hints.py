@@ -39,6 +39,25 @@ HINTS = {
                "or `d[k] = ...` on the inputs.",
     "inplace_required": "This function must update the given arrays themselves (`p -= lr * g` on each array): "
                         "rebinding a name or returning new arrays leaves the caller's arrays unchanged.",
+    "inplace_perturb": "Perturb the array you were given itself (`old = x[idx]; x[idx] = old + h; ...; x[idx] = "
+                       "old`), not a copy: a network's loss reads its weight arrays directly and ignores the "
+                       "argument f gets, so only a change to x itself reaches it.",
+    "return_type": "The value is right but its type is not the one the docstring promises: wrap a NumPy result in "
+                   "float(...) to return a Python float.",
+    "float32": "Your numbers agree with the expected ones to about 7 digits, the precision of float32: keep the "
+               "input's dtype (float64 in, float64 out; no .astype(np.float32), no float32 constants or buffers "
+               "such as np.zeros(..., dtype=np.float32)), and compute in float64 when the input is float64.",
+    "saturation": "Your output stops changing beyond some input value: something clips or saturates the input "
+                  "(np.clip, a max/min bound). Compute the formula in a form that is exact for every input (for "
+                  "the sigmoid: exp(-|x|), which never overflows) instead of clipping.",
+    "grad_scale": "Every gradient is off by the same factor: look at the one place that scales all of them, the "
+                  "gradient of the loss with respect to the output (the 1/N or 1/(N * D_out) of the mean).",
+    "striding": "Taking every f-th pixel (hr[:, ::f, ::f]) keeps one pixel of each block; downsampling by a box "
+                "filter averages the whole f x f block (reshape, then mean over the two block axes).",
+    "pool_max_only": "Max-pooling's output depends only on the maximum of each window, so only that position gets "
+                     "the gradient (dout); every other position of the window gets 0.",
+    "dout_layout": "Reshape dout (N, F, Ho, Wo) to (F, N * Ho * Wo) after moving F first (transpose(1, 0, 2, 3)): "
+                   "the columns must follow im2col's (n, i, j) order.",
     "fp_overflow": "NumPy overflowed: exp of a large positive number is inf. Rewrite with exp(-|x|) (and log1p); "
                    "note that np.where computes BOTH branches for every element, so the branch it discards still "
                    "overflows.",

@@ -60,6 +60,7 @@ def perceptron_predict(X, w, b):
 
     X: (N, D) inputs; w: (D,) weights; b: scalar bias.
     Returns: (N,) integer array of 0/1 labels, 1 where X @ w + b > 0.
+    dtype: an integer array, whatever the float dtype of X.
     """
     ### BEGIN SOLUTION
     return (X @ w + b > 0).astype(np.int64)
@@ -109,6 +110,7 @@ def perceptron_train(X, y, lr, epochs, rng):
     X: (N, D) inputs; y: (N,) labels in {0, 1}; lr: learning rate; epochs: passes over the data;
     rng: np.random.Generator giving each epoch's order via rng.permutation(N).
     Returns: (w (D,), b float, errors list of length epochs).
+    dtype: w in X's float dtype; b a float; the error counts ints.
     """
     ### BEGIN SOLUTION
     N, D = X.shape

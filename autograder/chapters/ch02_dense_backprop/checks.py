@@ -125,6 +125,27 @@ class _Recorder:
         return _cubic(v)
 
 
+def _check_in_place(fn, x, what):
+    """The chapter's later use: f ignores its argument and reads x itself (as a network's loss reads its weights),
+    so numerical_gradient must perturb x in place, not a copy."""
+    original = x.copy()
+
+    def loss_reading_x(_):
+        return _cubic(x)
+
+    grad = expect_shape(_direct(fn, loss_reading_x, x), x.shape, what)
+    if np.allclose(grad, _cubic_grad(original), rtol=1e-7, atol=1e-7):
+        return
+    if np.all(np.abs(np.asarray(grad, dtype=np.float64)) < 1e-6):
+        fail(f"{what} with f = lambda _: sum(x**3 + sin x), an f that reads the array x itself and ignores its "
+             "argument (as the gradient check of section 6 does with a network's weights): every entry of the "
+             "gradient is 0, so f never saw x change. numerical_gradient must perturb x itself, in place "
+             "(x[idx] = old + h), not a copy of x, and restore each entry afterwards.", "inplace_perturb")
+    expect_close(grad, _cubic_grad(original), f"{what} with f = lambda _: sum(x**3 + sin x) (an f that reads x "
+                 "itself, as the gradient check of section 6 does; perturb x in place, not a copy): the gradient",
+                 rtol=1e-7, atol=1e-7, hint="inplace_perturb")
+
+
 def check_numerical_gradient(fn):
     """numerical_gradient(f, x, h): central differences, one entry perturbed at a time, x restored exactly."""
     for case, rng in enumerate(rngs(2404, 5)):
@@ -147,6 +168,8 @@ def check_numerical_gradient(fn):
                 fail(f"{what}: in call {k + 1} to f, {len(changed)} entries of x differed from their original values "
                      f"(e.g. x{list(i)} was off by {abs(float(seen[i] - original[i])):.3g}). Perturb one entry at a "
                      "time and restore each one exactly (old = x[i]; ...; x[i] = old) before moving on")
+        if case == 0:
+            _check_in_place(fn, x, what)
         if len(f.seen) < 2 * x.size:
             fail(f"{what} called f {len(f.seen)} times; central differences need 2 calls per entry "
                  f"({2 * x.size} for {x.size} entries)")
@@ -177,6 +200,10 @@ def check_relative_error(fn):
         expect_scalar(got, ref.relative_error(a, b), what, rtol=1e-6, atol=0)
         expect_scalar(call(fn, b, a), ref.relative_error(a, b), f"{what} with a and b swapped (it is symmetric)",
                       rtol=1e-6, atol=0)
+    tiny_a, tiny_b = np.array([[1e-9, -2e-9]]), np.array([[3e-9, -2e-9]])
+    expect_scalar(call(fn, tiny_a, tiny_b), ref.relative_error(tiny_a, tiny_b), "relative_error of two arrays of "
+                  "size ~1e-9 (it is scale-free: no floor such as max(1e-8, ...) in the denominator, only 0.0 when "
+                  "both are zero)", rtol=1e-6, atol=0)
     z = np.zeros((2, 3))
     got = call(fn, z, z.copy())
     expect_scalar(got, 0.0, "relative_error of two zero arrays (should be 0.0, not nan)", atol=0)

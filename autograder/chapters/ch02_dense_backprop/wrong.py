@@ -174,6 +174,18 @@ def numgrad_first_row_only(f, x, h=1e-5):
     return grad
 
 
+def numgrad_perturbs_copy(f, x, h=1e-5):
+    """Perturbs a copy of x and passes the copy to f: an f that reads x itself (a network's loss) never sees it."""
+    grad = np.zeros(x.shape)
+    for idx in np.ndindex(x.shape):
+        xp = x.copy()
+        xp[idx] += h
+        xm = x.copy()
+        xm[idx] -= h
+        grad[idx] = (f(xp) - f(xm)) / (2 * h)
+    return grad
+
+
 def affine_forward_cache_no_bias(x, W, b):
     """Caches (x, W, None): enough for affine_backward, but not the (x, W, b) the spec asks for."""
     return x @ W + b, (x, W, None)
@@ -205,6 +217,11 @@ def relerr_sum_abs(a, b):
     return float(np.abs(a - b).sum() / (np.abs(a).sum() + np.abs(b).sum()))
 
 
+def relerr_floor_1e8(a, b):
+    """CS231n's max(1e-8, ...) floor in the denominator: not scale-free for gradients below ~1e-8."""
+    return float(np.linalg.norm(a - b) / max(1e-8, np.linalg.norm(a) + np.linalg.norm(b)))
+
+
 WRONG = {
     "affine_forward": [affine_forward_transposed_W, affine_forward_no_bias, affine_forward_cache_out,
                        affine_forward_in_place, affine_forward_cache_no_bias],
@@ -213,7 +230,14 @@ WRONG = {
                         affine_backward_no_bias_grad],
     "mse_loss": [mse_sum, mse_mean_over_rows, mse_grad_no_2, mse_grad_no_1_over_N, mse_grad_sign],
     "numerical_gradient": [numgrad_forward, numgrad_not_restored, numgrad_restore_by_arithmetic,
-                           numgrad_divide_by_h, numgrad_ignores_h, numgrad_first_row_only],
+                           numgrad_divide_by_h, numgrad_ignores_h, numgrad_first_row_only, numgrad_perturbs_copy],
     "relative_error": [relerr_absolute, relerr_one_sided, relerr_nan_for_zeros, relerr_elementwise,
-                       relerr_sum_abs],
+                       relerr_sum_abs, relerr_floor_1e8],
+}
+
+# The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
+# the message names the real fault (tests/test_check_messages.py).
+MESSAGES = {
+    "numerical_gradient": {"numgrad_perturbs_copy": ("in place", "not a copy", "reads the array x itself")},
+    "relative_error": {"relerr_floor_1e8": ("scale-free", "max(1e-8")},
 }

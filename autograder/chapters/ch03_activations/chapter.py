@@ -80,6 +80,7 @@ def relu_forward(x):
     """ReLU: max(0, x) elementwise. x: array of any shape.
 
     Returns (out with x's shape, cache = x).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     out = np.maximum(x, 0)
@@ -105,6 +106,7 @@ def relu_backward(dout, cache):
     """Gradient through ReLU. dout: gradient of the output; cache: the input x (same shape).
 
     Returns dx = dout where x > 0, else 0.
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     return dout * (cache > 0)
@@ -149,6 +151,7 @@ def sigmoid_forward(x):
     """Sigmoid 1 / (1 + exp(-x)) elementwise, with no overflow or warning for any finite x.
 
     x: array of any shape. Returns (out with x's shape, cache = out).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     e = np.exp(-np.abs(x))
@@ -177,6 +180,7 @@ def sigmoid_backward(dout, cache):
     """Gradient through the sigmoid. dout: gradient of the output; cache: the output s = sigmoid(x).
 
     Returns dx = dout * s * (1 - s).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     s = cache
@@ -219,6 +223,7 @@ def bce_with_logits(logits, y):
 
     logits: (N,) scores z; y: (N,) labels in {0, 1}.
     Returns (loss float, dlogits (N,) = (sigmoid(z) - y) / N).
+    dtype: loss a Python float; dlogits the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     z = logits
@@ -255,7 +260,7 @@ check_bce_with_logits(bce_with_logits)
 # | scheme | std of `W{l}` | idea |
 # |---|---|---|
 # | `"small"` | 0.01 | "small random numbers": the textbook default of the original report |
-# | `"xavier"` | $\sqrt{1 / n_{l-1}}$ | keeps the variance of $z$ equal to that of its inputs (Glorot & Bengio 2010, in the fan-in form) |
+# | `"xavier"` | $\sqrt{1 / n_{l-1}}$ | keeps the variance of $z$ equal to that of its inputs (Glorot & Bengio 2010, in the fan-in form; PyTorch's `xavier_normal_` uses $\sqrt{2 / (n_{l-1} + n_l)}$ instead, which is **not** what this exercise asks for) |
 # | `"he"` | $\sqrt{2 / n_{l-1}}$ | the same for ReLU, which zeroes half of its inputs (He et al. 2015) |
 #
 # The scale uses the **fan-in** $n_{l-1}$, the number of inputs of each unit. Draw the weights layer by layer
@@ -266,8 +271,9 @@ check_bce_with_logits(bce_with_logits)
 def init_params(layer_dims, scheme, rng):
     """Weights and biases for a dense net with sizes layer_dims = [n0, n1, ..., nL].
 
-    scheme: "he" (std sqrt(2 / n_prev)), "xavier" (std sqrt(1 / n_prev)) or "small" (std 0.01).
-    rng: np.random.Generator. Returns {"W1": (n0, n1), "b1": (n1,) zeros, ..., "WL": (n{L-1}, nL), "bL"}.
+    scheme: "he" (std sqrt(2 / n_prev)), "xavier" (std sqrt(1 / n_prev), the fan-in form) or "small" (std 0.01).
+    rng: np.random.Generator. Returns {"W1": (n0, n1), "b1": (n1,) zeros, ..., "WL": (n{L-1}, nL), "bL"},
+    all float64 (what rng.standard_normal gives).
     """
     ### BEGIN SOLUTION
     if scheme not in ("he", "xavier", "small"):
@@ -296,6 +302,9 @@ assert_close(p_t["b1"], np.zeros(50), "b1 (zeros)")
 assert abs(p_t["W1"].std() / np.sqrt(2 / 300) - 1) < 0.05, f"He: W1 std should be ~{np.sqrt(2 / 300):.4f}"
 assert abs(run(init_params, [300, 50, 1], "small", np.random.default_rng(0))["W1"].std() - 0.01) < 5e-4, \
     "small: W1 std should be ~0.01"
+xavier_std = run(init_params, [300, 50, 1], "xavier", np.random.default_rng(0))["W1"].std()
+assert abs(xavier_std / np.sqrt(1 / 300) - 1) < 0.05, (f"xavier: W1 std should be ~{np.sqrt(1 / 300):.4f} (the fan-in "
+                                                       f"form sqrt(1 / n_prev)), got {xavier_std:.4f}")
 w_centred = p_t["W1"] - p_t["W1"].mean()
 kurtosis = np.mean(w_centred**4) / np.mean(w_centred**2) ** 2
 assert abs(kurtosis - 3) < 0.4, \
@@ -342,6 +351,7 @@ def deep_forward(X, params):
 
     X: (N, n0); params: {"W1", "b1", ..., "WL", "bL"} with WL (n{L-1}, 1).
     Returns (probs (N,), caches) with caches[l-1] = ((A_prev, W, b), Z) for layer l.
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     L = len(params) // 2
@@ -385,6 +395,7 @@ def deep_backward(probs, y, caches):
     """Gradients of the mean binary cross-entropy cost of probs (N,) against labels y (N,).
 
     caches: from deep_forward. Returns {"W1": dW1, "b1": db1, ..., "WL": dWL, "bL": dbL} (shapes of params).
+    dtype: float64 gradients for float64 inputs (the gradient check's).
     """
     ### BEGIN SOLUTION
     N = probs.shape[0]

@@ -7,6 +7,7 @@ import numpy as np
 from autograder.chapters.ch03_activations import reference as ref
 from course.compare import (
     CheckFailure,
+    as_array,
     call,
     expect_close,
     expect_scalar,
@@ -90,6 +91,30 @@ def _wide_inputs(rng, shape):
     return x
 
 
+def _expect_not_clipped(x, out, ref_out, what):
+    """A sigmoid whose input was clipped (or saturated) gives the same value for every x beyond the bound: say so,
+    with the error at the input that fails."""
+    x, r = x.ravel(), ref_out.ravel()
+    got = as_array(out, what).astype(np.float64).ravel() if np.shape(out) == ref_out.shape else None
+    if got is None:
+        return
+    bad = np.abs(got - r) > 1e-10 * np.abs(r)
+    for side in (x < 0, x > 0):
+        failing = np.flatnonzero(side & bad)
+        if failing.size == 0:
+            continue
+        i = int(failing[np.argmax(np.abs(x[failing]))])
+        same = np.flatnonzero(side & (got == got[i]) & (x != x[i]) & (r != r[i]))
+        if same.size == 0:
+            continue
+        j = int(same[np.argmin(np.abs(x[same]))])
+        rel = abs(got[i] - r[i]) / r[i] if r[i] else np.inf
+        fail(f"{what}: out is {got[i]:.4g} for x = {x[i]:g} and the same {got[j]:.4g} for x = {x[j]:g}, but "
+             f"sigmoid({x[i]:g}) = {r[i]:.4g} (relative error {rel:.3g} there): the input looks clipped "
+             "(np.clip) or saturated at a bound, so every x beyond it gets the bound's value. Do not clip the "
+             "input: compute exp(-|x|), which never overflows, and use the sigmoid's symmetry", "saturation")
+
+
 def check_sigmoid_forward(fn):
     """sigmoid_forward(x) -> (sigmoid(x), cache = out); no warning and no nan for |x| up to 1e4."""
     for case, rng in enumerate(rngs(3303, 7)):
@@ -100,6 +125,7 @@ def check_sigmoid_forward(fn):
         what = f"sigmoid_forward(x {x.shape}) with x from -1e4 to 1e4"
         out, cache = expect_tuple(_strict(fn, x, what=what), 2, what, "out, cache")
         ref_out, ref_cache = ref.sigmoid_forward(x)
+        _expect_not_clipped(x, out, ref_out, f"{what}")
         expect_close(out, ref_out, f"{what}: out (sigmoid(-40) = 4.2e-18 and sigmoid(-720) = 2e-313 must come out "
                      "right, not as 0)", 1e-10, 0)
         _expect_cache(cache, out, f"{what}: the cache (should be the output s itself)", 1e-12)
@@ -160,6 +186,11 @@ def check_init_params(fn):
             if W.size >= 100:  # enough entries to estimate the scale within a few percent
                 got, want = float(W.std()), float(std(n_in, n_out))
                 tol = 0.05 if W.size >= 2000 else 0.15  # the sample std is within ~1.6% (2000) / 7% (100)
+                glorot = float(np.sqrt(2 / (n_in + n_out)))
+                if scheme == "xavier" and abs(got / glorot - 1) <= tol < abs(got / want - 1):
+                    fail(f"{what}['W{l}'] has std {got:.4g}, PyTorch's xavier_normal_ sqrt(2 / (n_in + n_out)) = "
+                         f"{glorot:.4g}; this course's \"xavier\" is the fan-in form sqrt(1 / n_in) = {want:.4g} "
+                         "(the table above the exercise)", "distribution")
                 if abs(got / want - 1) > tol or abs(float(W.mean())) > 4 * want / np.sqrt(W.size):
                     fail(f"{what}['W{l}'] (fan-in {n_in}) should have mean 0 and standard deviation {want:.4g}, "
                          f"got mean {float(W.mean()):.3g}, std {got:.4g}", "distribution")

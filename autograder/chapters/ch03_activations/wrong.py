@@ -65,6 +65,12 @@ def sigmoid_forward_clipped(x):
     return out, out
 
 
+def sigmoid_forward_clipped_500(x):
+    """Clips x to [-500, 500] (a common recipe): no overflow, but sigmoid(-720) comes out as sigmoid(-500)."""
+    out = 1 / (1 + np.exp(-np.clip(x, -500, 500)))
+    return out, out
+
+
 def sigmoid_forward_cache_z(x):
     """Caches z (the input) instead of the output s that sigmoid_backward expects."""
     return sigmoid(x), x
@@ -348,21 +354,42 @@ def deep_backward_overwrites_cache(probs, y, caches):
     return grads
 
 
+def init_xavier_glorot_average(layer_dims, scheme, rng):
+    """PyTorch's xavier_normal_ meaning of "xavier" (std sqrt(2 / (n_in + n_out))), not the fan-in form stated."""
+    params = {}
+    for l in range(1, len(layer_dims)):
+        n_in, n_out = layer_dims[l - 1], layer_dims[l]
+        scale = {"he": np.sqrt(2.0 / n_in), "xavier": np.sqrt(2.0 / (n_in + n_out)), "small": 0.01}[scheme]
+        params[f"W{l}"] = rng.standard_normal((n_in, n_out)) * scale
+        params[f"b{l}"] = np.zeros(n_out)
+    return params
+
+
 WRONG = {
     "relu_forward": [relu_forward_in_place, relu_forward_abs, relu_forward_leaky, relu_forward_no_cache],
     "relu_backward": [relu_backward_ge, relu_backward_dout_mask, relu_backward_mask_only, relu_backward_inverted,
                       relu_backward_in_place],
     "sigmoid_forward": [sigmoid_forward_naive, sigmoid_forward_exp_ratio, sigmoid_forward_clipped,
-                        sigmoid_forward_cache_z, sigmoid_forward_where_both_branches],
+                        sigmoid_forward_cache_z, sigmoid_forward_where_both_branches, sigmoid_forward_clipped_500],
     "sigmoid_backward": [sigmoid_backward_on_z, sigmoid_backward_no_dout, sigmoid_backward_s_only],
     "bce_with_logits": [bce_naive, bce_clipped_probs, bce_softplus_overflow, bce_sum, bce_grad_no_1_over_N,
                         bce_grad_sign, bce_where_both_branches],
     "init_params": [init_he_without_2, init_transposed, init_fan_out, init_random_bias, init_small_without_001,
-                    init_global_random, init_variance_not_std, init_unknown_scheme_silently, init_he_uniform],
+                    init_global_random, init_variance_not_std, init_unknown_scheme_silently, init_he_uniform,
+                    init_xavier_glorot_average],
     "deep_forward": [deep_forward_sigmoid_everywhere, deep_forward_relu_output, deep_forward_no_bias,
                      deep_forward_column, deep_forward_caches_activation, deep_forward_skips_last_layer,
                      deep_forward_flat_caches],
     "deep_backward": [deep_backward_no_1_over_N, deep_backward_db_wrong_axis, deep_backward_mask_on_dA,
                       deep_backward_mask_on_activation_threshold, deep_backward_no_bias_grad,
                       deep_backward_sigmoid_twice, deep_backward_missing_bias_keys, deep_backward_overwrites_cache],
+}
+
+# The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
+# the message names the real fault (tests/test_check_messages.py).
+MESSAGES = {
+    "sigmoid_forward": {"sigmoid_forward_clipped_500": ("clipped", "x = -10000", "relative error",
+                                                        "!must not come out"),
+                        "sigmoid_forward_clipped": ("clipped", "!must not come out")},
+    "init_params": {"init_xavier_glorot_average": ("fan-in", "xavier_normal_")},
 }

@@ -77,6 +77,7 @@ def softmax(z):
 
     z: (N, K) logits. Returns: (N, K) probabilities; every row sums to 1.
     Stable for logits up to 1e4 in magnitude (subtract each row's maximum before np.exp).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     e = np.exp(z - z.max(axis=1, keepdims=True))
@@ -126,6 +127,7 @@ def softmax_cross_entropy(logits, y):
     logits: (N, K); y: (N,) integer labels in 0..K-1.
     Returns: (loss, dlogits): loss a float, the MEAN over the N examples; dlogits (N, K) = (softmax - one_hot) / N.
     Exact and finite for logits up to 1e4 in magnitude (log-sum-exp, not np.log(softmax(...))).
+    dtype: loss a Python float; dlogits the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     N = logits.shape[0]
@@ -199,6 +201,7 @@ def one_hot(y, num_classes):
     """One-hot encoding.
 
     y: (N,) integer labels in 0..num_classes-1. Returns: (N, num_classes) float array, 1.0 at column y[i] of row i.
+    dtype: float64.
     """
     ### BEGIN SOLUTION
     out = np.zeros((len(y), num_classes))
@@ -246,6 +249,7 @@ def iterate_minibatches(X, y, batch_size, rng):
     X: (N, ...) inputs; y: (N,) labels; batch_size: examples per batch; rng: np.random.Generator.
     Yields: (X_batch, y_batch) pairs in the order rng.permutation(N); every batch has batch_size examples except
     the last, which is smaller when batch_size does not divide N. Every example appears exactly once.
+    dtype: the batches keep X's and y's dtypes (they are rows of X and y).
     """
     ### BEGIN SOLUTION
     order = rng.permutation(len(X))
@@ -314,6 +318,7 @@ def sgd_step(params, grads, lr):
 
     params, grads: dicts name -> array with the same keys and shapes; lr: learning rate.
     For every name: params[name] -= lr * grads[name] (in place). Returns None.
+    dtype: every params[name] keeps its dtype (a float32 weight stays float32).
     """
     ### BEGIN SOLUTION
     for name in params:
@@ -330,9 +335,9 @@ sgd_step(params_demo, grads_demo, 0.1)
 for k in grads_demo:
     assert_close(grads_demo[k], grads_before[k], f"grads['{k}'] after the step (only params may change)", 0, 0)
 assert params_demo["W"] is W_demo, "params['W'] was replaced by a new array: update it in place (-=)"
-assert_close(W_demo, np.full((2, 3), 0.8), "W after one step (1 - 0.1 * 2)", 1e-6)
-assert_close(params_demo["b"], [-0.1, 0.1, 0.0], "b after one step", 1e-6)
 assert W_demo.dtype == np.float32, f"the update changed W's dtype to {W_demo.dtype}"
+assert_close(W_demo, np.full((2, 3), 0.8, dtype=np.float32), "W after one step (1 - 0.1 * 2)", 1e-6)
+assert_close(params_demo["b"], np.array([-0.1, 0.1, 0.0], dtype=np.float32), "b after one step", 1e-6)
 print("sgd_step: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sgd_step
@@ -351,7 +356,8 @@ check_sgd_step(sgd_step)
 def accuracy(logits, y):
     """Fraction of correct predictions.
 
-    logits: (N, K) scores (or probabilities); y: (N,) integer labels. Returns: float in [0, 1].
+    logits: (N, K) scores (or probabilities), any float dtype; y: (N,) integer labels.
+    Returns: a Python float in [0, 1] (float(...), not a NumPy float32 or a 0-d array).
     """
     ### BEGIN SOLUTION
     predicted = np.argmax(logits, axis=1)

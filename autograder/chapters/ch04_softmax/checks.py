@@ -244,7 +244,13 @@ def check_accuracy(fn):
         arr = as_array(got, what)
         if arr.size != 1:
             fail(f"{what} should return one number (the fraction correct), got {arr.shape}")
-        expect_scalar(got, ref.accuracy(logits, y), f"{what}, the fraction of correct rows in [0, 1]", 1e-12)
+        want = ref.accuracy(logits, y)
+        if not isinstance(got, float) and abs(float(arr.reshape(())) - want) <= 1e-6 * max(want, 1e-3):
+            kind = "a 0-d array" if isinstance(got, np.ndarray) else f"a {type(got).__module__}.{type(got).__name__}"
+            fail(f"{what}: the value is right (to {arr.dtype} precision), but the docstring promises a Python float "
+                 f"and this is {kind} of dtype {arr.dtype}: return float(np.mean(...)) (a NumPy float32 or a 0-d "
+                 "array prints, compares and adds up differently)", "return_type")
+        expect_scalar(got, want, f"{what}, the fraction of correct rows in [0, 1]", 1e-12)
     # Logits vs probabilities do not matter: argmax is the same.
     logits = np.array([[2.0, 1.0, 0.0], [0.0, 5.0, -1.0], [0.0, 0.0, 3.0], [9.0, 0.0, 0.0]])
     expect_scalar(call(fn, logits, np.array([0, 1, 0, 1])), 0.5, "accuracy on 4 rows with 2 right", 1e-12)

@@ -282,6 +282,16 @@ def accuracy_argmin(logits, y):
     return float(np.mean(logits.argmin(axis=1) == y))
 
 
+def accuracy_0d_array(logits, y):
+    """Returns np.asarray of the mean: the right value as a 0-d array, not the Python float promised."""
+    return np.asarray(np.mean(np.argmax(logits, axis=1) == y))
+
+
+def accuracy_float32(logits, y):
+    """Returns the right fraction as np.float32, not the Python float promised."""
+    return np.float32(np.mean(np.argmax(logits, axis=1) == y))
+
+
 WRONG = {
     "softmax": [softmax_wrong_axis, softmax_unstable, softmax_global_max, softmax_no_keepdims,
                 softmax_plain_exp_ratio],
@@ -294,5 +304,12 @@ WRONG = {
     "sgd_step": [sgd_returns_new, sgd_rebinds_dict, sgd_local_rebind, sgd_plus, sgd_ignores_lr, sgd_weights_only,
                  sgd_updates_grads],
     "accuracy": [accuracy_wrong_axis, accuracy_count, accuracy_percent, accuracy_max_value, accuracy_argmin,
-                 accuracy_count_in_label_dtype],
+                 accuracy_count_in_label_dtype, accuracy_0d_array, accuracy_float32],
+}
+
+# The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
+# the message names the real fault (tests/test_check_messages.py).
+MESSAGES = {
+    "accuracy": {"accuracy_0d_array": ("python float", "0-d array"),
+                 "accuracy_float32": ("python float", "float32", "value is right")},
 }

@@ -137,6 +137,7 @@ def conv_forward_naive(x, w, b, stride, pad):
 
     x: (N, C, H, W); w: (F, C, KH, KW); b: (F,); stride >= 1; pad >= 0 zeros on each side of H and W.
     Returns (out (N, F, Ho, Wo), cache = (x, w, b, stride, pad)).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
@@ -209,6 +210,7 @@ def conv_backward_naive(dout, cache):
 
     dout: (N, F, Ho, Wo); cache = (x, w, b, stride, pad).
     Returns (dx (N, C, H, W), dw (F, C, KH, KW), db (F,)).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     x, w, b, stride, pad = cache
@@ -280,6 +282,7 @@ def maxpool_forward(x, size, stride):
     """Max over size x size windows moved by stride. x: (N, C, H, W).
 
     Returns (out (N, C, Ho, Wo), cache = (x, size, stride)) with Ho = (H - size) // stride + 1, same for Wo.
+    dtype: out has x's dtype.
     """
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
@@ -321,6 +324,7 @@ def maxpool_backward(dout, cache):
     overlapping windows add up.
 
     dout: (N, C, Ho, Wo); cache = (x, size, stride). Returns dx (N, C, H, W).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     x, size, stride = cache
@@ -393,6 +397,7 @@ def im2col(x, kh, kw, stride, pad):
 
     Returns cols (C * kh * kw, N * Ho * Wo) with
     cols[(c * kh + p) * kw + q, (n * Ho + i) * Wo + j] = x_pad[n, c, i * stride + p, j * stride + q].
+    dtype: cols has x's dtype.
     """
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
@@ -432,7 +437,10 @@ check_im2col(im2col)
 # %% nbgrader={"grade_id": "col2im", "schema_version": 3, "solution": true, "grade": false, "locked": false, "task": false}
 def col2im(cols, x_shape, kh, kw, stride, pad):
     """Fold columns (C * kh * kw, N * Ho * Wo), in im2col's layout, back into an image of shape x_shape
-    (N, C, H, W): each entry is added to the pixel it came from (overlaps accumulate), padding cropped."""
+    (N, C, H, W): each entry is added to the pixel it came from (overlaps accumulate), padding cropped.
+
+    dtype: the image has cols' dtype.
+    """
     ### BEGIN SOLUTION
     N, C, H, W = x_shape
     Ho = (H + 2 * pad - kh) // stride + 1
@@ -485,6 +493,7 @@ def conv_forward_fast(x, w, b, stride, pad):
     """Convolution as one matrix product on im2col columns. Same arguments and output as conv_forward_naive.
 
     Returns (out (N, F, Ho, Wo), cache = (x, w, b, stride, pad, cols)) with cols = im2col(x, KH, KW, stride, pad).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     N, C, H, W = x.shape
@@ -527,6 +536,7 @@ def conv_backward_fast(dout, cache):
     """Gradients of conv_forward_fast. dout: (N, F, Ho, Wo); cache = (x, w, b, stride, pad, cols).
 
     Returns (dx (N, C, H, W), dw (F, C, KH, KW), db (F,)).
+    dtype: the inputs' float dtype (float32 in, float32 out).
     """
     ### BEGIN SOLUTION
     x, w, b, stride, pad, cols = cache
@@ -728,7 +738,7 @@ for step in range(steps):
     loss, grads, _ = seed_network(params, X_train[i:i + 1], y_train[i:i + 1], conv="naive")
     for k in params:
         params[k] -= 0.01 * grads[k]
-    print(f"step {step}: loss {loss:10.1f}   largest |dw1| {np.abs(grads['w1']).max():10.1f}")
+    print(f"step {step}: loss {loss + 0.0:10.4g}   largest |dw1| {np.abs(grads['w1']).max():10.4g}")
 per_image = (time.perf_counter() - t0) / steps
 print(f"\n{per_image * 1e3:.0f} ms per image with loops -> {per_image * 50000 / 3600:.1f} hours per 50,000-image epoch")
 
@@ -857,6 +867,55 @@ fast_per_image = min(times) / 64
 print(f"loops:      {loop_per_image * 1e3:7.2f} ms per image -> {loop_per_image * 50000 / 60:6.0f} min per epoch")
 print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image * 50000:6.1f} s per epoch "
       f"({loop_per_image / fast_per_image:.0f}x faster)")
+
+# %% [markdown] key="ch05-where-time-goes"
+# ### Where the time goes
+#
+# A training step is nine layer calls. The cell below times each of them with **your** layers on one mini-batch of
+# 64 (the fastest of 5 runs each) and prints its share of the step. Every layer should be a few milliseconds at
+# most; one that is far above the others (a Python loop over images or windows, `np.add.at`, or a max-pool that
+# reduces over a strided window view, which costs 20-100x the two lines of `np.maximum` over the kernel offsets)
+# is where your training time goes. The grader times the same step with your layer in place of the reference one
+# and asks that it stay within 5x of the reference step (and that no layer loops over the images of a batch); the
+# table here shows the smaller losses that rule lets through.
+
+# %%
+def layer_times(params, xb, yb, runs=5):
+    """{layer: fastest of `runs` seconds} of one training step of the seed network on the batch xb (N, 3, 32, 32)."""
+    a, c1 = conv_forward_fast(xb, params["w1"], params["b1"], 1, 0)
+    h, c2 = relu_forward(a)
+    p, c3 = maxpool_forward(h, 2, 2)
+    s, c4 = affine_forward(p.reshape(len(xb), -1), params["w2"], params["b2"])
+    _, ds = softmax_cross_entropy(s, yb)
+    dp = affine_backward(ds, c4)[0].reshape(p.shape)
+    dh = maxpool_backward(dp, c3)
+    da = relu_backward(dh, c2)
+    calls = {"conv_forward_fast": lambda: conv_forward_fast(xb, params["w1"], params["b1"], 1, 0),
+             "relu_forward": lambda: relu_forward(a),
+             "maxpool_forward": lambda: maxpool_forward(h, 2, 2),
+             "affine_forward": lambda: affine_forward(p.reshape(len(xb), -1), params["w2"], params["b2"]),
+             "softmax_cross_entropy": lambda: softmax_cross_entropy(s, yb),
+             "affine_backward": lambda: affine_backward(ds, c4),
+             "maxpool_backward": lambda: maxpool_backward(dp, c3),
+             "relu_backward": lambda: relu_backward(dh, c2),
+             "conv_backward_fast": lambda: conv_backward_fast(da, c1)}
+    out = {}
+    for name, fn in calls.items():
+        runs_s = []
+        for _ in range(runs):
+            t0 = time.perf_counter()
+            fn()
+            runs_s.append(time.perf_counter() - t0)
+        out[name] = min(runs_s)
+    return out
+
+
+step_times = layer_times(params, xb, y_train[:64])
+step_total = sum(step_times.values())
+for name, seconds in sorted(step_times.items(), key=lambda kv: -kv[1]):
+    print(f"{name:>22}: {seconds * 1e3:7.2f} ms  {seconds / step_total:6.1%}")
+print(f"{'one step (batch 64)':>22}: {step_total * 1e3:7.2f} ms -> {step_total * len(X_train) / 64:.1f} s per epoch "
+      f"of {len(X_train)} images")
 
 # %% [markdown] key="ch05-all-fixes"
 # ### All fixes together

@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
-from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
+from autograder.chapters.ch05_cnn_cifar.step_timing import check_batch_rule, check_step_rule
+from course.compare import as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
 
 __all__ = [
     "check_conv_forward_naive",
@@ -86,10 +87,29 @@ def _check_conv_backward(fn, name, fast):
         dout = rng.normal(size=out.shape)
         res = expect_tuple(call(fn, dout, cache), 3, f"{name}(dout, cache) for {what}", "dx, dw, db")
         dx, dw, db = backward(dout, cache)
+        if fast:
+            _expect_dout_layout(res, dout, cache, f"{name}, {what}")
         expect_close(res[0], dx, f"{name}, {what}: dx", 1e-6, 1e-8)
         expect_close(res[1], dw, f"{name}, {what}: dw (summed over the {x.shape[0]} images of the batch)",
                      1e-6, 1e-8)
         expect_close(res[2], db, f"{name}, {what}: db", 1e-6, 1e-8)
+
+
+def _expect_dout_layout(res, dout, cache, what):
+    """dout.reshape(F, -1) without the transpose scrambles images and filters (right for one image only)."""
+    N, F = dout.shape[:2]
+    if N == 1:
+        return
+    x, w, b, stride, pad, cols = cache
+    d2 = dout.reshape(F, -1)
+    scrambled = (ref.col2im(w.reshape(F, -1).T @ d2, x.shape, w.shape[2], w.shape[3], stride, pad),
+                 (d2 @ cols.T).reshape(w.shape), d2.sum(axis=1))
+    hits = [name for name, got, bad in zip(("dx", "dw", "db"), res, scrambled)
+            if np.shape(got) == bad.shape and np.allclose(np.asarray(got, dtype=np.float64), bad, 1e-6, 1e-8)]
+    if hits and not np.allclose(scrambled[2], dout.sum(axis=(0, 2, 3))):
+        fail(f"{what}: {', '.join(hits)} match(es) what dout.reshape(F, -1) gives: dout is (N, F, Ho, Wo), so a plain "
+             "reshape mixes the images and the filters (it is right only for N = 1). Bring F first: "
+             "dout.transpose(1, 0, 2, 3).reshape(F, -1) has columns in im2col's (n, i, j) order", "dout_layout")
 
 
 def check_conv_forward_naive(fn):
@@ -185,20 +205,27 @@ def _speed_inputs():
 
 
 def check_conv_forward_fast(fn):
-    """conv_forward_fast: same result as the naive version, cache=(x, w, b, stride, pad, cols), >= 50x faster."""
+    """conv_forward_fast: same result as the naive version, cache=(x, w, b, stride, pad, cols), >= 50x faster than
+    the naive loops, within 10x of the reference on many small images (no loop over images) and keeping the
+    batch-64 training step within 5x (step_timing)."""
     _check_conv_forward(fn, "conv_forward_fast", fast=True)
     x, w, b, stride, pad = _speed_inputs()
     _check_speed("conv_forward_fast", fn, (x, w, b, stride, pad), ref.conv_forward_naive, (x, w, b, stride, pad))
+    check_batch_rule("conv_forward_fast", fn, backward=False)
+    check_step_rule("conv_forward_fast", fn)
 
 
 def check_conv_backward_fast(fn):
-    """conv_backward_fast(dout, cache) -> (dx, dw, db) for the reference fast cache; >= 50x faster than naive."""
+    """conv_backward_fast(dout, cache) -> (dx, dw, db) for the reference fast cache; >= 50x faster than naive, and
+    the batch and step rules of conv_forward_fast."""
     _check_conv_backward(fn, "conv_backward_fast", fast=True)
     x, w, b, stride, pad = _speed_inputs()
     out, cache_fast = ref.conv_forward_fast(x, w, b, stride, pad)
     _, cache_naive = ref.conv_forward_naive(x, w, b, stride, pad)
     dout = np.random.default_rng(541).normal(size=out.shape)
     _check_speed("conv_backward_fast", fn, (dout, cache_fast), ref.conv_backward_naive, (dout, cache_naive))
+    check_batch_rule("conv_backward_fast", fn, backward=True)
+    check_step_rule("conv_backward_fast", fn)
 
 
 def _pool_cases():
@@ -232,10 +259,21 @@ def check_maxpool_forward(fn):
         expect_close(cache[0], x, f"{what}: cache[0] should be the input x", 0, 0)
         if (cache[1], cache[2]) != (size, stride):
             fail(f"{what}: cache should be (x, size, stride), got (x, {cache[1]!r}, {cache[2]!r})")
+    check_step_rule("maxpool_forward", fn)
 
 
 def check_maxpool_backward(fn):
     """maxpool_backward(dout, cache) -> dx; each window's gradient goes to its first maximum only."""
+    # A hand case without ties first: only the maximum of the window gets the gradient.
+    x = np.array([[[[1.0, 2.0], [4.0, 3.0]]]])
+    dx = as_array(call(fn, np.array([[[[5.0]]]]), (x, 2, 2)), "maxpool_backward")
+    if dx.shape == x.shape and np.count_nonzero(dx) > 1:
+        fail("maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 gave gradient to "
+             f"{np.count_nonzero(dx)} positions ({dx.reshape(-1).tolist()}): only the window's maximum (the 4, the "
+             "value the forward pass passed on) gets dout; the other positions did not affect the output and get "
+             "0", "pool_max_only")
+    expect_close(dx, [[[[0.0, 0.0], [5.0, 0.0]]]], "maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 "
+                 "(no ties: the maximum 4 gets all of dout)", 0, 0)
     # A hand case: ties in a 2x2 window; the whole gradient goes to the first maximum in row-major order.
     x = np.array([[[[1.0, 1.0], [0.0, 1.0]]]])
     dx = call(fn, np.array([[[[5.0]]]]), (x, 2, 2))
@@ -253,3 +291,4 @@ def check_maxpool_backward(fn):
         if notes:
             what += " (" + "; ".join(notes) + ")"
         expect_close(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what, 1e-9, 1e-12)
+    check_step_rule("maxpool_backward", fn)

@@ -92,50 +92,52 @@ def _windows(x, size, stride):
     return sliding_window_view(x, (size, size), axis=(2, 3))[:, :, ::stride, ::stride]
 
 
-def pool_forward_window_view(x, size, stride):
-    """Max over the windows of np.lib.stride_tricks.sliding_window_view."""
-    return _windows(x, size, stride).max(axis=(4, 5)), (x, size, stride)
-
-
-def pool_forward_loops(x, size, stride):
-    """Loops over output positions, np.max over each window's two spatial axes."""
-    N, C, H, W = x.shape
+def _offsets(H, W, size, stride):
     Ho, Wo = (H - size) // stride + 1, (W - size) // stride + 1
-    out = np.empty((N, C, Ho, Wo), dtype=x.dtype)
-    for i in range(Ho):
-        for j in range(Wo):
-            out[:, :, i, j] = np.max(x[:, :, i * stride:i * stride + size, j * stride:j * stride + size], axis=(2, 3))
+    return Ho, Wo, [(slice(None), slice(None), slice(p, p + stride * (Ho - 1) + 1, stride),
+                     slice(q, q + stride * (Wo - 1) + 1, stride)) for p in range(size) for q in range(size)]
+
+
+def pool_forward_stacked(x, size, stride):
+    """Stacks the size * size strided slices (one per offset in the window) and takes their max."""
+    _, _, idx = _offsets(x.shape[2], x.shape[3], size, stride)
+    return np.stack([x[i] for i in idx]).max(axis=0), (x, size, stride)
+
+
+def pool_forward_separable(x, size, stride):
+    """Separable max: first over the size column offsets (N, C, H, Wo), then over the size row offsets."""
+    Ho, Wo = (x.shape[2] - size) // stride + 1, (x.shape[3] - size) // stride + 1
+    cols = x[:, :, :, 0:stride * (Wo - 1) + 1:stride].copy()
+    for q in range(1, size):
+        np.maximum(cols, x[:, :, :, q:q + stride * (Wo - 1) + 1:stride], out=cols)
+    out = cols[:, :, 0:stride * (Ho - 1) + 1:stride].copy()
+    for p in range(1, size):
+        np.maximum(out, cols[:, :, p:p + stride * (Ho - 1) + 1:stride], out=out)
     return out, (x, size, stride)
 
 
-def pool_backward_argmax_add_at(dout, cache):
-    """argmax of every flattened window (its first maximum), scattered with np.add.at (overlaps accumulate)."""
+def pool_backward_offsets_where(dout, cache):
+    """Offsets in row-major order: an offset equal to the window's max that no earlier offset won gets dout."""
     x, size, stride = cache
-    win = _windows(x, size, stride)
-    N, C, Ho, Wo = win.shape[:4]
-    first = win.reshape(N, C, Ho, Wo, size * size).argmax(axis=-1)
-    p, q = np.divmod(first, size)
-    rows = np.arange(Ho)[None, None, :, None] * stride + p
-    cols = np.arange(Wo)[None, None, None, :] * stride + q
-    n = np.arange(N)[:, None, None, None]
-    c = np.arange(C)[None, :, None, None]
-    dx = np.zeros(x.shape, dtype=np.float64)
-    np.add.at(dx, (np.broadcast_to(n, rows.shape), np.broadcast_to(c, rows.shape), rows, cols), dout)
+    Ho, Wo, idx = _offsets(x.shape[2], x.shape[3], size, stride)
+    out = np.stack([x[i] for i in idx]).max(axis=0)
+    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
+    won = np.zeros(out.shape, dtype=bool)
+    for i in idx:
+        first = (x[i] == out) & ~won
+        won |= first
+        dx[i] += np.where(first, dout, 0)
     return dx
 
 
-def pool_backward_loops(dout, cache):
-    """Loops over images, channels and windows; np.unravel_index of np.argmax picks the first maximum."""
+def pool_backward_first_of_stack(dout, cache):
+    """argmax over the stacked offsets (the first maximum in row-major order), one masked add per offset."""
     x, size, stride = cache
-    N, C, Ho, Wo = dout.shape
-    dx = np.zeros(x.shape)
-    for n in range(N):
-        for c in range(C):
-            for i in range(Ho):
-                for j in range(Wo):
-                    window = x[n, c, i * stride:i * stride + size, j * stride:j * stride + size]
-                    p, q = np.unravel_index(np.argmax(window), window.shape)
-                    dx[n, c, i * stride + p, j * stride + q] += dout[n, c, i, j]
+    Ho, Wo, idx = _offsets(x.shape[2], x.shape[3], size, stride)
+    winner = np.stack([x[i] for i in idx]).argmax(axis=0)
+    dx = np.zeros(x.shape, dtype=np.result_type(dout, x))
+    for k, i in enumerate(idx):
+        dx[i] += dout * (winner == k)
     return dx
 
 
@@ -199,12 +201,18 @@ def _col2im_offsets(cols, x_shape, kh, kw, stride, pad):
 
 
 def fast_forward_rows(x, w, b, stride, pad):
-    """Columns from sliding_window_view; the product taken as cols.T @ W.T, (N * Ho * Wo, F), then moved to
-    (N, F, Ho, Wo)."""
+    """Columns filled one kernel offset at a time from the padded image; the product taken as cols.T @ W.T,
+    (N * Ho * Wo, F), then moved to (N, F, Ho, Wo)."""
     N = x.shape[0]
     F, C, KH, KW = w.shape
     Ho, Wo = _out_size(x.shape[2], x.shape[3], KH, KW, stride, pad)
-    cols = np.ascontiguousarray(im2col_window_view(x, KH, KW, stride, pad))
+    xp = _pad(x, pad)
+    cols6 = np.empty((C, KH, KW, N, Ho, Wo), dtype=x.dtype)
+    for p in range(KH):
+        for q in range(KW):
+            cols6[:, p, q] = xp[:, :, p:p + stride * (Ho - 1) + 1:stride,
+                                q:q + stride * (Wo - 1) + 1:stride].swapaxes(0, 1)
+    cols = cols6.reshape(C * KH * KW, N * Ho * Wo)
     out = (cols.T @ w.reshape(F, -1).T + b).reshape(N, Ho, Wo, F).transpose(0, 3, 1, 2)
     return np.ascontiguousarray(out), (x, w, b, stride, pad, cols)
 
@@ -216,7 +224,7 @@ def fast_forward_einsum(x, w, b, stride, pad):
     F, _, KH, KW = w.shape
     Ho, Wo = _out_size(H, W, KH, KW, stride, pad)
     xp = _pad(x, pad)
-    blocks = np.empty((C, KH, KW, N, Ho, Wo))
+    blocks = np.empty((C, KH, KW, N, Ho, Wo), dtype=x.dtype)
     for p in range(KH):
         for q in range(KW):
             blocks[:, p, q] = np.moveaxis(xp[:, :, p:p + stride * (Ho - 1) + 1:stride,
@@ -248,8 +256,8 @@ def fast_backward_tensordot(dout, cache):
 CORRECT = {
     "conv_forward_naive": [conv_forward_positions, conv_forward_tensordot],
     "conv_backward_naive": [conv_backward_positions, conv_backward_kernel_offsets],
-    "maxpool_forward": [pool_forward_window_view, pool_forward_loops],
-    "maxpool_backward": [pool_backward_argmax_add_at, pool_backward_loops],
+    "maxpool_forward": [pool_forward_stacked, pool_forward_separable],
+    "maxpool_backward": [pool_backward_offsets_where, pool_backward_first_of_stack],
     "im2col": [im2col_window_view, im2col_column_loop],
     "col2im": [col2im_column_loop, col2im_add_at],
     "conv_forward_fast": [fast_forward_rows, fast_forward_einsum],

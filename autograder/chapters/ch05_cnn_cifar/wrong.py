@@ -3,6 +3,16 @@
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
+from autograder.chapters.ch05_cnn_cifar.wrong_speed import (
+    conv_backward_per_image,
+    conv_backward_window_loop,
+    conv_forward_per_image,
+    conv_forward_window_loop,
+    fast_bwd_is_naive,
+    fast_is_naive,
+    pool_backward_loops,
+    pool_forward_pixel_loops,
+)
 
 
 def _conv(x, w, b, stride, pad, *, flip=False, pad_axes=(2, 3), one_sided=False, use_stride=True, bias=True):
@@ -210,43 +220,6 @@ def col2im_columns_ijn(cols, x_shape, kh, kw, stride, pad):
     return ref.col2im(np.ascontiguousarray(c6).reshape(cols.shape), x_shape, kh, kw, stride, pad)
 
 
-def conv_forward_window_loop(x, w, b, stride, pad):
-    """Loops over the windows (n, i, j), all filters at once: right, but only 15-25x faster than the naive
-    loops, not the 50x the exercise asks for."""
-    N, C, H, W = x.shape
-    F, _, KH, KW = w.shape
-    Ho, Wo = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    out = np.empty((N, F, Ho, Wo))
-    w2 = w.reshape(F, -1)
-    for n in range(N):
-        for i in range(Ho):
-            for j in range(Wo):
-                out[n, :, i, j] = w2 @ xp[n, :, i * stride:i * stride + KH, j * stride:j * stride + KW].ravel() + b
-    return out, (x, w, b, stride, pad, ref.im2col(x, KH, KW, stride, pad))
-
-
-def conv_backward_window_loop(dout, cache):
-    """Loops over the windows (n, i, j), all filters at once: right, but far from 50x faster than the naive
-    loops."""
-    x, w, b, stride, pad, cols = cache
-    F, C, KH, KW = w.shape
-    N, _, Ho, Wo = dout.shape
-    xp = np.pad(x, ((0, 0), (0, 0), (pad, pad), (pad, pad)))
-    dxp = np.zeros(xp.shape)
-    dw = np.zeros((F, C * KH * KW))
-    w2 = w.reshape(F, -1)
-    for n in range(N):
-        for i in range(Ho):
-            for j in range(Wo):
-                rows, cs = slice(i * stride, i * stride + KH), slice(j * stride, j * stride + KW)
-                g = dout[n, :, i, j]
-                dxp[n, :, rows, cs] += (g @ w2).reshape(C, KH, KW)
-                dw += np.outer(g, xp[n, :, rows, cs])
-    H, W = x.shape[2:]
-    return dxp[:, :, pad:pad + H, pad:pad + W], dw.reshape(w.shape), dout.sum(axis=(0, 2, 3))
-
-
 def fast_flipped_kernel(x, w, b, stride, pad):
     """True convolution (flipped kernel) on im2col columns."""
     return ref.conv_forward_fast(x, np.ascontiguousarray(w[:, :, ::-1, ::-1]), b, stride, pad)
@@ -266,12 +239,6 @@ def fast_cache_without_cols(x, w, b, stride, pad):
     """Right output, but the cache leaves out the im2col columns the backward pass needs."""
     out, cache = ref.conv_forward_fast(x, w, b, stride, pad)
     return out, cache[:5]
-
-
-def fast_is_naive(x, w, b, stride, pad):
-    """Right answer with the naive loops: not faster, so it fails the speed requirement."""
-    out, cache = ref.conv_forward_naive(x, w, b, stride, pad)
-    return out, cache + (ref.im2col(x, w.shape[2], w.shape[3], stride, pad),)
 
 
 def fast_bwd_dw_first_image(dout, cache):
@@ -314,11 +281,6 @@ def fast_bwd_reuses_cached_cols(dout, cache):
     dw = (d2 @ cols.T).reshape(w.shape)
     cols[...] = w.reshape(F, -1).T @ d2
     return ref.col2im(cols, x.shape, KH, KW, stride, pad), dw, db
-
-
-def fast_bwd_is_naive(dout, cache):
-    """Right answer with the naive loops: not faster, so it fails the speed requirement."""
-    return ref.conv_backward_naive(dout, cache[:5])
 
 
 def pool_mean(x, size, stride):
@@ -415,6 +377,15 @@ def pool_bwd_overwrite(dout, cache):
     return _pool_bwd(dout, cache, "overwrite")
 
 
+def fast_bwd_dout_reshape_no_transpose(dout, cache):
+    """d2 = dout.reshape(F, -1) without bringing F first: right for one image, scrambled for a batch."""
+    x, w, b, stride, pad, cols = cache
+    F, C, KH, KW = w.shape
+    d2 = dout.reshape(F, -1)
+    return ref.col2im(w.reshape(F, -1).T @ d2, x.shape, KH, KW, stride, pad), (d2 @ cols.T).reshape(w.shape), \
+        d2.sum(axis=1)
+
+
 WRONG = {
     "conv_forward_naive": [fwd_flipped_kernel, fwd_pad_wrong_axes, fwd_pad_width_only, fwd_pad_one_side,
                            fwd_stride_ignored, fwd_no_bias, fwd_cache_padded],
@@ -423,17 +394,32 @@ WRONG = {
     "im2col": [im2col_rows_pqc, im2col_columns_ijn, im2col_transposed, im2col_stride_ignored, im2col_no_pad],
     "col2im": [col2im_overwrite, col2im_keeps_padding, col2im_stride_ignored, col2im_columns_ijn],
     "conv_forward_fast": [fast_flipped_kernel, fast_reshape_without_transpose, fast_cache_without_cols,
-                          fast_is_naive, conv_forward_window_loop],
+                          fast_is_naive, conv_forward_window_loop, conv_forward_per_image],
     "conv_backward_fast": [fast_bwd_dw_first_image, fast_bwd_col2im_overwrites, fast_bwd_dw_not_transposed,
-                           fast_bwd_is_naive, conv_backward_window_loop, fast_bwd_reuses_cached_cols],
-    "maxpool_forward": [pool_mean, pool_stride_is_size, pool_ceil_size, pool_no_cache_x],
-    "maxpool_backward": [pool_bwd_every_tie, pool_bwd_every_element, pool_bwd_last_max, pool_bwd_overwrite,
-                         pool_bwd_marks_cache],
+                           fast_bwd_is_naive, conv_backward_window_loop, fast_bwd_reuses_cached_cols,
+                           fast_bwd_dout_reshape_no_transpose, conv_backward_per_image],
+    "maxpool_forward": [pool_forward_pixel_loops, pool_mean, pool_stride_is_size, pool_ceil_size,
+                        pool_no_cache_x],
+    "maxpool_backward": [pool_backward_loops, pool_bwd_every_tie, pool_bwd_every_element,
+                         pool_bwd_last_max, pool_bwd_overwrite, pool_bwd_marks_cache],
 }
 
 _SPEED_ONLY = ("right values, only too slow: a visible test cannot time it fairly on a busy machine (no tight "
-               "wall-clock asserts), so the >= 50x rule is the hidden check's, which reports the measured ratio")
+               "wall-clock asserts), so the speed rules are the hidden check's (>= 50x the naive loops, the batch "
+               "and step rules of step_timing), which report the measured ratios")
 NOT_VISIBLE = {
-    "conv_forward_fast": {"fast_is_naive": _SPEED_ONLY, "conv_forward_window_loop": _SPEED_ONLY},
-    "conv_backward_fast": {"fast_bwd_is_naive": _SPEED_ONLY, "conv_backward_window_loop": _SPEED_ONLY},
+    "conv_forward_fast": {"fast_is_naive": _SPEED_ONLY, "conv_forward_window_loop": _SPEED_ONLY,
+                          "conv_forward_per_image": _SPEED_ONLY},
+    "conv_backward_fast": {"fast_bwd_is_naive": _SPEED_ONLY, "conv_backward_window_loop": _SPEED_ONLY,
+                           "conv_backward_per_image": _SPEED_ONLY},
+    "maxpool_forward": {"pool_forward_pixel_loops": _SPEED_ONLY},
+    "maxpool_backward": {"pool_backward_loops": _SPEED_ONLY},
+}
+
+# The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
+# the message names the real fault (tests/test_check_messages.py).
+MESSAGES = {
+    "maxpool_backward": {"pool_bwd_every_element": ("only the window's maximum", "!tie")},
+    "conv_backward_fast": {"fast_bwd_dout_reshape_no_transpose": ("dout.reshape(f, -1)", "transpose(1, 0, 2, 3)",
+                                                                  "!col2im", "!overlap")},
 }

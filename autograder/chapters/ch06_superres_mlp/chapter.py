@@ -90,6 +90,7 @@ def downsample_box(hr, factor):
 
     hr: (N, H, W, C) images; factor: int dividing H and W.
     Returns: (N, H // factor, W // factor, C) float, the mean of each factor x factor block.
+    dtype: float input keeps its dtype; integer (uint8) input gives float64.
     """
     ### BEGIN SOLUTION
     hr = np.asarray(hr)
@@ -152,6 +153,7 @@ def upsample_nearest(lr, factor):
     """Nearest-neighbour upsampling.
 
     lr: (N, h, w, C). Returns (N, h * factor, w * factor, C), each pixel repeated factor x factor times.
+    dtype: lr's dtype (pixels are only repeated).
     """
     ### BEGIN SOLUTION
     return np.repeat(np.repeat(lr, factor, axis=1), factor, axis=2)
@@ -176,6 +178,7 @@ def upsample_bilinear(lr, factor):
 
     lr: (N, h, w, C). Returns (N, h * factor, w * factor, C): output pixel (i, j) samples lr at
     ((i + 0.5) / factor - 0.5, (j + 0.5) / factor - 0.5), clamped to [0, h - 1] x [0, w - 1].
+    dtype: float64, whatever lr's dtype (the interpolation weights are float64).
     """
     ### BEGIN SOLUTION
     lr = np.asarray(lr)
@@ -227,7 +230,10 @@ check_upsample_bilinear(upsample_bilinear)
 
 # %% nbgrader={"grade_id": "psnr", "schema_version": 3, "solution": true, "grade": false, "locked": false, "task": false}
 def psnr(pred, target, data_range):
-    """PSNR in dB of pred against target (same shape), MSE over all values; inf when identical."""
+    """PSNR in dB of pred against target (same shape), MSE over all values; inf when identical.
+
+    dtype: a Python float.
+    """
     ### BEGIN SOLUTION
     mse = float(np.mean((np.asarray(pred, dtype=np.float64) - np.asarray(target, dtype=np.float64)) ** 2))
     if mse == 0:
@@ -322,8 +328,9 @@ with TrainingMonitor("the reported trainer", metrics=["loss"], log_scale=True) a
     report = clinic.train_report(clinic_lr, clinic_hr, clinic_steps, seed=CLINIC_SEED, monitor=mon)
 report_losses = np.array(report["loss"])
 rises = int(np.sum(np.diff(report_losses) > 0))
-print("loss, every 5th step:        ", np.array2string(report_losses[::5], precision=3))
-print("largest |prediction|, every 5th:", np.array2string(np.array(report["max_abs_output"])[::5], precision=3),
+readable = {"float_kind": lambda v: f"{v + 0.0:.4g}"}  # 2.111e+17, not 211074306913651904.00; 0, not -0.0
+print("loss, every 5th step:        ", np.array2string(report_losses[::5], formatter=readable))
+print("largest |prediction|, every 5th:", np.array2string(np.array(report["max_abs_output"])[::5], formatter=readable),
       " (targets are 0..255)")
 print(f"the loss rose on {rises} of {len(report_losses) - 1} steps")
 print(f"RESULT ch06.clinic_loss_rises={rises}")
@@ -429,7 +436,10 @@ check_report(["sign", "loss_scale"])
 
 # %% nbgrader={"grade_id": "init_mlp", "schema_version": 3, "solution": true, "grade": false, "locked": false, "task": false}
 def init_mlp(sizes, rng):
-    """He-initialised MLP parameters for layer sizes [D0, D1, ..., DL]: W{l} (D{l-1}, D{l}), b{l} (D{l},)."""
+    """He-initialised MLP parameters for layer sizes [D0, D1, ..., DL]: W{l} (D{l-1}, D{l}), b{l} (D{l},).
+
+    dtype: float64 arrays (what rng.standard_normal gives).
+    """
     ### BEGIN SOLUTION
     params = {}
     for l in range(1, len(sizes)):
@@ -472,7 +482,10 @@ check_init_mlp(init_mlp)
 
 # %% nbgrader={"grade_id": "mlp_loss_grads", "schema_version": 3, "solution": true, "grade": false, "locked": false, "task": false}
 def mlp_loss_grads(params, x, y):
-    """MSE loss and gradients. x: (N, D0); y: (N, DL). Returns (loss float, grads {name: array like params})."""
+    """MSE loss and gradients. x: (N, D0); y: (N, DL). Returns (loss float, grads {name: array like params}).
+
+    dtype: loss a Python float; grads the inputs' float dtype (float32 in, float32 out).
+    """
     ### BEGIN SOLUTION
     L = sum(1 for k in params if k.startswith("W"))
     acts, pre = [x], []
@@ -531,7 +544,10 @@ check_mlp_loss_grads(mlp_loss_grads)
 
 # %% nbgrader={"grade_id": "mlp_train_step", "schema_version": 3, "solution": true, "grade": false, "locked": false, "task": false}
 def mlp_train_step(params, x, y, lr):
-    """One gradient-descent step. Returns (loss before the step, new params dict)."""
+    """One gradient-descent step. Returns (loss before the step, new params dict).
+
+    dtype: loss a Python float; the new params the inputs' float dtype (float32 in, float32 out).
+    """
     ### BEGIN SOLUTION
     loss, grads = mlp_loss_grads(params, x, y)
     return loss, {k: params[k] - lr * grads[k] for k in params}

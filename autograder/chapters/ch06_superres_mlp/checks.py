@@ -42,6 +42,11 @@ def check_downsample_box(fn):
         hr = _images(rng, n, h, w, c)
         what = f"downsample_box(hr {hr.shape}, factor={f})"
         out = expect_shape(call(fn, hr, f), (n, h // f, w // f, c), what)
+        if np.allclose(np.asarray(out, dtype=np.float64), hr[:, ::f, ::f], rtol=1e-9, atol=1e-12) and \
+                not np.allclose(hr[:, ::f, ::f], ref.downsample_box(hr, f)):
+            fail(f"{what}: the output is hr[:, ::{f}, ::{f}], the top-left pixel of each {f}x{f} block (striding, "
+                 "which aliases fine detail); the box filter averages all f * f pixels of each block: reshape to "
+                 "(N, H // f, f, W // f, f, C) and take the mean over axes 2 and 4", "striding")
         expect_close(out, ref.downsample_box(hr, f), what, 1e-9, 1e-12)
     # A 4x4 block holding 0..15 averages to 7.5 (striding would give 0, a corner pixel).
     hr = np.arange(16.0).reshape(1, 4, 4, 1)
@@ -171,6 +176,26 @@ def _numeric_grad(params, x, y, key, index, eps=1e-6):
     return (ref.mlp_loss_grads(plus, x, y)[0] - ref.mlp_loss_grads(minus, x, y)[0]) / (2 * eps)
 
 
+def _expect_no_common_scale(grads, ref_grads, params, y, what):
+    """Every gradient off by one and the same factor (a 1/N vs 1/(N * D_out) slip): say so, not 'W1 is wrong'."""
+    ratios = []
+    for k in sorted(params):
+        g = np.asarray(grads[k], dtype=np.float64) if np.shape(grads[k]) == params[k].shape else None
+        r = ref_grads[k]
+        if g is None or not np.any(r):
+            return
+        c = float(np.vdot(g, r) / np.vdot(r, r))  # least-squares factor g ~ c * r
+        if not np.allclose(g, c * r, rtol=1e-6, atol=1e-10 * max(1.0, float(np.abs(r).max()))):
+            return
+        ratios.append(c)
+    if ratios and np.allclose(ratios, ratios[0], rtol=1e-6) and not np.isclose(ratios[0], 1.0, rtol=1e-6):
+        d_out = y.shape[1]
+        fail(f"{what}: every gradient (all of {', '.join(sorted(params))}) is {ratios[0]:.6g} times the right one, "
+             f"a constant scale factor on every gradient (D_out = {d_out}, N = {y.shape[0]}): the output gradient "
+             "dout = 2 (out - y) / (N * D_out) carries the mean over ALL N * D_out values of the loss, and "
+             "nothing else in the backward pass should scale it", "grad_scale")
+
+
 def check_mlp_loss_grads(fn):
     """mlp_loss_grads(params, x, y) -> (loss, grads): values match the reference and a numerical gradient check."""
     for case, rng in enumerate(rngs(607, 6)):
@@ -188,6 +213,7 @@ def check_mlp_loss_grads(fn):
         if not isinstance(grads, dict) or set(grads) != set(params):
             keys = sorted(grads) if isinstance(grads, dict) else type(grads).__name__
             fail(f"{what}: grads should be a dict with the keys of params {sorted(params)}, got {keys}")
+        _expect_no_common_scale(grads, ref_grads, params, y, what)
         for k in sorted(params):
             g = expect_shape(grads[k], params[k].shape, f"{what}: grads['{k}']")
             # Gradient check: central differences on a few entries (independent of the reference).

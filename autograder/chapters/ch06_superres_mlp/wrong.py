@@ -275,17 +275,37 @@ def train_step_shallow_copy(params, x, y, lr):
     return loss, new
 
 
+def loss_grads_times_d_out(params, x, y):
+    """Mean over the N rows only (2 * diff / N): the loss is right, but every gradient is D_out times too large."""
+    loss, grads = ref.mlp_loss_grads(params, x, y)
+    d_out = y.shape[1]
+    return loss, {k: g * d_out for k, g in grads.items()}
+
+
+def upsample_bilinear_float32(lr, factor):
+    """The right formula computed in float32 (as Pillow's mode "F" does): float32 out for float64 in."""
+    return ref.upsample_bilinear(lr.astype(np.float32), factor).astype(np.float32)
+
+
 WRONG = {
     "downsample_box": [downsample_stride, downsample_sum, downsample_swapped_reshape, downsample_crops_silently,
                        downsample_assert_instead_of_error],
     "upsample_nearest": [upsample_nearest_tile, upsample_nearest_height_only],
     "upsample_bilinear": [upsample_bilinear_align_corners, upsample_bilinear_top_left, upsample_bilinear_width_only,
-                          upsample_bilinear_is_nearest],
+                          upsample_bilinear_is_nearest, upsample_bilinear_float32],
     "psnr": [psnr_natural_log, psnr_range_not_squared, psnr_fixed_255, psnr_rmse_10, psnr_per_image_mean,
              psnr_no_inf, psnr_no_float_cast],
     "init_mlp": [init_unscaled_randn, init_xavier, init_fan_out, init_he_uniform],
     "mlp_loss_grads": [loss_grads_through_dw, loss_grads_relu_output, loss_grads_no_relu_mask,
-                       loss_grads_per_example_sum, loss_grads_missing_factor_2],
+                       loss_grads_per_example_sum, loss_grads_missing_factor_2, loss_grads_times_d_out],
     "mlp_train_step": [train_step_ascent, train_step_through_dw, train_step_weights_only, train_step_loss_after,
                        train_step_in_place, train_step_shallow_copy],
+}
+
+# The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
+# the message names the real fault (tests/test_check_messages.py).
+MESSAGES = {
+    "downsample_box": {"downsample_stride": ("hr[:, ::", "striding")},
+    "upsample_bilinear": {"upsample_bilinear_float32": ("float32", "float64", "keep the input's dtype")},
+    "mlp_loss_grads": {"loss_grads_times_d_out": ("constant scale factor", "every gradient", "!gradient check")},
 }

@@ -1,0 +1,173 @@
+"""Chapter 5's speed rules beyond the 50x one: what a student's layer costs in a real training step.
+
+Two rules, both ratios of times measured on one machine at the same moment, so a busy 2-core machine slows both
+sides alike: ROUNDS interleaved rounds (the reference, then the student's layer), in each the fastest of REPEATS runs
+(load only ever slows a run down; a BLAS thread waiting for a core costs a run up to 10x), and the median over the
+rounds:
+
+* **batch rule** (``check_batch_rule``): on many small images (x (512, 2, 4, 4)) a layer must be at most
+  ``BATCH_FACTOR`` times slower than the reference layer. A loop over the images of the batch (the CIFAR report's
+  mistake) pays Python's per-call cost 512 times and is 30-100x slower there; a vectorised layer is within 2-3x.
+* **step rule** (``check_step_rule``): the training step of the chapter's network at batch 64 (conv 16x3x3 ->
+  ReLU -> max-pool 2 -> affine 3600 -> 10, forward and backward, float32), with the student's layer in place of
+  the reference one, must take at most ``STEP_FACTOR`` times as long as the all-reference step. The failure
+  message prints where the time goes, layer by layer.
+
+Measured margins: benchmarks/bench_speed_rule.py.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from autograder.chapters.ch05_cnn_cifar import reference as ref
+from course.compare import fail, time_calls
+
+BATCH_FACTOR = 10
+STEP_FACTOR = 5.0  # correct layers measured up to 2.9x on a loaded 2-core machine (bench_step_rule.py)
+ROUNDS, REPEATS = 5, 3
+BATCH_SHAPE = dict(x=(512, 2, 4, 4), w=(4, 2, 3, 3))
+
+
+def _relu(x):
+    return np.maximum(x, 0)
+
+
+def _relu_back(dout, x):
+    return dout * (x > 0)
+
+
+def _softmax_ce(s, y):
+    z = s - s.max(axis=1, keepdims=True)
+    p = np.exp(z)
+    p /= p.sum(axis=1, keepdims=True)
+    loss = -np.mean(np.log(p[np.arange(len(y)), y]))
+    p[np.arange(len(y)), y] -= 1
+    return loss, p / len(y)
+
+
+def _affine_back(ds, x, W):
+    return ds @ W.T, x.T @ ds, ds.sum(axis=0)
+
+
+def step_problem(batch: int = 64, seed: int = 560):
+    """The layers of one training step of the chapter's network: {layer: (reference fn, args)}, float32."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, 3, 32, 32)).astype(np.float32)
+    w = (rng.normal(size=(16, 3, 3, 3)) * 0.27).astype(np.float32)
+    b = np.zeros(16, np.float32)
+    W2 = (rng.normal(size=(3600, 10)) * 0.024).astype(np.float32)
+    b2 = np.zeros(10, np.float32)
+    y = rng.integers(0, 10, size=batch)
+    a, c1 = ref.conv_forward_fast(x, w, b, 1, 0)
+    h = _relu(a)
+    p, c3 = ref.maxpool_forward(h, 2, 2)
+    flat = p.reshape(batch, -1)
+    s = flat @ W2 + b2
+    _, ds = _softmax_ce(s, y)
+    dp = (ds @ W2.T).reshape(p.shape)
+    da = _relu_back(ref.maxpool_backward(dp, c3), a)
+    return {
+        "conv_forward_fast": (ref.conv_forward_fast, (x, w, b, 1, 0)),
+        "relu forward": (_relu, (a,)),
+        "maxpool_forward": (ref.maxpool_forward, (h, 2, 2)),
+        "affine forward": (np.matmul, (flat, W2)),
+        "softmax + loss": (_softmax_ce, (s, y)),
+        "affine backward": (_affine_back, (ds, flat, W2)),
+        "maxpool_backward": (ref.maxpool_backward, (dp, c3)),
+        "relu backward": (_relu_back, (da, a)),
+        "conv_backward_fast": (ref.conv_backward_fast, (da, c1)),
+    }
+
+
+def _median(per_round):
+    """The median over rounds of each round's fastest run."""
+    return float(np.median([min(r) for r in per_round])) if per_round else float("nan")
+
+
+def _timed(name, fn, args):
+    try:
+        return time_calls(fn, *args, repeats=REPEATS)
+    except Exception as exc:
+        if getattr(exc, "remote_died", False):
+            raise
+        fail(f"{name} raised {getattr(exc, 'ename', None) or type(exc).__name__} while being timed: {exc}")
+
+
+def step_measure(name, fn, layers, args):
+    """(step slowdown, the layer's share of the step, summary) from one interleaved measurement."""
+    ref_times: dict[str, list[list[float]]] = {k: [] for k in layers}
+    own: list[list[float]] = []
+    for _ in range(ROUNDS):  # interleaved: a burst of load hits the reference layers and the student's alike
+        for layer, (ref_fn, ref_args) in layers.items():
+            ref_times[layer].append(time_calls(ref_fn, *ref_args, repeats=REPEATS))
+        own.append(_timed(name, fn, args))
+    med = {k: _median(v) for k, v in ref_times.items()}
+    total = sum(med.values())
+    mine = _median(own)
+    step = total - med[name] + mine
+    rows = "; ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
+    summary = (f"{name}: {mine * 1e3:.2f} ms per call at batch 64 (reference {med[name] * 1e3:.2f} ms, "
+               f"{mine / max(med[name], 1e-9):.1f}x); the training step takes {step * 1e3:.1f} ms with it, "
+               f"{step / total:.2f}x the {total * 1e3:.1f} ms of the reference step (reference layers: {rows}; "
+               f"{ROUNDS} rounds of {REPEATS} runs)")
+    return step / total, mine / step, summary
+
+
+def check_step_rule(name: str, fn, args=None) -> float:
+    """``fn`` (the student's ``name`` layer) in the batch-64 training step: at most STEP_FACTOR times the reference
+    step's time. ``args``: the layer's arguments (default: the reference step's). A failing measurement is
+    repeated once (a burst of load on one process only); the better one counts. Returns the step slowdown."""
+    layers = step_problem()
+    args = layers[name][1] if args is None else args
+    _timed(name, fn, args)  # warm-up (caches, lazy imports)
+    slowdown, share, summary = step_measure(name, fn, layers, args)
+    if slowdown > STEP_FACTOR:
+        slowdown, share, summary = min((slowdown, share, summary), step_measure(name, fn, layers, args))
+    if slowdown > STEP_FACTOR:
+        fail(f"{summary}. It must keep the step within {STEP_FACTOR:g}x: your {name} is "
+             f"{share:.0%} of every training step. Use whole-array NumPy operations over the batch (strided "
+             "slices over the kernel offsets, one matrix product), no Python loops over images, windows or "
+             "pixels, and no large temporary copies.", "too_slow")
+    print(summary)
+    return slowdown
+
+
+def batch_problem(backward: bool):
+    """(reference fn, args) of the batch rule's shape: many small images."""
+    rng = np.random.default_rng(561)
+    x = rng.normal(size=BATCH_SHAPE["x"])
+    w = rng.normal(size=BATCH_SHAPE["w"])
+    b = rng.normal(size=BATCH_SHAPE["w"][0])
+    if not backward:
+        return ref.conv_forward_fast, (x, w, b, 1, 1)
+    out, cache = ref.conv_forward_fast(x, w, b, 1, 1)
+    return ref.conv_backward_fast, (rng.normal(size=out.shape), cache)
+
+
+def check_batch_rule(name: str, fn, backward: bool) -> float:
+    """``fn`` on 512 small images: at most BATCH_FACTOR times slower than the reference layer (catches loops over
+    the images of the batch). Returns the ratio."""
+    ref_fn, args = batch_problem(backward)
+    _timed(name, fn, args)  # warm-up
+    best = None
+    for _ in range(2):  # a failing measurement is repeated once; the better one counts
+        mine, theirs = [], []
+        for _ in range(ROUNDS):
+            theirs.append(time_calls(ref_fn, *args, repeats=REPEATS))
+            mine.append(_timed(name, fn, args))
+        ratio = _median(mine) / max(_median(theirs), 1e-9)
+        if best is None or ratio < best[0]:
+            best = (ratio, mine, theirs)
+        if ratio <= BATCH_FACTOR:
+            break
+    ratio, mine, theirs = best
+    shape = f"x {BATCH_SHAPE['x']}, w {BATCH_SHAPE['w']}"
+    timing = f"{_median(mine) * 1e3:.2f} ms vs {_median(theirs) * 1e3:.2f} ms, {ROUNDS} rounds of {REPEATS} runs"
+    if ratio > BATCH_FACTOR:
+        fail(f"{name} is {ratio:.0f}x slower than the reference layer on a batch of many small images ({shape}; "
+             f"{timing}): it must stay within {BATCH_FACTOR}x. A loop over the images of the batch pays Python's "
+             "cost once per image; handle the whole batch at once (im2col over all N images, one matrix product).",
+             "too_slow")
+    print(f"{name}: {ratio:.1f}x the reference layer's time on {shape} ({timing}; at most {BATCH_FACTOR}x allowed)")
+    return ratio
