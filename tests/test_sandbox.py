@@ -161,3 +161,54 @@ def test_export_columns_match_the_documented_format(fmt, tmp_path):
     assert grades["s1"] == "4" and grades["s2"] == ""  # a grader fault is never uploaded as a zero
     if fmt == "canvas":
         assert rows[0]["Student"] == "Points Possible" and rows[0]["01_perceptron"] == "5"
+
+
+def test_tmp_and_scratch_are_size_limited_in_memory_and_no_capability_survives(tmp_path):
+    """/tmp and the scratch folder are tmpfs of TMPFS_MB each (bwrap --size): writing more fails inside, nothing
+    reaches the host's disk, and the sandbox holds no capability even when the grader runs as root."""
+    from autograder.trusted.isolation import TMPFS_MB
+
+    scratch = tmp_path / "scratch"
+    scratch.mkdir()
+    (scratch / "nb.ipynb").write_text("{}")
+    code = ("import json, os\nout = {}\nfor path in ('/tmp/fill', 'fill'):\n    try:\n"
+            "        with open(path, 'wb') as fh:\n            for _ in range(%d):\n"
+            "                fh.write(b'x' * (1 << 20))\n        out[path] = 'fit'\n"
+            "    except OSError as exc:\n        out[path] = exc.errno\n"
+            "out['nb'] = open('nb.ipynb').read()\n"
+            "out['cap'] = [l for l in open('/proc/self/status') if l.startswith('CapEff')][0].split()[1]\n"
+            "print(json.dumps(out))\n") % (TMPFS_MB + 16)
+    cmd, env = wrap(["python3", "-I", "-c", code], "bwrap", [], scratch, sandbox_env(), private=[scratch])
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=120)
+    out = json.loads(proc.stdout)
+    assert out["/tmp/fill"] == 28 and out["fill"] == 28, out  # ENOSPC
+    assert out["nb"] == "{}" and int(out["cap"], 16) == 0
+    assert sorted(p.name for p in scratch.iterdir()) == ["nb.ipynb"]  # nothing written to the host
+
+
+def test_process_limit_stops_a_fork_bomb_inside_its_unit():
+    """A pids cgroup per grading unit (autograder/trusted/limits.py): RLIMIT_NPROC would count the whole machine's
+    processes of the user (and root is exempt)."""
+    from autograder.trusted.limits import limits, process_limit_available
+
+    if not process_limit_available():
+        pytest.skip("no writable pids cgroup on this machine (no process limit: docs/grading.md)")
+    code = ("import os, time\nstarted = 0\nfor _ in range(200):\n    try:\n        if os.fork() == 0:\n"
+            "            time.sleep(5)\n            os._exit(0)\n        started += 1\n    except OSError:\n"
+            "        break\nprint(started)\n")
+    cmd, env = wrap(["python3", "-I", "-c", code], "bwrap", [], ROOT, sandbox_env())
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, text=True, preexec_fn=limits(None, None, True, 40))
+    try:
+        started = int(proc.communicate(timeout=60)[0])
+    finally:
+        import os
+        import signal
+
+        from autograder.trusted.limits import release_pids_cgroup
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        proc.wait()
+        release_pids_cgroup(proc.pid)
+    assert 0 < started < 40

@@ -26,13 +26,17 @@ import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
+from autograder.grading import agreement
 from autograder.grading import gradebook as gbk
 from autograder.grading.csvfile import csv_rows, write_grades_csv
 from autograder.grading.dask_client import DaskPool, connect
 from autograder.grading.feedback import feedback
 from autograder.grading.preflight import before_grading
 from autograder.grading.processes import STOP, kill_all, run
+from autograder.grading.review import similarity_reasons
+from autograder.grading.safe_text import visible
 from autograder.grading.student import grade_student
+from autograder.grading.student_ids import id_problem, refused_result, split_ids
 from autograder.paths import tool_env
 
 NO_ISOLATION_WARNING = ("WARNING: --isolation none: student code ran UNSANDBOXED, as you, on your files. Grades "
@@ -79,6 +83,9 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     ensure_assignment(course, assignment, tool_env(), opts.update_gradebook)
     all_students = sorted(p.parent.name for p in (course / "submitted").glob(f"*/{assignment}") if p.is_dir())
     students = students or all_students
+    students, refused_ids = split_ids(students)  # ids nbgrader would glob or mangle: not graded, listed for review
+    all_students = [s for s in all_students if id_problem(s) is None]
+    gradebook_before = agreement.totals(course, assignment)
     print(f"[grade] {assignment}: {len(students)} students, {opts.workers} workers, isolation {opts.isolation}, "
           f"timeout {opts.timeout}s per cell and per check, {opts.student_timeout}s per student, "
           f"memory {opts.mem_mb or 'unlimited'} MB", flush=True)
@@ -115,7 +122,12 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     maxes = gbk.max_scores(course, assignment)
     if opts.feedback:
         feedback(course, assignment, students, results, list(maxes), len(students) == len(all_students))
+    # refused ids: a row each (escaped), never a path (no feedback folder named after them)
+    results += [refused_result(s, why, gbk.max_scores(course, assignment), opts.isolation) for s, why in refused_ids]
     similar = similarity_report(course, assignment, all_students)
+    for r in results:  # the similarity report's top pairs, and a gradebook that disagrees with the CSV
+        r["review"] += similarity_reasons(similar, r["student"])
+    others_changed = agreement.check(course, assignment, results, gradebook_before)
     elapsed = time.monotonic() - t0
     columns = [f"{nb}:{cell}" for nb, cells in maxes.items() for cell in cells]
     for r in results:
@@ -130,16 +142,18 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     if flagged:
         print(f"[grade] {len(flagged)} submission(s) need manual review:")
         for r in flagged:
-            print(f"  - {r['student']} ({r['total']:g}/{r['max']:g}, {r['status']}):")
+            print(f"  - {visible(r['student'])} ({r['total']:g}/{r['max']:g}, {r['status']}):")
             for reason in r["review"]:
-                print(f"      {reason}")
+                print(f"      {visible(reason)}")
     else:
         print("[grade] no submission needs manual review")
+    for sentence in others_changed:
+        print(f"[grade] WARNING: {sentence}")
     if similar:
         print(f"[grade] similar solution cells (for review only, no penalty; {course / 'grading'}"
               f"/{assignment}-similarity.csv):")
         for row in similar[:50]:
-            print(f"  - {row['a']} ~ {row['b']}: {row['cell']} ({row['similarity']})")
+            print(visible(f"  - {row['a']} ~ {row['b']}: {row['cell']} ({row['similarity']}, score {row['score']})"))
     if opts.isolation == "none":
         print(f"[grade] {NO_ISOLATION_WARNING}")
     if opts.export:

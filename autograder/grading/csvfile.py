@@ -7,6 +7,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from autograder.grading.safe_text import csv_cell
+
 CSV_MODE = 0o644  # group and others may read the grades (the course folder's own permissions still apply)
 
 
@@ -35,7 +37,7 @@ def write_csv_atomic(path: Path, header: list[str], rows: list[dict]):
             w = csv.DictWriter(fh, fieldnames=header)
             w.writeheader()
             for row in rows:
-                w.writerow({k: one_line(v) for k, v in row.items()})
+                w.writerow({k: csv_cell(v) for k, v in row.items()})  # one line, no formula, no escape codes
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

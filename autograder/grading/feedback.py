@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autograder.grading.feedback_page import render_page
 from autograder.grading.processes import run
+from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
 
@@ -44,9 +45,9 @@ def write_simple_feedback(course: Path, assignment: str, student: str, notebook:
 
 
 def annotate(path: Path, verdicts: dict):
-    """Append the judge's verdict as a short output to each test cell of the autograded notebook."""
+    """Store the judge's verdict in each test cell's metadata of the autograded notebook (the feedback page draws
+    it apart from the outputs: :mod:`autograder.grading.verdict_box`); outputs imitating it are dropped."""
     import nbformat
-    from nbformat.v4 import new_output
 
     if not path.exists():
         return
@@ -58,7 +59,7 @@ def annotate(path: Path, verdicts: dict):
         v = verdicts[gid]
         text = ("passed" if v["ok"] else f"failed: {v['message']}") + (f" (note: {v['note']})" if v.get("note") else "")
         cell.outputs = [o for o in cell.outputs if VERDICT_PREFIX not in str(o.get("text", ""))]
-        cell.outputs.append(new_output("stream", name="stdout", text=f"{VERDICT_PREFIX}{text[:2000]}\n"))
+        cell.metadata[META_KEY] = {"ok": bool(v["ok"]), "text": text[:2000]}  # drawn apart from outputs (verdict_box)
     os.chmod(path, 0o644)
     nbformat.write(nb, str(path))
 
@@ -85,4 +86,6 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:
-                page.write_text(add_csp(render_page(page.read_text(encoding="utf-8"))), encoding="utf-8")
+                graded = verdicts_of(course / "autograded" / r["student"] / assignment / f"{nb_name}.ipynb")
+                page.write_text(add_csp(render_page(with_verdicts(page.read_text(encoding="utf-8"), graded))),
+                                encoding="utf-8")

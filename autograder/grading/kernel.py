@@ -17,11 +17,14 @@ from __future__ import annotations
 
 import os
 import shutil
+import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
 from jupyter_client.manager import AsyncKernelManager
+
+from autograder.grading.nbgrader_log import ENV_NONCE
 
 ENV_MODE = "COURSE_ISOLATION"
 
@@ -62,12 +65,15 @@ class SandboxedKernelManager(AsyncKernelManager):
         if cmd and Path(cmd[0]).name.startswith("python"):
             cmd = [sys.executable, "-I", *cmd[1:]]  # no cwd/script folder on sys.path, no PYTHON* variables
         mode = isolation_mode()
-        full, env = wrap(cmd, mode, [self._box / "ipc", scratch], scratch, sandbox_env())
+        full, env = wrap(cmd, mode, [self._box / "ipc"], scratch, sandbox_env(), private=[scratch])  # scratch in memory
         if mode == "none":
             env = {**(kw.get("env") or os.environ), **sandbox_env(), "HOME": str(scratch),
                    "IPYTHONDIR": str(self._box / "ipython"), "MPLCONFIGDIR": str(self._box / "mpl")}
             env.pop("JPY_PARENT_PID", None)
-        kw = {**kw, "cwd": str(scratch), "env": env}
+            env.pop(ENV_NONCE, None)
+        # nothing the kernel prints reaches nbgrader's log (which course-grade reads): no grader fd is inherited
+        kw = {**kw, "cwd": str(scratch), "env": env, "stdin": subprocess.DEVNULL, "stdout": subprocess.DEVNULL,
+              "stderr": subprocess.DEVNULL}
         self.log.info("Starting sandboxed kernel (%s) in %s", mode, scratch)
         await super()._async_launch_kernel(full, **kw)
 

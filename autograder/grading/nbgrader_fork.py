@@ -39,9 +39,9 @@ def _context():
 def _command(args: list[str], cwd: str, env: dict, log_path: str, mem_mb: int | None, cpu_s: int | None):
     """In the fork: become what ``subprocess.Popen([python, -m, nbgrader, *args], start_new_session=True)`` with
     these limits, folder, environment and output file would have started, then run nbgrader."""
-    from autograder.trusted.limits import apply_limits
+    from autograder.trusted.limits import MAX_PIDS, apply_limits
 
-    apply_limits(mem_mb, cpu_s, new_session=True)
+    apply_limits(mem_mb, cpu_s, new_session=True, pids=MAX_PIDS if mem_mb else None)  # the kernel's too
     log = os.open(log_path, os.O_WRONLY | os.O_APPEND)
     null = os.open(os.devnull, os.O_RDONLY)
     os.dup2(null, 0)

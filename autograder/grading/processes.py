@@ -12,7 +12,7 @@ import threading
 from pathlib import Path
 
 from autograder.grading import nbgrader_fork
-from autograder.trusted.limits import limits
+from autograder.trusted.limits import MAX_PIDS, limits, release_pids_cgroup
 
 _PROCS: set[int] = set()  # pids of the commands running now (a pid, not its object: that may be closed meanwhile)
 _PROCS_LOCK = threading.Lock()
@@ -83,6 +83,7 @@ def supervise(proc, wait, timeout: float) -> int:
             pass
         with _PROCS_LOCK:
             _PROCS.discard(pid)
+        release_pids_cgroup(pid)
 
 
 def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s=None) -> tuple[int, str]:
@@ -98,7 +99,8 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s
 
     with tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace") as log:
         proc = subprocess.Popen(cmd, cwd=cwd, env=env, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                preexec_fn=limits(mem_mb, cpu_s, new_session=True), close_fds=True)
+                                preexec_fn=limits(mem_mb, cpu_s, new_session=True, pids=MAX_PIDS if mem_mb else None),
+                                close_fds=True)
         code = supervise(proc, wait, timeout)
         log.seek(0)
         return code, log.read()

@@ -25,7 +25,10 @@ from pathlib import Path
 
 from autograder.grading import gradebook as gbk
 from autograder.grading.feedback import annotate, write_simple_feedback
+from autograder.grading.nbgrader_log import ENV_NONCE, grader_fault, new_nonce
 from autograder.grading.processes import STOP, run, run_nbgrader
+from autograder.grading.review import attempt_reasons
+from autograder.grading.student_ids import refused_files
 from autograder.grading.triage import check_notebook_file
 from autograder.paths import tool_env
 
@@ -74,7 +77,7 @@ def _autograde(course: Path, assignment: str, student: str, opts, env: dict, bud
     code, log, fault = 0, "", False
     for attempt in range(3):
         code, log = run_nbgrader(args, course, env, budget, opts.mem_mb, opts.cpu_s)
-        fault = code != -9999 and any(p in log for p in GRADER_FAULTS)
+        fault = code != -9999 and grader_fault(log, env.get(ENV_NONCE, ""), GRADER_FAULTS)  # never student text
         if not fault or STOP.is_set():
             break
         time.sleep(1 + attempt)
@@ -92,7 +95,7 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
     status = "graded"
     env = tool_env()
     env.update(OPENBLAS_NUM_THREADS="1", OMP_NUM_THREADS="1", MKL_NUM_THREADS="1", MPLBACKEND="Agg",
-               COURSE_ISOLATION=opts.isolation)
+               COURSE_ISOLATION=opts.isolation, **{ENV_NONCE: new_nonce()})
     iso = opts.isolation
     try:
         gbk.forget(course, assignment, student)
@@ -100,6 +103,11 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
             shutil.rmtree(course / sub / student / assignment, ignore_errors=True)
         sub_dir = course / "submitted" / student / assignment
         usable = True
+        refused = refused_files(sub_dir, course / "submitted")  # links, FIFOs, devices: never read, never run
+        if refused:
+            for nb_name in maxes:
+                write_simple_feedback(course, assignment, student, nb_name, refused)
+            return result(student, scores, maxes, "invalid", review + refused, notes, t0, iso)
         for nb_name in maxes:
             ok, msgs = check_notebook_file(sub_dir / f"{nb_name}.ipynb",
                                            course / "grading" / "originals" / student / assignment)
@@ -149,6 +157,7 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
                 if key in scores:
                     scores[key] = maxes[nb_name][cell] if v["ok"] else 0.0
             notes += verdict.get("notes", [])
+            review += attempt_reasons(verdict)  # what the submission tried, recorded by the trusted judge
             verdicts_all[nb_name] = verdict["tests"]
             annotate(course / "autograded" / student / assignment / f"{nb_name}.ipynb", verdict["tests"])
         if not gbk.set_scores(course, assignment, student, scores):

@@ -8,8 +8,11 @@ Both the nbgrader kernel (:mod:`autograder.grading.kernel`) and the out-of-kerne
   the virtual environment, and the ``course`` package folder (what students import); nothing else of the
   repository (no ``autograder/``, ``source/``, gradebook, ``submitted/``, CSV, ``$HOME``);
 * read-only too: matplotlib's font list, built once outside (:func:`font_list`), in the sandbox's MPLCONFIGDIR;
-* read-write: ``/tmp`` (a fresh tmpfs, also HOME, IPYTHONDIR, MPLCONFIGDIR) and the folders passed as
-  ``writable`` (the private scratch copy of one notebook; the kernel's IPC folder);
+* read-write, in memory and size-limited (:data:`TMPFS_MB` each, ``bwrap --size``): ``/tmp`` (a fresh tmpfs, also
+  HOME, IPYTHONDIR, MPLCONFIGDIR) and the private scratch folder (a tmpfs holding a read-only copy of the one
+  notebook); read-write on the host only the kernel's IPC folder (its sockets);
+* no capability (``--cap-drop ALL``), and at most :data:`autograder.trusted.limits.MAX_PIDS` tasks per grading
+  unit (a pids cgroup, :mod:`autograder.trusted.limits`);
 * data the instructor configured once (``COURSE_MNIST_DIR``, ``COURSE_CIFAR10_DIR``, ``COURSE_DATA_FIXTURES``,
   ``COURSE_DATA_DIR``): bound read-only at the same path, the variable passed through;
 * no network (``--unshare-all``), its own PID namespace (no ``/proc`` of the grader), killed whole when the
@@ -35,9 +38,10 @@ SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_RO = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd",
           "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives", "/etc/fonts", "/etc/ssl/certs",
           "/etc/matplotlibrc", "/etc/mime.types")
+TMPFS_MB = 512  # each in-memory folder of a sandbox (/tmp, the scratch folder): with RLIMIT_AS, its memory bound
 # the only autograder files a sandbox sees (no checks): the student side of the re-check and its channel
 RUNTIME_MODULES = ("trusted/sandbox.py", "trusted/channel.py", "trusted/codec.py", "trusted/errors.py",
-                   "trusted/proxies.py")
+                   "trusted/proxies.py", "trusted/audit.py")
 
 
 class IsolationUnavailable(RuntimeError):
@@ -143,16 +147,30 @@ def data_dirs(env: dict) -> list[Path]:
     return out
 
 
-def bwrap_command(cmd: list[str], writable: list[Path], cwd: Path, env: dict, readonly: list[Path] = ()) -> list[str]:
-    """``bwrap ... -- cmd``: ``cmd`` sees only what the module docstring lists; ``cwd`` is its working dir.
+def _private(path: Path) -> list[str]:
+    """A size-limited tmpfs at ``path`` holding read-only binds of the files the host folder holds now."""
+    args = ["--size", str(TMPFS_MB << 20), "--tmpfs", str(path)]
+    for f in sorted(path.iterdir()) if path.is_dir() else []:
+        if f.is_file() and not f.is_symlink():
+            args += ["--ro-bind", str(f), str(f)]
+    return args
 
-    The environment is cleared and replaced by ``env`` (so nothing of the grader's environment leaks)."""
+
+def bwrap_command(cmd: list[str], writable: list[Path], cwd: Path, env: dict, readonly: list[Path] = (),
+                  private: list[Path] = ()) -> list[str]:
+    """``bwrap ... -- cmd``: ``cmd`` sees only what the module docstring lists; ``cwd`` is its working dir;
+    ``private``: folders the sandbox writes in memory (a tmpfs of :data:`TMPFS_MB`; the host folder's files as they
+    are now, read-only), never on the host's disk; ``writable``: host folders bound read-write (the kernel's IPC).
+
+    The environment is cleared and replaced by ``env`` (so nothing of the grader's environment leaks). No
+    capability survives (``--cap-drop ALL``: bubblewrap run as root would keep them)."""
     exe = bwrap_path()
     if exe is None:
         raise IsolationUnavailable("bubblewrap (bwrap) is not installed: apt-get install bubblewrap, "
                                    "or run course-grade --isolation none (NOT safe)")
-    args = [exe, "--unshare-all", "--die-with-parent", "--clearenv", "--proc", "/proc", "--dev", "/dev",
-            "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/ipython", "--dir", "/tmp/mpl"]
+    args = [exe, "--unshare-all", "--die-with-parent", "--cap-drop", "ALL", "--clearenv", "--proc", "/proc", "--dev",
+            "/dev", "--size", str(TMPFS_MB << 20), "--tmpfs", "/tmp", "--dir", "/tmp/home", "--dir", "/tmp/ipython",
+            "--dir", "/tmp/mpl"]
     for path in SYSTEM_RO:
         args += ["--ro-bind-try", path, path]
     for path in ETC_RO:
@@ -165,20 +183,24 @@ def bwrap_command(cmd: list[str], writable: list[Path], cwd: Path, env: dict, re
         args += ["--ro-bind", str(fonts), f"/tmp/mpl/{fonts.name}"]
     for path in writable:
         args += ["--bind", str(path), str(path)]
+    for path in private:
+        args += _private(Path(path))
     for key, value in env.items():
         args += ["--setenv", key, value]
     args += ["--chdir", str(cwd), "--"]
     return args + list(cmd)
 
 
-def wrap(cmd: list[str], mode: str, writable: list[Path], cwd: Path, env: dict, readonly: list[Path] = ()
-         ) -> tuple[list[str], dict | None]:
-    """(command, environment for Popen) for ``mode``; with ``none`` the command runs as is in ``env``."""
+def wrap(cmd: list[str], mode: str, writable: list[Path], cwd: Path, env: dict, readonly: list[Path] = (),
+         private: list[Path] = ()) -> tuple[list[str], dict | None]:
+    """(command, environment for Popen) for ``mode``; with ``none`` the command runs as is in ``env`` (and the
+    ``private`` folders are plain host folders)."""
     if mode == "none":
         return list(cmd), {**os.environ, **env}
     if mode != "bwrap":
         raise ValueError(f"unknown isolation {mode!r} (one of {', '.join(MODES)})")
-    return bwrap_command(cmd, writable, cwd, env, readonly), {"PATH": os.environ.get("PATH", "/usr/bin:/bin")}
+    return (bwrap_command(cmd, writable, cwd, env, readonly, private),
+            {"PATH": os.environ.get("PATH", "/usr/bin:/bin")})
 
 
 def isolated_python(extra_flags: tuple[str, ...] = ()) -> list[str]:

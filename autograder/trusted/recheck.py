@@ -80,14 +80,18 @@ class _Sandbox:
 
         scratch = box / "scratch"
         scratch.mkdir(exist_ok=True)
+        from autograder.trusted.attempts import AttemptPipe, audit_config, sink_for
+
+        self.attempts = AttemptPipe(sink_for(box))  # what the sandbox tries, reported as it happens (audit hook)
         boot = (f"import sys; sys.path.insert(0, {str(runtime)!r}); from autograder.trusted.sandbox import main; "
-                f"main([{str(cells_file)!r}])")
-        cmd, env = wrap([*isolated_python(), "-c", boot], isolation, [scratch], scratch, sandbox_env(),
-                        readonly=[runtime, cells_file])
+                f"main([{str(cells_file)!r}, '{self.attempts.child_fd}', {audit_config(scratch, runtime)!r}])")
+        cmd, env = wrap([*isolated_python(), "-c", boot], isolation, [], scratch, sandbox_env(),
+                        readonly=[runtime, cells_file], private=[scratch])  # scratch: a size-limited tmpfs
         # close_fds: the sandbox inherits only its two protocol pipes, never our stdout (the verdict channel)
         self.proc = subprocess.Popen(cmd, cwd=scratch, env=env, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
                                      stderr=subprocess.DEVNULL, preexec_fn=limits(mem_mb, cpu_s, new_session=True),
-                                     close_fds=True)
+                                     close_fds=True, pass_fds=(self.attempts.child_fd,))
+        self.attempts.started()
         self.ep = Endpoint(self.proc.stdout.fileno(), self.proc.stdin.fileno(),
                            lambda t: (_ for _ in ()).throw(KeyError(t)), timeout=timeout, peer=self.proc)
         ep = self.ep
@@ -113,6 +117,7 @@ class _Sandbox:
             pass
         self.kill()
         self.proc.wait()
+        self.attempts.wait()
         for f in (self.proc.stdin, self.proc.stdout):
             try:
                 f.close()
@@ -225,7 +230,10 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
         shutil.rmtree(box, ignore_errors=True)
     setup_errors = [f"{f['name']}: {f['error']}" for f in failures
                     if cells[f["index"]].get("kind", "setup") in ("setup", "solution")]
-    return {"setup": setup_errors, "cell_errors": failures, "tests": results, "isolation": isolation}
+    from autograder.trusted.attempts import pop_sink, protocol_reasons
+
+    return {"setup": setup_errors, "cell_errors": failures, "tests": results, "isolation": isolation,
+            "attempts": protocol_reasons(results) + pop_sink(box)}
 
 
 def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, mem_mb: int | None = DEFAULT_MEM_MB,
@@ -244,6 +252,9 @@ def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, me
         plan["tests"] = [t for t in plan["tests"] if t["id"] in only]
     cells, notes, about = notebook_cells(plan, submitted_nb)
     out = verify_cells(cells, plan["tests"], timeout, mem_mb, cpu_s, isolation)
+    from autograder.trusted.attempts import scan_notebook, summarise
+
+    out["attempts"] = summarise(scan_notebook(source_nb, submitted_nb) + out["attempts"])  # text, then the sandbox's
     notes += cell_notes(cells, out["cell_errors"])
     for test in plan["tests"]:
         said = [n for _, fn in test["checks"] for n in about.get(fn, [])]

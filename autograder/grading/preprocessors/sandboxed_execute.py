@@ -3,10 +3,12 @@ stops at the first cell that times out (the later cells say so): that run is for
 
 from __future__ import annotations
 
+from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
 from autograder.grading.kernel import SandboxedKernelManager
+from autograder.grading.nbgrader_log import ready_line
 
 NOT_RUN = ("not run: cell {0} did not finish within {1} s, so the rest of the notebook was not run for this page "
            "(each later cell could wait as long). Your score does not depend on it: the course's checker runs every "
@@ -35,6 +37,15 @@ class SandboxedExecute(Execute):
             return cell, resources
         self.course_cell = index + 1  # as a reader counts the notebook's cells
         return super().preprocess_cell(cell, resources, index)
+
+    async def async_start_new_kernel_client(self):
+        client = await super().async_start_new_kernel_client()
+        ready = ready_line()  # the kernel answered: from here on the log may quote student text
+        if ready:
+            self.log.info("%s", ready)
+        return client
+
+    start_new_kernel_client = run_sync(async_start_new_kernel_client)  # nbclient's sync path calls this name
 
     async def _async_handle_timeout(self, timeout, cell=None):
         self.course_timed_out = (self.course_cell, timeout)
