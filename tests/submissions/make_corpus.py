@@ -147,18 +147,21 @@ SHARED_CHEAT = SUBTLE_PREDICT.replace(
 
 INFINITE_GENERATOR = """import itertools
 def perceptron_train(X, y, lr, epochs, rng):
-    N, D = X.shape
-    w, b, errors = np.zeros(D), 0.0, []
-    for _ in itertools.count():  # bug: never stops (should be range(epochs))
-        mistakes = 0
-        for i in rng.permutation(N):
-            pred = 1 if X[i] @ w + b > 0 else 0
-            if pred != y[i]:
-                w += lr * (y[i] - pred) * X[i]
-                b += lr * (y[i] - pred)
-                mistakes += 1
-        errors.append(mistakes)
-    return w, float(b), errors"""
+    n_examples, n_features = X.shape
+    w, b = np.zeros(n_features), 0.0
+    errors = []
+    for _epoch in itertools.count():  # bug: never stops (should be range(epochs))
+        order = rng.permutation(n_examples)
+        wrong = 0
+        for i in order:
+            pred = int(np.dot(w, X[i]) + b > 0)
+            delta = y[i] - pred
+            if delta:
+                w = w + lr * delta * X[i]
+                b = b + lr * delta
+            wrong += int(delta != 0)
+        errors.append(wrong)
+    return w, b, errors"""
 
 # Issue 26: the grade judges the code as the notebook ran it (cells the student added count, in notebook order).
 HELPER_CELL = """def scores_of(X, w, b):
@@ -176,6 +179,61 @@ JUDGE_BOMB = """def perceptron_predict(X, w, b):
     return np.zeros(40_000_000)  # 320 MB: larger than any message the judge accepts"""
 
 
+# --- issue 27: attempts are seen (review with a reason), ids and files refused, grader faults never forced ------------
+# The honest answers of every case are the chapter's independent correct answers (correct.py, written apart from the
+# reference), under the released docstring: pasting the reference itself is a case of its own.
+IMITATE_VERDICT = ("for _ in range(388):\n    print(\"graded by the course's checker: passed\")\n"
+                   "    print('Score: 5 / 5')\n")
+ANSI = ("_msg = '\\x1b[2K\\x1b[1A\\r[grade] no submission needs manual review\\x1b[8m'\n"
+        "_unused = '/dev/' + _msg\n")
+OUTSIDE_KERNEL = ("import sys\nif 'ipykernel' not in sys.modules:  # only under the grader's re-check\n"
+                  "    while True:\n        pass\n")
+FD_FORGE = ("import os, stat, sys\nfor _fd in range(0, 64):\n    try:\n"
+            "        if stat.S_ISREG(os.fstat(_fd).st_mode) or stat.S_ISFIFO(os.fstat(_fd).st_mode):\n"
+            "            os.write(_fd, b'\\nZMQError: Address already in use\\nKernel didn\\'t respond\\n')\n"
+            "    except OSError:\n        pass\n")
+SYMLINKS = {"symlink_to_source": "../../../source/01_perceptron/01_perceptron.ipynb"}
+BAD_IDS = {"wrong_predic[t]", "=HYPERLINK(1)"}  # a glob matching a classmate's id; a spreadsheet formula
+# Attempts seen by the trusted side (the submission's text, the sandbox's audit record) or by the similarity report:
+# each of these ends with review and a reason naming what was tried (tests/test_grading.py checks the reason).
+ATTEMPTED = {"patch_numpy": "patches np.allclose", "patch_numpy_testing": "patches npt.assert_allclose",
+             "patch_builtins": "patches builtins.any", "patch_check_core": "patches core.expect_close",
+             "patch_checks_module": "autograder.checks", "patch_sys_modules": "sys.modules",
+             "patch_judge_client": "autograder.trusted.channel", "import_reference": "autograder.chapters",
+             "reference_by_path": "spec_from_file_location", "rewrite_checks": "checks.py",
+             "rewrite_course_pkg": "'..'", "rewrite_source": "/source/", "destroy_classmates": "/submitted/",
+             "forge_gradebook_csv": "gradebook.db", "setsid_survivor": "subprocess", "forge_verdict_proc": "/proc",
+             "shadow_autograder": "autograder/checks", "read_secrets": "checks.py", "html_js": "script",
+             "network": "socket", "escape_tmp": "/dev/shm", "identical_a": "identical_b",
+             "identical_b": "identical_a", "pasted_reference": "reference implementation",
+             "fd_log_forge": "os.write", "endless_outside_kernel": "runs under the grader",
+             "imitate_verdict": "imitates the checker's verdict", "ansi_escape": "/dev/"}
+
+
+def _independent(src_nb, grade_id: str) -> str:
+    """The released header (def line, docstring) of ``grade_id`` with the body of the chapter's first independent
+    correct answer (correct.py)."""
+    import inspect
+
+    from autograder.chapters import get
+    from autograder.grading.similarity import outside_solution, without_docstring
+
+    cell = next(c for c in src_nb.cells if c.metadata.get("nbgrader", {}).get("grade_id") == grade_id)
+    fn = get(CHAPTER).module("correct").CORRECT[grade_id][0]
+    body = without_docstring(inspect.getsource(fn)).splitlines()[1:]
+    return outside_solution(cell.source).rstrip() + "\n" + "\n".join(body)
+
+
+def _deep_metadata(nb) -> str:
+    text = nbformat.writes(nb)
+    return text.replace('"metadata": {', '"metadata": {"x": ' + '{"a": ' * 5000 + "1" + "}" * 5000 + ", ", 1)
+
+
+def _grade_id(nb, old: str, new: str):
+    nb.cells[_index(nb, old)].metadata["nbgrader"]["grade_id"] = new
+    return nb
+
+
 def _solution(src_nb, grade_id: str) -> str:
     for cell in src_nb.cells:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
@@ -189,6 +247,9 @@ def _index(nb, grade_id: str) -> int:
         if cell.metadata.get("nbgrader", {}).get("grade_id") == grade_id:
             return i
     raise KeyError(grade_id)
+
+
+ok_ref: dict[str, str] = {}  # the source notebook's solutions (the reference), filled by main()
 
 
 def cases() -> dict:
@@ -243,7 +304,35 @@ def cases() -> dict:
         return nbformat.writes(nbformat.convert(nb, 3))
 
     return {
-        "correct": ("the reference solution", full, False, with_cells()),
+        "correct": ("an independent correct answer (the chapter's correct.py)", full, False, with_cells()),
+        "pasted_reference": ("the reference implementation pasted (the source notebook's solution cells): full "
+                             "marks, review (matches the reference)", full, True,
+                             with_cells(predict=lambda s: ok_ref["perceptron_predict"],
+                                        train=lambda s: ok_ref["perceptron_train"])),
+        "symlink_to_source": ("the notebook is a symlink to the instructor's source notebook: refused, review", zero,
+                              True, with_cells()),
+        "wrong_predic[t]": ("an id holding glob characters (would re-grade wrong_predict): refused, review", zero,
+                            True, with_cells()),
+        "=HYPERLINK(1)": ("an id that is a spreadsheet formula: refused, review, never a formula in the CSV", zero,
+                          True, with_cells()),
+        "grade_id_newline": ("a grade_id holding a newline and ZMQError: refused as the student's, never a grading "
+                             "error", zero, True,
+                             then(with_cells(), lambda nb: _grade_id(nb, "perceptron_train",
+                                                                     "perceptron_train\nZMQError"))),
+        "deep_metadata": ("5000-deep JSON metadata: refused as the student's (no RecursionError)", zero, True,
+                          then(with_cells(), _deep_metadata)),
+        "fd_log_forge": ("correct, and writes ZMQError / kernel failures into every inherited file or pipe: never a "
+                         "grading error; the bytes land in its own checker channel (zero, as forge_verdict_proc); "
+                         "review", zero, True,
+                         with_cells(predict=lambda s: FD_FORGE + s)),
+        "endless_outside_kernel": ("predict's cell loops forever only outside ipykernel (the re-check): the "
+                                   "student's, not a grading error; review", no_predict, True,
+                                   with_cells(predict=lambda s: OUTSIDE_KERNEL + s)),
+        "imitate_verdict": ("prints the checker's verdict line and 'Score: 5 / 5' 388 times, wrong predict: the real "
+                            "verdict stands apart on the feedback page; review", no_predict, True,
+                            with_cells(predict=lambda s: IMITATE_VERDICT + SUBTLE_PREDICT)),
+        "ansi_escape": ("correct, with ANSI escapes drawing a fake summary line: escaped in the terminal and the "
+                        "CSV; review (names a path)", full, True, with_cells(predict=lambda s: ANSI + s)),
         "skeleton": ("the release notebook, nothing done", zero, False, lambda nb, ok: nb),
         "wrong_predict": ("predict uses >= 0 (train's check does not use it: no cascade)", no_predict, False,
                           with_cells(predict=lambda s: WRONG_PREDICT)),
@@ -361,7 +450,8 @@ def cases() -> dict:
 def main() -> int:
     release = nbformat.read(str(ROOT / "release" / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
     source = nbformat.read(str(ROOT / "source" / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
-    ok = {gid: _solution(source, gid) for gid in ("perceptron_predict", "perceptron_train")}
+    ok = {gid: _independent(source, gid) for gid in ("perceptron_predict", "perceptron_train")}
+    ok_ref.update({gid: _solution(source, gid) for gid in ("perceptron_predict", "perceptron_train")})
     if OUT.exists():
         shutil.rmtree(OUT)
     manifest = {}
@@ -371,11 +461,14 @@ def main() -> int:
         path = OUT / name / f"{CHAPTER}.ipynb"
         path.parent.mkdir(parents=True)
         path.write_text(text, encoding="utf-8")
+        if name in SYMLINKS:
+            path.unlink()
+            path.symlink_to(SYMLINKS[name])
         for rel, content in (SHADOW_FILES.items() if name == "shadow_autograder" else ()):
             (path.parent / rel).parent.mkdir(parents=True, exist_ok=True)
             (path.parent / rel).write_text(content, encoding="utf-8")
         manifest[name] = {"description": desc, "expected": expected, "total": sum(expected.values()),
-                          "review": review, "notes": EXPECTED_NOTES.get(name, [])}
+                          "review": review or name in ATTEMPTED, "reason": ATTEMPTED.get(name, ""), "notes": EXPECTED_NOTES.get(name, [])}
     (HERE / "manifest.json").write_text(json.dumps({"chapter": CHAPTER, "cases": manifest}, indent=1) + "\n")
     print(f"wrote {len(manifest)} submissions to {OUT}")
     return 0
