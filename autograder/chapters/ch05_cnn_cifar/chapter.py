@@ -868,6 +868,7 @@ print(f"loops:      {loop_per_image * 1e3:7.2f} ms per image -> {loop_per_image 
 print(f"vectorised: {fast_per_image * 1e3:7.3f} ms per image -> {fast_per_image * 50000:6.1f} s per epoch "
       f"({loop_per_image / fast_per_image:.0f}x faster)")
 
+
 # %% [markdown] key="ch05-where-time-goes"
 # ### Where the time goes
 #
