@@ -28,10 +28,10 @@ Two layers use this protocol:
    process (:mod:`autograder.trusted.sandbox`, under bubblewrap: see :mod:`autograder.trusted.isolation`) as the
    submitted notebook ran them: its solution cells and the cells the student added, in its order, with the locked
    cells from the instructor's source notebook (demo and visible test cells only when a student cell uses what they
-   define: :mod:`autograder.trusted.rebuild`), and every check of every test cell runs from the judge. This verdict IS the score
-   of each test cell: under ``course-grade`` the nbgrader kernel (sandboxed too, hidden tests stripped) only
-   produces the outputs of the feedback page, and the judge's verdict is written into the gradebook and shown
-   in that cell's output.
+   define: :mod:`autograder.trusted.rebuild`), and every check of every test cell runs from the judge. This verdict
+   IS the score of each test cell: under ``course-grade`` the nbgrader kernel (sandboxed too, hidden tests
+   stripped) only produces the outputs of the feedback page, and the judge's verdict is written into the gradebook
+   and shown in that cell's output.
 
 The worst a student can do to the judge is send it wrong data (bounded in size, memory and time).
 """
