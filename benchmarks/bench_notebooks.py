@@ -42,7 +42,8 @@ def budget_of(chapter: str) -> int:
     """The chapter's stated time budget in seconds (its chapter text's ``course.time_budget_seconds``)."""
     budget = load(source_path(chapter)).get("metadata", {}).get("course", {}).get("time_budget_seconds")
     if not isinstance(budget, int) or budget <= 0:
-        raise SystemExit(f"autograder/chapters/ch{chapter}/chapter.py needs 'course: time_budget_seconds: N' in its header")
+        raise SystemExit(f"autograder/chapters/ch{chapter}/chapter.py needs 'course: time_budget_seconds: N' in its "
+                         "header")
     return budget
 
 

@@ -32,11 +32,11 @@ Modes (chosen by :func:`detect_mode`, or forced with ``mode=`` / the ``COURSE_MO
   nothing and computes no statistics, so grading is never slowed down or blocked by widgets.
 
 Statistics are sampled on a call-count schedule (:mod:`course.monitor_stats`: every call of short runs, thinning
-out on long ones); statistics, diagnoses and drawing each stay within a share of ``overhead_budget`` of the time.
-Static mode lets statistics and diagnoses also use a fixed allowance (short headless runs get every sample); live
-mode keeps strictly to the shares (after the first few samples), evaluates the diagnoses for its redraws only and
-draws first after :data:`FIRST_DRAW_AFTER` seconds, so a watched loop, however short, is slowed by less than
-``overhead_budget``. Both evaluate once more at the end.
+out on long ones). Static mode samples and evaluates the diagnoses on the call count only (no clock: the same run
+gives the same findings); live mode keeps statistics, diagnoses and drawing each strictly within a share of
+``overhead_budget`` of the time (after the first samples and evaluations), evaluates the diagnoses for its
+redraws only and draws first after :data:`FIRST_DRAW_AFTER` seconds, so a watched loop, however short, is slowed by
+less than ``overhead_budget``. Both evaluate once more at the end.
 """
 
 from __future__ import annotations
@@ -48,8 +48,7 @@ import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
 from course.monitor_plot import CurvesFigure, HistogramsFigure
-from course.monitor_stats import ALLOWANCE, ALWAYS, StatsSampler, sample_due
-from course.monitor_widget import CommPump as _CommPump  # noqa: F401  (kept importable from here)
+from course.monitor_stats import ALWAYS, EVAL_DENSE, StatsSampler, sample_due
 from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
@@ -65,6 +64,22 @@ FINISHED_EARLIER = "{earlier} earlier finding(s) no longer held at the end (grey
 STOPPED_CLEAN = "✔ Stopped by you at {x_label} {step}: no problems detected."
 STOPPED_FOUND = "Stopped by you at {x_label} {step}: {active} finding(s) at the end, listed below."
 RUNS: list[dict] = []  # one summary per closed monitor in this process (benchmarks/bench_monitor.py reads it)
+
+
+def _as_float(value) -> float:
+    """A metric value as a float: numbers, 0-d and 1-element arrays as they are, larger arrays by their mean,
+    anything else nan (a monitor never raises on what a training loop hands it)."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, OverflowError):
+        pass
+    try:
+        import numpy as np
+
+        with np.errstate(all="ignore"):
+            return float(np.mean(np.asarray(value, dtype=np.float64)))
+    except (TypeError, ValueError, OverflowError):
+        return math.nan
 
 
 def _in_ipython_kernel() -> bool:
@@ -115,7 +130,7 @@ class TrainingMonitor:
         self.stats_every_seconds = stats_every_seconds
         self.mode = mode or detect_mode()
         self.history: dict[str, list[tuple[int, float]]] = {m: [] for m in self.metrics}
-        self._sampler = StatsSampler(SHARES["stats"] * self.overhead_budget)
+        self._sampler = StatsSampler(SHARES["stats"] * self.overhead_budget, timed=self.mode == "live")
         self.stats = self._sampler.stats
         self.log = DiagnosisLog()
         self.redraws = 0
@@ -126,6 +141,7 @@ class TrainingMonitor:
         self.grads = None
         self.monitor_seconds = 0.0  # time spent inside update()/drawing, for overhead measurements
         self.close_seconds = 0.0  # time of the final draw in close()
+        self.monitor_error: str | None = None  # the last exception the monitor caught in itself (never raised)
         self._started = time.monotonic()
         self._calls = 0
         self._next_stats = -math.inf  # only with stats_every_seconds
@@ -164,9 +180,13 @@ class TrainingMonitor:
             points = history.get(name)
             if points is None:
                 points = history[name] = []
-            points.append((step, float(value)))
+            points.append((step, _as_float(value)))
         if self.mode != "off":
-            self._work(step, step if updates is None else int(updates), params, grads, activations, outputs, t0)
+            try:  # a fault of the monitor must never stop the training loop
+                self._work(step, step if updates is None else int(updates), params, grads, activations, outputs,
+                           t0)
+            except Exception as exc:  # noqa: BLE001
+                self.monitor_error = f"{type(exc).__name__}: {exc}"
         self.monitor_seconds += time.monotonic() - t0
         return self.stopped
 
@@ -193,7 +213,7 @@ class TrainingMonitor:
         k = self._diag_calls
         self._diag_calls += 1
         if not live:
-            if sample_due(k) and (k < 3 or self._diag_cost <= diag_share * elapsed + ALLOWANCE):
+            if sample_due(k, EVAL_DENSE):  # the call count only: the same run gives the same findings
                 self._evaluate()
             return
         view = self._view
@@ -215,7 +235,10 @@ class TrainingMonitor:
         if key == self._evaluated_at:
             return
         t0 = time.monotonic()
-        self.log.record(diagnose(self.history, self.stats), self.step)
+        try:
+            self.log.record(diagnose(self.history, self.stats, self._sampler.facts), self.step)
+        except Exception as exc:  # noqa: BLE001  (a fault of the diagnoses must not stop training)
+            self.monitor_error = f"{type(exc).__name__}: {exc}"
         self._evaluated_at = key
         self._diag_cost += time.monotonic() - t0
 

@@ -13,8 +13,8 @@ Offline fixtures: when the environment variable ``COURSE_DATA_FIXTURES`` names a
 the loaders return those small subsets instead of downloading anything.
 """
 
-from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.cifar import CIFAR10_CLASSES, load_cifar10, load_cifar10_jpeg
+from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.mnist import load_mnist
 from course.data.photos import SR_PHOTOS, TEST_PHOTOS, TRAIN_PHOTOS, box_downsample, load_photo, load_superres
 from course.data.synthetic import make_blobs, make_xor

@@ -108,7 +108,8 @@ def _help(folder: Path) -> str:
     lines += ["  (other mirrors: " + ", ".join(MIRRORS[1:]) + ")",
               f"and put them in the folder {folder}",
               f"or put them in any folder and set the environment variable {LOCAL_ENV} to that folder",
-              f"(set {fetching.CACHE_ENV} to move the whole data cache elsewhere); the files may be gzipped or unzipped.",
+              f"(set {fetching.CACHE_ENV} to move the whole data cache elsewhere); the files may be gzipped or "
+              "unzipped.",
               "For tests: COURSE_DATA_FIXTURES=<folder with mnist-subset.npz> makes load_mnist return the "
               "12,000-image offline subset."]
     return "\n".join(lines)
