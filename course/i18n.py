@@ -8,8 +8,7 @@ A message is a whole English sentence with named placeholders, looked up in the 
 
 The language: ``COURSE_LANG`` if set, else the locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else
 English; a language without a catalog (or ``C``/``POSIX``) is English. The catalog's source is the ``.po`` beside
-the ``.mo`` (edited with Babel, compiled by ``python -m autograder.build``; see
-``autograder/authoring/catalog.py``).
+the ``.mo`` (edited with Babel; the course's build compiles it, see the instructor guide).
 """
 
 from __future__ import annotations
