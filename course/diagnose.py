@@ -64,7 +64,8 @@ def diagnose(metrics: dict, stats: dict | None = None, facts: dict | None = None
     stats = stats or {}
     facts = facts or {}
     found = (loss_rules.check_not_finite(metrics) + loss_rules.check_loss_rising(metrics)
-             + loss_rules.check_loss_not_following_gradients(metrics, stats)
+             + (loss_rules.check_loss_not_following_gradients(metrics, stats)
+                or loss_rules.check_loss_change_vs_gradients(metrics, stats))
              + weight_rules.check_grad_shapes(facts) + weight_rules.check_update_uphill(stats)
              + weight_rules.check_update_applied_twice(stats) + weight_rules.check_outputs_exploding(stats)
              + weight_rules.check_outputs_dead(stats) + weight_rules.check_relu_output(stats)

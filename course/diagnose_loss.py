@@ -196,3 +196,42 @@ def check_loss_not_following_gradients(metrics: dict, stats: dict, window: int =
         return [finding("loss_not_following_gradients", pred[-1][0], name, count=window, predicted=s_pred,
                         observed=s_obs, noise=noise, ratio=max(ratio))]
     return []
+
+
+def check_loss_change_vs_gradients(metrics: dict, stats: dict, window: int = 20, smooth: float = 0.2,
+                                   mismatch: float = 0.25) -> list:
+    """A second-order consistency test of the gradients the updates used, on runs whose loss is measured on the
+    same data at every step. Over the last ``window`` single updates, each loss change is compared with
+    1/2 <g_t + g_t+1, W_t+1 - W_t> summed over every parameter (``first_order["trapezoid"]``; exact up to third
+    order in the step for the true gradients, whatever the optimizer). Fires when the observed changes vary
+    smoothly (the spread of their point-to-point differences is below ``smooth`` times the typical predicted
+    change: a mini-batch loss, measured on another batch at every step, is far noisier) and at least three
+    quarters of them, and their median, differ from the prediction by more than ``mismatch`` of it: the
+    gradients are not the gradients of that loss (e.g. two same-shape layers' gradients swapped)."""
+    name = train_loss_name(metrics)
+    fo = stats.get("first_order", {})
+    trap, frm = fo.get("trapezoid", []), dict(fo.get("from_step", []))
+    if name is None or len(trap) < window:
+        return []
+    loss = {s: v for s, v in metrics[name]}
+    rows = [(p, loss[t] - loss[int(frm[t])], loss[t]) for t, p in trap
+            if t in frm and t in loss and int(frm[t]) in loss]
+    rows = [r for r in rows if all(math.isfinite(x) for x in r)][-window:]
+    if len(rows) < window:
+        return []
+    p, o, level = np.array(rows).T
+    typical = float(np.median(np.abs(p)))
+    if not typical > 1e-5 * float(np.median(np.abs(level))):
+        return []  # changes too small to resolve against the rounding of the loss (float32 runs)
+    d = np.diff(o)
+    noise = MAD_TO_SD * float(np.median(np.abs(d - np.median(d)))) / math.sqrt(2)
+    if not noise < smooth * typical:
+        return []  # the loss is measured on other data at every step (mini-batches): not decided
+    with np.errstate(all="ignore"):
+        rel = (o - p) / np.abs(p)
+    if not (abs(float(np.median(rel))) > mismatch and float(np.mean(np.abs(rel) > mismatch)) >= 0.75):
+        return []
+    trap_steps = [t for t, _ in trap][-window:]
+    return [finding("loss_not_following_gradients", trap_steps[-1], name, "loss_not_matching_gradients",
+                    count=window, predicted=float(p.sum()), observed=float(o.sum()), share=float(np.median(rel)),
+                    noise=noise)]

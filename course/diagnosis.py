@@ -36,6 +36,15 @@ MESSAGES = {
                                     "weights they update: a sign error inside the backward pass, two layers' "
                                     "gradients swapped, or the error sent back through the wrong matrix. Run a "
                                     "gradient check.",
+    "loss_not_matching_gradients": "The loss does not change the way your gradients say it should: over the last "
+                                   "{count} single updates on the same data, the gradients before and after each "
+                                   "update predict a total change of {predicted:.3g} (to second order, whatever the "
+                                   "optimizer), but the loss changed by {observed:+.3g} (median difference "
+                                   "{share:+.0%} of the prediction; step-to-step noise {noise:.2g}). Some gradients "
+                                   "are not the gradients of this loss: two layers' gradients swapped (same shapes), "
+                                   "a sign error or a wrong factor in one layer's backward pass, or a term "
+                                   "(regularization) in the gradients but not in the loss you pass. Run a gradient "
+                                   "check.",
     "update_uphill": "The weights move along the gradient, not against it (cosine between the update and minus the "
                      "gradient: {cos:.3f} for {layer}): the update adds the gradient instead of subtracting it.",
     "update_applied_twice": "{layer}'s update is {factor:.2f} times learning rate × gradient, the other layers' "

@@ -198,7 +198,7 @@ class TrainingMonitor:
         stats_share = SHARES["stats"] * self.overhead_budget
         diag_share = SHARES["diagnose"] * self.overhead_budget
         if sampler.pending():
-            sampler.finish_ratio(step, updates, params)
+            sampler.finish_ratio(step, updates, params, grads)
         if params is not None or grads is not None or activations is not None or outputs is not None:
             if self.stats_every_seconds is None:
                 due = sampler.due(elapsed)

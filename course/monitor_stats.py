@@ -75,7 +75,8 @@ class StatsSampler:
     over one update only: ``update_cos`` (cosine between the update and minus the gradient given at the sampled
     call: 1 for plain SGD), ``step_size`` (``||W_new - W_old|| / ||grad||``: the learning rate of plain SGD) and
     ``first_order`` (``{"predicted": sum over weights of <grad, W_new - W_old>``, ``"from_step"``: the sampled
-    step}: the loss change the gradients predict). ``facts`` holds shapes: ``{"params": {name: shape},
+    step, ``"trapezoid"``: the same with the mean of the gradients at both ends, over every parameter that has a
+    gradient}: the loss change the gradients predict). ``facts`` holds shapes: ``{"params": {name: shape},
     "grads": {name: shape}}``.
     """
 
@@ -108,20 +109,23 @@ class StatsSampler:
             return True
         return self.samples < ALWAYS or self.cost <= self.budget * elapsed + ALLOWANCE
 
-    def finish_ratio(self, step, updates, params) -> None:
+    def finish_ratio(self, step, updates, params, grads=None) -> None:
         """Measure the update/weight ratio (and, over one update, the update's direction) against the copy taken
-        at the last sample."""
+        at the last sample; with this call's ``grads``, the two-ended (trapezoid) prediction of the loss change."""
         if self._snapshot is None or params is None:
             return
         t0 = time.monotonic()
-        then, then_step, snap, gsnap = self._snapshot
+        then, then_step, snap, gsnap, extra = self._snapshot
         self._snapshot = None
         n = updates - then
         if n > 0:
-            predicted, complete = 0.0, n == 1
+            predicted, complete, end = 0.0, n == 1, 0.0  # end: <g_t+1, W_t+1 - W_t> (this call's gradients)
+            if extra is None or grads is None:
+                end = math.nan
             with np.errstate(all="ignore"):
                 for name, old in snap.items():
                     if name not in params:
+                        end = math.nan
                         continue
                     delta = np.asarray(params[name], dtype=np.float64) - old
                     denom, diff = norm(old), norm(delta)
@@ -137,10 +141,31 @@ class StatsSampler:
                         self.add("update_cos", name, step, -dot / (gnorm * diff))
                         self.add("step_size", name, step, diff / gnorm)
                     predicted += dot
+                    end += self._end_dot(grads, name, delta)
+                start = predicted  # <g_t, W_t+1 - W_t> over the weights and (below) every other parameter
+                if complete and math.isfinite(end):
+                    for name, (old, g) in extra.items():
+                        new = params.get(name)
+                        if new is None or np.shape(new) != old.shape:
+                            end = math.nan
+                            break
+                        delta = np.asarray(new, dtype=np.float64) - old
+                        start += float(np.vdot(g, delta))
+                        end += self._end_dot(grads, name, delta)
             if complete and gsnap and math.isfinite(predicted):
+                if math.isfinite(start + end):  # every parameter: the trapezoid rule, exact to second order
+                    self.add("first_order", "trapezoid", step, 0.5 * (start + end))
                 self.add("first_order", "predicted", step, predicted)
                 self.add("first_order", "from_step", step, then_step)
         self.cost += time.monotonic() - t0
+
+    @staticmethod
+    def _end_dot(grads, name, delta) -> float:
+        """<this call's gradient of ``name``, delta>, nan when it is missing or of another shape."""
+        g = grads.get(name) if grads is not None else None
+        if g is None or np.shape(g) != delta.shape:
+            return math.nan
+        return float(np.vdot(np.asarray(g, dtype=np.float64), delta))
 
     def sample(self, step, updates, params, grads, activations, outputs) -> None:
         """Compute every statistic the arguments allow, and copy the weights for the next update ratio."""
@@ -168,11 +193,14 @@ class StatsSampler:
                 self._outputs(step, np.asarray(outputs))
         if params is not None:
             names = weight_names(params)
-            gsnap = {}
+            gsnap, extra = {}, None
             if grads is not None:
                 gsnap = {n: np.array(grads[n], dtype=np.float64, copy=True) for n in names if n in grads}
+                if set(params) <= set(grads):  # every parameter has a gradient: the rest copied for the trapezoid
+                    extra = {n: (np.array(params[n], dtype=np.float64, copy=True),
+                                 np.array(grads[n], dtype=np.float64, copy=True)) for n in params if n not in names}
             self._snapshot = (updates, step, {n: np.array(params[n], dtype=np.float64, copy=True) for n in names},
-                              gsnap)
+                              gsnap, extra)
         self.cost += time.monotonic() - t0
 
     def _dead(self, name, step, a) -> None:

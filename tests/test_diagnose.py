@@ -244,3 +244,54 @@ def test_loss_not_following_gradients_only_where_the_loss_noise_is_small():
     noisy = np.abs(rng.normal(0.05, 0.08, 24)) * np.where(np.arange(24) % 4 == 0, -1, 1)
     assert np.mean(noisy > 0) >= 0.75 and noisy.sum() > 0.5 * 24 * 0.08
     assert check_loss_not_following_gradients(*_first_order(noisy)) == []
+
+
+def test_trapezoid_prediction_is_the_loss_change_for_true_gradients_only():
+    """On a quadratic loss the trapezoid 1/2 <g_t + g_t+1, dW> (weights and biases) equals the loss change
+    exactly, whatever the step; with two same-shape weights' gradients swapped it does not."""
+    from course.monitor_stats import StatsSampler
+
+    rng = np.random.default_rng(0)
+    a = {"W1": 1.0 + rng.random((4, 4)), "W2": 3.0 + rng.random((4, 4)), "b1": 2.0 + rng.random(4)}
+    target = {k: rng.standard_normal(v.shape) for k, v in a.items()}
+
+    def loss_grads(p):
+        return (sum(0.5 * float(np.sum(a[k] * (p[k] - target[k]) ** 2)) for k in p),
+                {k: a[k] * (p[k] - target[k]) for k in p})
+
+    for swap in (False, True):
+        p = {k: rng.standard_normal(v.shape) for k, v in a.items()}
+        s = StatsSampler(1.0, timed=False)
+
+        def shown(g, swap=swap):  # the gradients the loop hands the monitor (and applies)
+            return dict(g, W1=g["W2"], W2=g["W1"]) if swap else g
+
+        l0, g0 = loss_grads(p)
+        s.sample(0, 0, p, shown(g0), None, None)
+        p = {k: v - 0.1 * shown(g0)[k] - 0.03 * rng.standard_normal(v.shape) for k, v in p.items()}  # any step
+        l1, g1 = loss_grads(p)
+        s.finish_ratio(1, 1, p, shown(g1))
+        (_, trap), = s.stats["first_order"]["trapezoid"]
+        assert (abs(trap - (l1 - l0)) < 1e-9 * abs(l1 - l0)) != swap, (trap, l1 - l0)
+
+
+def _trapezoid_run(observed, predicted):
+    loss, trap, frm, level = [], [], [], 1.0
+    for k, (o, p) in enumerate(zip(observed, predicted)):
+        loss += [(2 * k, level), (2 * k + 1, level + o)]
+        level += o
+        trap.append((2 * k + 1, p))
+        frm.append((2 * k + 1, 2 * k))
+    return {"loss": loss}, {"first_order": {"trapezoid": trap, "from_step": frm}}
+
+
+def test_loss_change_vs_gradients_fires_on_smooth_mismatch_only():
+    from course.diagnose_loss import check_loss_change_vs_gradients
+
+    pred = -0.01 * np.exp(-np.arange(30) / 50)  # a full-batch run: smooth predicted changes
+    assert check_loss_change_vs_gradients(*_trapezoid_run(pred * 1.001, pred)) == []  # the gradients are right
+    found = check_loss_change_vs_gradients(*_trapezoid_run(pred * 0.2, pred))  # falls 5x slower than predicted
+    assert codes(found) == ["loss_not_following_gradients"] and "-80%" not in found[0].message
+    rng = np.random.default_rng(1)  # mini-batches: each change measured on another batch
+    noisy = pred * 0.2 + 0.01 * rng.standard_normal(30)
+    assert check_loss_change_vs_gradients(*_trapezoid_run(noisy, pred)) == []

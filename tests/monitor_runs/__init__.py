@@ -47,9 +47,7 @@ RUNS += [
     _fault(faults.relu_on_regression_output, {"relu_output", "outputs_dead"}),
     _fault(faults.backprop_through_dw, {"vanishing_gradients", "loss_not_following_gradients"}, {"loss_flat"}),
     _fault(faults.layer_never_updated, {"layer_not_updated"}),
-    _fault(faults.swapped_gradients_same_shape, {"loss_not_following_gradients", "loss_rising", "loss_flat"},
-           known_miss="same-shape gradients swapped between layers: the update follows the gradients given and the "
-                      "loss still falls here, so nothing the monitor sees contradicts them"),
+    _fault(faults.swapped_gradients_same_shape, {"loss_not_following_gradients", "loss_rising", "loss_flat"}),
     _fault(faults.swapped_gradients_other_shape, {"grad_shape_mismatch"}),
     _fault(faults.shuffled_labels, {"loss_flat", "overfitting"}),
     _fault(faults.overfitting_val_rising, {"overfitting"}),

@@ -150,8 +150,9 @@ class Optimizer:
 
 
 def train(mon, net, x, y, steps, batch, opt, loss="ce", val=None, seed=0, grad_hook=None, keys=None,
-          stable=True, stop_on_nan=True, every=1, outputs=True):
-    """The loop a student writes: forward, loss, backward, monitor.update, update. val = (xv, yv): val_loss
+          stable=True, stop_on_nan=True, every=1, outputs=True, after_step=False):
+    """The loop a student writes: forward, loss, backward, monitor.update, update (``after_step``: the update
+    first, then monitor.update with the new weights, the old gradients and loss). val = (xv, yv): val_loss
     once per pass over x. grad_hook(grads) -> grads changes what is applied and shown (faults)."""
     rng = np.random.default_rng(seed)
     n, order, pos = len(x), rng.permutation(len(x)), 0
@@ -174,10 +175,13 @@ def train(mon, net, x, y, steps, batch, opt, loss="ce", val=None, seed=0, grad_h
             if val is not None and step % per_epoch == per_epoch - 1:
                 vo, _ = net.forward(val[0])
                 extra["val_loss"] = softmax_ce(vo, val[1])[0] if loss == "ce" else mse(vo, val[1])[0]
+            if after_step:
+                opt.step(net.p, grads, keys)
             if step % every == 0:
                 mon.update(step, loss=value, params=net.p, grads=grads, activations=net.hidden_acts(cache),
                            outputs=out if outputs else None, **extra)
             if stop_on_nan and not np.isfinite(value):
                 break
-            opt.step(net.p, grads, keys)
+            if not after_step:
+                opt.step(net.p, grads, keys)
     return mon

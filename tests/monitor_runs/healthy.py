@@ -74,6 +74,25 @@ def long_full_batch_regression():
     return train(monitor("long run"), net, x, y, 5000, 64, Optimizer("sgd", 0.05), loss="mse")
 
 
+def full_batch_adam_after_step():
+    """Full batch, Adam, monitor.update() after the update (new weights, the gradients and loss from before)."""
+    rng = np.random.default_rng(19)
+    x = rng.standard_normal((128, 6))
+    y = np.tanh(x @ rng.standard_normal((6, 3)))
+    net = MLP(init([6, 24, 24, 3], rng, "xavier"), hidden="tanh")
+    return train(monitor("full batch, Adam, update() after the step"), net, x, y, 600, 128, Optimizer("adam", 0.01),
+                 loss="mse", after_step=True)
+
+
+def full_batch_momentum_float32():
+    """Full batch of 512 MNIST images, float32, momentum, softmax cross-entropy."""
+    x, y, *_ = mnist()
+    net = _mnist_net(20, (784, 32, 10))
+    net.p = {k: v.astype(np.float32) for k, v in net.p.items()}
+    return train(monitor("full batch float32 momentum"), net, x[:512].astype(np.float32), y[:512], 300, 512,
+                 Optimizer("momentum", 0.05))
+
+
 def large_valued_regression():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((512, 8))
@@ -215,6 +234,7 @@ def perceptron_recipe():
 
 
 HEALTHY = [batch256_sgd, batch1_sgd, batch32_noisy_sgd, momentum, adam, lr_decay_with_bumps, warm_restart,
-           plateau_then_drop, few_dead_units, long_full_batch_regression, large_valued_regression,
+           plateau_then_drop, few_dead_units, long_full_batch_regression, full_batch_adam_after_step,
+           full_batch_momentum_float32, large_valued_regression,
            per_batch_sr_regression, small_cnn, zero_init_output_layer, ch02_xor_recipe, ch03_deep_he_recipe,
            ch04_softmax_recipe, ch05_cnn_recipe, ch06_sr_recipe, perceptron_recipe]
