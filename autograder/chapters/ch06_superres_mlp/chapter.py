@@ -422,6 +422,9 @@ check_report(["sign", "loss_scale"])
 #
 # - *ReLU on the output*: any output unit whose pre-activation goes negative outputs 0 and gets zero gradient, so it
 #   can never recover; and the network cannot predict a negative value. A regression output should be linear.
+#   In the monitor's list above this is `[relu_output]`: the outputs are never negative and a large share of them
+#   is exactly 0. Next to it, `[init_too_large]` reads the first sample of `W1`: its weights are tens of times
+#   1/sqrt(fan-in) (He is 1.41), the signature of unscaled `randn`.
 # - *The bottleneck*: every prediction is `relu(W3 @ A2 + b3)` with `A2` holding only **5** numbers per example, so
 #   all predicted 64x64 images lie (before the ReLU) in a 5-dimensional family. No amount of training fixes that; we
 #   need a wide hidden layer (hundreds of units).
