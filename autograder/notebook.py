@@ -33,6 +33,17 @@ def grade_id(cell: dict) -> str | None:
     return nbgrader_meta(cell).get("grade_id")
 
 
+def notebook_language(nb: dict, default: str | None = "en") -> str | None:
+    """The language of a notebook's prose, for its feedback and self-check: ``metadata.course.language`` (the
+    build writes it into a translated release) resolved against the course's message catalogs (unknown: English);
+    ``default`` when the notebook names none (or not as a string: the metadata is the student's)."""
+    from course.i18n import language
+
+    course = nb.get("metadata", {}).get("course") if isinstance(nb, dict) else None
+    tag = course.get("language") if isinstance(course, dict) else None
+    return language({"COURSE_LANG": tag[:40] or "en"}) if isinstance(tag, str) else default
+
+
 def _with_hidden_flag(source: str):
     """Each line of ``source`` except the markers, with True when it lies between BEGIN and END HIDDEN TESTS."""
     hidden = False

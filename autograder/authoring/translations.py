@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import hashlib
-import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -31,22 +29,18 @@ from pathlib import Path
 import nbformat
 
 from autograder.chapters import Chapter, all_chapters, get
+from autograder.chapters.store import (
+    LANGS,
+    TODO,
+    Block,
+    StoreError,
+    format_store,
+    load_store,
+    parse_store,
+    source_hash,
+    store_path,
+)
 from autograder.chapters.text import read_chapter
-
-LANGS = ("zh_CN",)
-TODO = "todo"
-MARKER = re.compile(r"^<!-- key: (?P<key>[A-Za-z0-9_.-]+) source: (?P<hash>[0-9a-f]{12}|todo) -->$")
-
-
-class StoreError(ValueError):
-    """A malformed translation store."""
-
-
-@dataclass(frozen=True)
-class Block:
-    key: str
-    source_hash: str  # of the English cell translated, or "todo" (a stub: not translated yet)
-    text: str
 
 
 @dataclass
@@ -62,48 +56,6 @@ class Status:
     @property
     def complete(self) -> bool:
         return not (self.missing or self.stale or self.orphans)
-
-
-def source_hash(text: str) -> str:
-    """The 12-hex-digit hash of an English markdown cell's source (trailing whitespace aside)."""
-    return hashlib.sha256(text.rstrip().encode("utf-8")).hexdigest()[:12]
-
-
-def parse_store(text: str, name: str = "<store>") -> dict[str, Block]:
-    """``{key: Block}`` of a store's text; anything before the first marker is a comment. Duplicate keys and
-    empty blocks are errors."""
-    blocks: dict[str, Block] = {}
-    current: tuple[str, str] | None = None
-    lines: list[str] = []
-
-    def close():
-        if current is None:
-            return
-        body = "\n".join(lines).strip("\n")
-        if not body.strip():
-            raise StoreError(f"{name}: block {current[0]!r} is empty")
-        blocks[current[0]] = Block(current[0], current[1], body)
-
-    for number, line in enumerate(text.splitlines(), 1):
-        match = MARKER.match(line.rstrip())
-        if match:
-            close()
-            if match["key"] in blocks or (current and current[0] == match["key"]):
-                raise StoreError(f"{name}:{number}: key {match['key']!r} has two blocks")
-            current, lines = (match["key"], match["hash"]), []
-        elif line.startswith("<!-- key:"):
-            raise StoreError(f"{name}:{number}: malformed marker {line!r} (expected <!-- key: K source: HASH -->)")
-        else:
-            lines.append(line)
-    close()
-    return blocks
-
-
-def format_store(blocks: list[Block], preamble: str = "") -> str:
-    """The text of a store holding ``blocks`` in the order given (inverse of :func:`parse_store`)."""
-    parts = [preamble.rstrip("\n") + "\n"] if preamble.strip() else []
-    parts += [f"<!-- key: {b.key} source: {b.source_hash} -->\n{b.text.strip(chr(10))}\n" for b in blocks]
-    return "\n".join(parts)
 
 
 def english_cells(nb: nbformat.NotebookNode) -> list[tuple[str, str]]:
@@ -140,8 +92,29 @@ def translate(nb: nbformat.NotebookNode, blocks: dict[str, Block], lang: str) ->
     for cell in out.cells:
         if cell.cell_type == "markdown":
             cell.source = blocks[cell.metadata["key"]].text
+            if "checksum" in cell.metadata.get("nbgrader", {}):
+                cell.metadata.nbgrader.checksum = translated_checksum(cell)
     out.metadata.setdefault("course", {})["language"] = lang
     return out
+
+
+def translated_checksum(cell: nbformat.NotebookNode) -> str:
+    """nbgrader's checksum of a read-only markdown cell after translation. nbgrader hashes a locked cell's source
+    (``nbgrader.utils.compute_checksum``: source, type, flags, grade id, points), and ``nbgrader validate`` (the
+    Assignments tab's Validate) flags a locked cell whose source no longer matches its recorded checksum: the
+    translated release records the checksum of its own text. (``course-grade`` knows the translation is no edit:
+    :class:`autograder.grading.preprocessors.overwrite_cells.CourseOverwriteCells`.)"""
+    from nbgrader.utils import compute_checksum
+
+    return compute_checksum(cell)
+
+
+def without_checksum(cell: dict) -> dict:
+    """``cell`` without nbgrader's checksum (the rest of its metadata kept)."""
+    meta = dict(cell.get("metadata", {}))
+    if "nbgrader" in meta:
+        meta["nbgrader"] = {k: v for k, v in meta["nbgrader"].items() if k != "checksum"}
+    return {**cell, "metadata": meta}
 
 
 def edition_differences(english: dict, translated: dict) -> list[str]:
@@ -152,6 +125,8 @@ def edition_differences(english: dict, translated: dict) -> list[str]:
     if len(a) != len(b):
         return [f"{len(a)} cells against {len(b)}"]
     for i, (x, y) in enumerate(zip(a, b)):
+        if x.get("cell_type") == "markdown":  # a read-only markdown cell's checksum is of its own text
+            x, y = without_checksum(x), without_checksum(y)
         for part in ("cell_type", "id", "metadata"):
             if x.get(part) != y.get(part):
                 problems.append(f"cell {i}: {part} differs")
@@ -162,15 +137,6 @@ def edition_differences(english: dict, translated: dict) -> list[str]:
     if strip != {k: v for k, v in english.get("metadata", {}).items() if k != "course"}:
         problems.append("notebook metadata differs")
     return problems
-
-
-def store_path(chapter: Chapter, lang: str) -> Path:
-    return chapter.folder / f"{lang}.md"
-
-
-def load_store(chapter: Chapter, lang: str) -> dict[str, Block]:
-    path = store_path(chapter, lang)
-    return parse_store(path.read_text(encoding="utf-8"), str(path)) if path.exists() else {}
 
 
 def chapter_notebook(chapter: Chapter) -> nbformat.NotebookNode:

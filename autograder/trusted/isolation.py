@@ -33,7 +33,7 @@ from pathlib import Path
 
 MODES = ("bwrap", "none")
 DATA_VARS = ("COURSE_MNIST_DIR", "COURSE_CIFAR10_DIR", "COURSE_DATA_FIXTURES", "COURSE_DATA_DIR")
-PASS_VARS = ("LANG", "LC_ALL", "TZ")
+PASS_VARS = ("LANG", "LC_ALL", "TZ", "COURSE_LANG")  # COURSE_LANG: messages in the submission's language
 SYSTEM_RO = ("/usr", "/bin", "/sbin", "/lib", "/lib32", "/lib64", "/libx32")
 ETC_RO = ("/etc/ld.so.cache", "/etc/ld.so.conf", "/etc/ld.so.conf.d", "/etc/localtime", "/etc/passwd",
           "/etc/group", "/etc/nsswitch.conf", "/etc/alternatives", "/etc/fonts", "/etc/ssl/certs",
