@@ -90,3 +90,40 @@ def test_ctrl_c_as_a_command_ends_and_its_process_object_is_closed(tmp_path):
         return code
 
     assert processes.supervise(proc, wait, 120) == 0
+
+
+def test_the_judge_runs_as_a_fork_and_gives_the_verdict_of_its_subprocess(tmp_path, monkeypatch):
+    """course-grade's judge (autograder.trusted.recheck) is a fork of the same server (issue 29: no Python start and
+    no imports per student): its verdict is the one the ``python -I`` subprocess it replaces gives, on a solved and
+    on an unsolved notebook, under the judge's memory limit."""
+    import subprocess
+    import sys
+
+    from autograder.chapters import chapter_names
+    from autograder.grading import nbgrader_fork, processes
+    from autograder.paths import release_path, source_path
+
+    started = []
+    real_start = nbgrader_fork.start
+    monkeypatch.setattr(nbgrader_fork, "start", lambda *a, **k: started.append(a[6:]) or real_start(*a, **k))
+    chapter = chapter_names()[0]
+    source = source_path(chapter)
+    for submission, solved in ((source, True), (release_path(chapter), False)):
+        args = ["verify", str(source), str(submission), "--timeout=60", "--isolation=none"]
+        code, out = processes.run_forked("autograder.trusted.recheck", args, tmp_path, tool_env(), 300, mem_mb=4096)
+        assert code == 0, out
+        forked = json.loads(out.strip().splitlines()[-1])["tests"]
+        plain = subprocess.run([sys.executable, "-I", "-m", "autograder.trusted.recheck", *args], cwd=tmp_path,
+                               env=tool_env(), capture_output=True, text=True, timeout=300)
+        assert {t: v["ok"] for t, v in forked.items()} == {t: solved for t in forked} != {}
+        assert forked == json.loads(plain.stdout.strip().splitlines()[-1])["tests"]
+    assert started == [("autograder.trusted.recheck",)] * 2, "the judge did not run as a fork"
+
+
+def test_the_fork_server_runs_only_its_commands(tmp_path):
+    import pytest
+
+    from autograder.grading import nbgrader_fork
+
+    with pytest.raises(ValueError, match="not a command"):
+        nbgrader_fork.start(["-c", "print(1)"], tmp_path, tool_env(), tmp_path / "log", module="runpy")

@@ -109,6 +109,13 @@ def run(cmd: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s
 def run_nbgrader(args: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None, cpu_s=None) -> tuple[int, str]:
     """``run([python, -m, nbgrader, *args], ...)``, started as a fork of a process that has imported nbgrader
     (:mod:`autograder.grading.nbgrader_fork`: ~3 s sooner per command); a plain subprocess if no fork can be had."""
+    return run_forked("nbgrader", args, cwd, env, timeout, mem_mb, cpu_s)
+
+
+def run_forked(module: str, args: list[str], cwd: Path, env: dict, timeout: float, mem_mb=None,
+               cpu_s=None) -> tuple[int, str]:
+    """``run([python, -m, module, *args], ...)`` (``module``: one of :data:`nbgrader_fork.COMMANDS`) as a fork of the
+    grader's fork server; a plain subprocess (``python -I`` for the judge) if no fork can be had."""
     if STOP.is_set():
         return -9998, "stopped (Ctrl-C)"
 
@@ -116,11 +123,12 @@ def run_nbgrader(args: list[str], cwd: Path, env: dict, timeout: float, mem_mb=N
         proc.join(seconds)
         return proc.exitcode
 
-    with tempfile.NamedTemporaryFile("w+", encoding="utf-8", errors="replace", prefix="nbgrader-") as log:
+    with tempfile.NamedTemporaryFile("w+", encoding="utf-8", errors="replace", prefix="course-grade-") as log:
         try:
-            proc = nbgrader_fork.start(args, cwd, env, log.name, mem_mb, cpu_s)
+            proc = nbgrader_fork.start(args, cwd, env, log.name, mem_mb, cpu_s, module)
         except (OSError, EOFError, RuntimeError):
-            return run([sys.executable, "-m", "nbgrader", *args], cwd, env, timeout, mem_mb, cpu_s)
+            flags = [] if module == "nbgrader" else ["-I"]
+            return run([sys.executable, *flags, "-m", module, *args], cwd, env, timeout, mem_mb, cpu_s)
         code = supervise(proc, wait, timeout)
         proc.close()
         log.seek(0)

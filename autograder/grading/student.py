@@ -19,18 +19,19 @@ from __future__ import annotations
 import json
 import re
 import shutil
-import sys
 import time
 from pathlib import Path
 
 from autograder.grading import gradebook as gbk
 from autograder.grading.feedback import annotate, write_simple_feedback
 from autograder.grading.nbgrader_log import ENV_NONCE, grader_fault, new_nonce
-from autograder.grading.processes import STOP, run, run_nbgrader
+from autograder.grading.processes import STOP, run_forked, run_nbgrader
 from autograder.grading.review import attempt_reasons
 from autograder.grading.student_ids import refused_files
+from autograder.grading.submission_language import submitted_language
 from autograder.grading.triage import check_notebook_file
 from autograder.paths import tool_env
+from course.i18n import using
 
 # nbgrader log lines that mean the grader failed (a kernel never started), not the student's code
 GRADER_FAULTS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "ZMQError",
@@ -39,17 +40,18 @@ GRADER_FAULTS = ("Kernel didn't respond", "Kernel died before replying to kernel
 
 
 def judge(course: Path, assignment: str, student: str, nb_name: str, opts, env: dict, budget: float) -> dict:
-    """The trusted verdict for one notebook, from ``python -I -m autograder.trusted.recheck`` (retried once if the judge
-    itself fails). ``{"error": ...}`` when it could not run."""
+    """The trusted verdict for one notebook, from ``python -m autograder.trusted.recheck`` as a fork of the grader's
+    fork server (:func:`processes.run_forked`; retried once if the judge itself fails). ``{"error": ...}`` when it
+    could not run."""
     source = course / "source" / assignment / f"{nb_name}.ipynb"
     submitted = course / "submitted" / student / assignment / f"{nb_name}.ipynb"
-    cmd = [sys.executable, "-I", "-m", "autograder.trusted.recheck", "verify", str(source), str(submitted),
+    cmd = ["verify", str(source), str(submitted),
            f"--timeout={opts.timeout}", f"--mem-mb={opts.mem_mb or 0}", f"--isolation={opts.isolation}"]
     if opts.cpu_s:
         cmd.append(f"--cpu-s={opts.cpu_s}")
     last = ""
     for _ in range(2):
-        code, out = run(cmd, course, env, budget, mem_mb=opts.judge_mem_mb)
+        code, out = run_forked("autograder.trusted.recheck", cmd, course, env, budget, mem_mb=opts.judge_mem_mb)
         try:
             result = json.loads(out.strip().splitlines()[-1])
             if isinstance(result, dict) and isinstance(result.get("tests"), dict):
@@ -119,6 +121,9 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
             for nb_name in maxes:
                 write_simple_feedback(course, assignment, student, nb_name, review)
             return result(student, scores, maxes, "invalid", review, notes, t0, iso)
+        # messages of the kernel and the judge in the submission's language (the feedback page's: feedback())
+        lang = submitted_language(sub_dir / f"{next(iter(maxes))}.ipynb") if maxes else "en"
+        env["COURSE_LANG"] = lang
 
         code, log, fault = _autograde(course, assignment, student, opts, env, 0.6 * (deadline - time.monotonic()))
         log_dir = course / "grading" / "logs" / assignment
@@ -159,7 +164,8 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
             notes += verdict.get("notes", [])
             review += attempt_reasons(verdict)  # what the submission tried, recorded by the trusted judge
             verdicts_all[nb_name] = verdict["tests"]
-            annotate(course / "autograded" / student / assignment / f"{nb_name}.ipynb", verdict["tests"])
+            with using(lang):
+                annotate(course / "autograded" / student / assignment / f"{nb_name}.ipynb", verdict["tests"])
         if not gbk.set_scores(course, assignment, student, scores):
             review.append("nbgrader recorded no submission: the CSV has the checker's scores, the gradebook none")
     except Exception as exc:  # the grader itself must survive any submission
