@@ -5,11 +5,10 @@ from __future__ import annotations
 
 import html
 import os
-import sys
 from pathlib import Path
 
 from autograder.grading.feedback_page import render_page
-from autograder.grading.processes import run
+from autograder.grading.processes import run_nbgrader
 from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
@@ -66,17 +65,18 @@ def annotate(path: Path, verdicts: dict):
 
 def feedback(course: Path, assignment: str, students: list[str], results: list[dict], notebooks: list[str],
              everyone: bool):
-    """``nbgrader generate_feedback`` (one run for everyone, else per student); a plain page for each of
+    """``nbgrader generate_feedback`` (one run for everyone, else per student; a fork of the grader's fork server,
+    which has imported nbgrader already); a plain page for each of
     ``notebooks`` where it fails; every page gets the no-script Content-Security-Policy."""
     env = tool_env()
-    base = [sys.executable, "-m", "nbgrader", "generate_feedback", assignment, "--force",
+    base = ["generate_feedback", assignment, "--force",
             f"--CourseDirectory.root={course}"]
     print(f"[grade] feedback for {len(students)} students", flush=True)
     if everyone:
-        run(base, course, env, 60 + 10 * len(students))
+        run_nbgrader(base, course, env, 60 + 10 * len(students))
     else:
         for student in students:
-            run(base + [f"--student={student}"], course, env, 300)
+            run_nbgrader(base + [f"--student={student}"], course, env, 300)
     for r in results:
         for nb_name in notebooks:
             page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
