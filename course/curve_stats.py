@@ -29,8 +29,16 @@ def recent(points, n: int) -> np.ndarray | None:
 
 
 def median(a) -> float:
+    """The median (nan for an empty array or one holding a nan, as np.median); short arrays sorted in Python,
+    which is several times faster than np.median for the few samples the rules look at."""
     a = as_float64(a)
-    return float(np.median(a)) if a.size else math.nan
+    if a.size > 64:
+        return float(np.median(a))
+    v = sorted(a.ravel().tolist())
+    if not v or v[-1] != v[-1] or any(x != x for x in v):
+        return math.nan
+    h = len(v) // 2
+    return v[h] if len(v) % 2 else 0.5 * (v[h - 1] + v[h])
 
 
 def noise_sd(a) -> float:

@@ -159,8 +159,10 @@ def _huge_step_evidence(stats: dict) -> str | None:
     scales = stats.get("weight_scale", {})
     for layer, points in stats.get("update_ratio", {}).items():
         for step, r in points:
+            if not (math.isfinite(r) and r > 1):  # the scan below only for the rare huge ratios
+                continue
             sc = _before(scales.get(layer, []), step - 1) or _before(scales.get(layer, []), step)
-            if math.isfinite(r) and r > 1 and sc is not None and sc >= SMALL_SCALE:
+            if sc is not None and sc >= SMALL_SCALE:
                 return f"{layer} changed by {r:.3g} times its size in one update at step {step}"
     for layer, points in scales.items():
         if len(points) >= 2 and points[0][1] > 0 and points[-1][1] > HUGE_WEIGHT * points[0][1]:
@@ -279,8 +281,10 @@ def check_update_ratio_high(stats: dict, high: float = 0.1, n: int = 5) -> list:
             out.append(finding("update_ratio_high", points[-1][0], layer, layer=layer, ratio=m, count=n))
             continue
         for step, r in points:
+            if not (math.isfinite(r) and r > 1):
+                continue
             before = _before(scales.get(layer, []), step - 1) or _before(scales.get(layer, []), step)
-            if math.isfinite(r) and r > 1 and before is not None and before >= SMALL_SCALE:
+            if before is not None and before >= SMALL_SCALE:
                 out.append(finding("huge_step", step, layer, layer=layer, ratio=r, at=step))
                 break
     return out

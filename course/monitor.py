@@ -32,11 +32,13 @@ Modes (chosen by :func:`detect_mode`, or forced with ``mode=`` / the ``COURSE_MO
   nothing and computes no statistics, so grading is never slowed down or blocked by widgets.
 
 Statistics are sampled on a call-count schedule (:mod:`course.monitor_stats`: every call of short runs, thinning
-out on long ones). Static mode samples and evaluates the diagnoses on the call count only (no clock: the same run
-gives the same findings); live mode keeps statistics, diagnoses and drawing each strictly within a share of
-``overhead_budget`` of the time (after the first samples and evaluations), evaluates the diagnoses for its
-redraws only and draws first after :data:`FIRST_DRAW_AFTER` seconds, so a watched loop, however short, is slowed by
-less than ``overhead_budget``. Both evaluate once more at the end.
+out on long ones), and the diagnoses evaluated on a sparser one. No decision about what to compute uses a clock, so
+the same run gives the same samples and findings on any machine: static mode follows the schedules; live mode
+also keeps statistics and diagnoses within their shares of ``overhead_budget`` of the loop's *modelled* work
+(:class:`course.monitor_budget.WorkBudget`: from the array sizes handed over and the updates between calls).
+Only the live redraws follow the clock (every ``every_seconds``, the first after :data:`FIRST_DRAW_AFTER` seconds,
+within their share of the time): what a person sees refreshes in real time, and a redraw changes no finding. Both
+modes evaluate once more at the end.
 """
 
 from __future__ import annotations
@@ -47,8 +49,9 @@ import os
 import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
+from course.monitor_budget import WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
-from course.monitor_stats import ALWAYS, EVAL_DENSE, StatsSampler, sample_due
+from course.monitor_stats import EVAL_DENSE, EVAL_DENSE_STATIC, StatsSampler, sample_due
 from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
@@ -130,7 +133,9 @@ class TrainingMonitor:
         self.stats_every_seconds = stats_every_seconds
         self.mode = mode or detect_mode()
         self.history: dict[str, list[tuple[int, float]]] = {m: [] for m in self.metrics}
-        self._sampler = StatsSampler(SHARES["stats"] * self.overhead_budget, timed=self.mode == "live")
+        self._sampler = StatsSampler()
+        self._budget = WorkBudget({kind: SHARES[kind] * self.overhead_budget for kind in ("stats", "diagnose")})
+        self._last_updates = None
         self.stats = self._sampler.stats
         self.log = DiagnosisLog()
         self.redraws = 0
@@ -147,6 +152,7 @@ class TrainingMonitor:
         self._next_stats = -math.inf  # only with stats_every_seconds
         self._diag_cost = 0.0
         self._diag_calls = 0
+        self._evaluations = 0
         self._evaluated_at = None  # (calls, samples) of the last evaluation
         self._last_draw = -math.inf
         self._draw_cost = 0.0  # total time of the redraws after the first
@@ -192,40 +198,50 @@ class TrainingMonitor:
 
     def _work(self, step, updates, params, grads, activations, outputs, t0) -> None:
         """Everything but the appends: statistics, diagnoses, widget messages, redraws (each on its schedule)."""
-        sampler = self._sampler
+        sampler, budget = self._sampler, self._budget
         elapsed = t0 - self._started
         live = self._view is not None
-        stats_share = SHARES["stats"] * self.overhead_budget
-        diag_share = SHARES["diagnose"] * self.overhead_budget
+        if live:  # the loop's modelled work since the last call
+            since = 1 if self._last_updates is None else updates - self._last_updates
+            self._last_updates = updates
+            budget.add_loop(since, params, grads, activations, outputs)
         if sampler.pending():
             sampler.finish_ratio(step, updates, params, grads)
         if params is not None or grads is not None or activations is not None or outputs is not None:
             if self.stats_every_seconds is None:
-                due = sampler.due(elapsed)
+                due = sampler.due()
             else:
                 due = t0 >= self._next_stats
                 if due:
                     self._next_stats = t0 + self.stats_every_seconds
-            if due and live and sampler.samples >= ALWAYS and sampler.cost > stats_share * elapsed:
-                due = False  # live: strictly within the share, no allowance (the loop is being watched)
+            if due and live:  # live: within the share of the modelled work (reproducible, not timed)
+                work = budget.sample_work(params, grads, activations, outputs)
+                due = budget.allow("stats", work, sampler.samples)
+                if due:
+                    budget.spend("stats", work)
             if due:
                 sampler.sample(step, updates, params, grads, activations, outputs)
         k = self._diag_calls
         self._diag_calls += 1
-        if not live:
-            if sample_due(k, EVAL_DENSE):  # the call count only: the same run gives the same findings
+        if sample_due(k, EVAL_DENSE if live else EVAL_DENSE_STATIC):  # the call count (live: and the modelled work)
+            if not live:
                 self._evaluate()
+            else:
+                work = budget.evaluate_work(sum(map(len, self.history.values()))
+                                            + sum(len(p) for kind in self.stats.values() for p in kind.values()))
+                if budget.allow("diagnose", work, self._evaluations):
+                    budget.spend("diagnose", work)
+                    self._evaluate()
+        if not live:
             return
         view = self._view
         if view.pump is not None and t0 >= self._next_poll:
             self._next_poll = t0 + 0.05
             view.pump.pump()
-        # live: a redraw (with the diagnoses evaluated for it) every every_seconds, the first one once the loop has
-        # run FIRST_DRAW_AFTER seconds (a loop shorter than that is drawn once, at close), each kind of work within
-        # its share of the elapsed time, the first of each whatever it costs
+        # live: a redraw (the log as last evaluated) every every_seconds, the first one once the loop has run
+        # FIRST_DRAW_AFTER seconds (a loop shorter than that is drawn once, at close), within the drawing share of
+        # the elapsed time, the first whatever it costs
         if elapsed >= FIRST_DRAW_AFTER and t0 >= self._last_draw + self.every_seconds:
-            if self.redraws == 0 or self._diag_cost <= diag_share * elapsed:
-                self._evaluate()
             if self.redraws == 0 or self._draw_cost <= SHARES["draw"] * self.overhead_budget * elapsed:
                 self._redraw()
 
@@ -240,6 +256,7 @@ class TrainingMonitor:
         except Exception as exc:  # noqa: BLE001  (a fault of the diagnoses must not stop training)
             self.monitor_error = f"{type(exc).__name__}: {exc}"
         self._evaluated_at = key
+        self._evaluations += 1
         self._diag_cost += time.monotonic() - t0
 
     def stop(self) -> None:

@@ -261,7 +261,7 @@ def test_trapezoid_prediction_is_the_loss_change_for_true_gradients_only():
 
     for swap in (False, True):
         p = {k: rng.standard_normal(v.shape) for k, v in a.items()}
-        s = StatsSampler(1.0, timed=False)
+        s = StatsSampler()
 
         def shown(g, swap=swap):  # the gradients the loop hands the monitor (and applies)
             return dict(g, W1=g["W2"], W2=g["W1"]) if swap else g

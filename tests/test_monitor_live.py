@@ -261,3 +261,36 @@ console.log(JSON.stringify(out));
     for labels in json.loads(result.stdout):
         assert labels and all(NUMBER.match(t) for t in labels), labels
         assert len(set(labels)) == len(labels), labels
+
+
+def _budgeted_run(monkeypatch, slow: float):
+    """A live monitor on a 784-32-10 net, batch 256, for 300 calls, whatever the clock says: ``slow`` seconds are
+    added to every reading of time.monotonic() as seen by the monitor (a loaded machine)."""
+    import course.monitor as monitor_module
+
+    clock = {"t": 0.0}
+
+    def fake_monotonic():
+        clock["t"] += slow
+        return clock["t"]
+
+    monkeypatch.setattr(monitor_module.time, "monotonic", fake_monotonic)
+    rng = np.random.default_rng(0)
+    p = {"W1": rng.standard_normal((784, 32)) * 0.05, "b1": np.zeros(32), "W2": rng.standard_normal((32, 10)) * 0.2,
+         "b2": np.zeros(10)}
+    mon = TrainingMonitor("t", mode="live", every_seconds=1e9)
+    for step in range(300):
+        g = {k: rng.standard_normal(v.shape) * 1e-3 for k, v in p.items()}
+        h = np.maximum(rng.standard_normal((256, 32)), 0)
+        mon.update(step, loss=2.0 / (1 + step), params=p, grads=g, activations={"h1": h},
+                   outputs=rng.standard_normal((256, 10)))
+        p = {k: v - 0.1 * g[k] for k, v in p.items()}
+    monkeypatch.undo()
+    return mon
+
+
+def test_live_samples_and_evaluations_follow_the_modelled_work_not_the_clock(monkeypatch):
+    fast, slow = _budgeted_run(monkeypatch, 1e-6), _budgeted_run(monkeypatch, 0.5)
+    assert fast._sampler.samples == slow._sampler.samples and fast._evaluations == slow._evaluations
+    assert fast.stats == slow.stats
+    assert 3 < fast._sampler.samples < 100  # thinned to the budget: far fewer than the 200 the schedule names
