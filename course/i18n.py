@@ -9,19 +9,31 @@ A message is a whole English sentence with named placeholders, looked up in the 
 The language: ``COURSE_LANG`` if set, else the locale (``LANGUAGE``, ``LC_ALL``, ``LC_MESSAGES``, ``LANG``), else
 English; a language without a catalog (or ``C``/``POSIX``) is English. The catalog's source is the ``.po`` beside
 the ``.mo`` (edited with Babel; the course's build compiles it, see the instructor guide).
+
+An explicit language (e.g. the language of a submitted notebook, for its feedback)::
+
+    with using("zh_CN"):          # every message inside, in this thread/task, in Chinese
+        ...
+    gettext_in("zh_CN", "shapes differ: {a} vs {b}", a=1, b=2)
+
+A message kept in a table (built at import time) is marked with :func:`N_` and translated where it is shown:
+``gettext(TABLE[key], **values)``.
 """
 
 from __future__ import annotations
 
+import contextvars
 import functools
 import gettext as stdlib_gettext
 import os
+from contextlib import contextmanager
 from pathlib import Path
 
 DOMAIN = "course"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 ENGLISH = "en"
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+CHOSEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_language", default=None)
 
 
 def normalise(tag: str) -> str:
@@ -31,6 +43,7 @@ def normalise(tag: str) -> str:
     return f"{lang.lower()}_{region.upper()}" if region else lang.lower()
 
 
+@functools.cache
 def available() -> list[str]:
     """The languages with a compiled catalog (English needs none)."""
     return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.mo"))
@@ -51,6 +64,33 @@ def language(environ=None) -> str:
     return same[0] if len(same) == 1 else ENGLISH
 
 
+def resolve(tag: str | None) -> str:
+    """The language of the catalog for ``tag`` (``zh-CN``, ``zh``, ``zh_CN.UTF-8``, ...); unknown or None -> English."""
+    return language({"COURSE_LANG": tag or ENGLISH})
+
+
+def current() -> str:
+    """The language messages are shown in now: the one :func:`using` chose, else :func:`language`."""
+    chosen = CHOSEN.get()
+    return language() if chosen is None else chosen
+
+
+@contextmanager
+def using(lang: str | None):
+    """Every message inside the block in ``lang`` (resolved as :func:`resolve`; None: the usual choice); yields the
+    language used. Per thread/asyncio task (a context variable), so nested and concurrent uses do not mix."""
+    token = CHOSEN.set(None if lang is None else resolve(lang))
+    try:
+        yield current()
+    finally:
+        CHOSEN.reset(token)
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark ``message`` for the catalog without translating it (a table entry, translated where it is shown)."""
+    return message
+
+
 @functools.cache
 def translations(lang: str) -> stdlib_gettext.NullTranslations:
     """The catalog of ``lang`` (NullTranslations, i.e. English, when there is none)."""
@@ -69,12 +109,17 @@ def fill(text: str, english: str, names: dict) -> str:
         return english.format(**names)
 
 
-def gettext(message: str, **names) -> str:
+def gettext(message: str, /, **names) -> str:
     """``message`` (English, with ``{named}`` placeholders) in the learner's language, placeholders filled."""
-    return fill(translations(language()).gettext(message), message, names)
+    return fill(translations(current()).gettext(message), message, names)
 
 
-def ngettext(singular: str, plural: str, n: int, **names) -> str:
+def gettext_in(lang: str | None, message: str, /, **names) -> str:
+    """``message`` in the language ``lang`` (as :func:`resolve`; None: :func:`current`), placeholders filled."""
+    return fill(translations(current() if lang is None else resolve(lang)).gettext(message), message, names)
+
+
+def ngettext(singular: str, plural: str, n: int, /, **names) -> str:
     """The singular or plural form for ``n`` in the learner's language (``n`` is also a placeholder)."""
-    return fill(translations(language()).ngettext(singular, plural, n), singular if n == 1 else plural,
+    return fill(translations(current()).ngettext(singular, plural, n), singular if n == 1 else plural,
                 {"n": n, **names})

@@ -1,10 +1,11 @@
 """The message catalogs of the ``course`` package (issue 30): ``course/locale/<lang>/LC_MESSAGES/course.po``,
 managed with Babel, compiled to the ``.mo`` that :mod:`course.i18n` reads.
 
-The messages are extracted from the course modules that import ``course.i18n`` (calls of ``_``, ``gettext`` and
-``ngettext``). The ``.po`` is the source (translators edit it); the ``.mo`` is committed so that an installed
-course needs no Babel, and ``python -m autograder.build`` recompiles it (``--check``: exit 1 when it is out of
-date or the catalog is incomplete).
+The messages are extracted from the modules of ``course`` (and of ``autograder``: self-check and feedback text) that
+import ``course.i18n`` (calls of ``_``, ``gettext``, ``gettext_in``, ``ngettext`` and the marker ``N_``). The
+``.po`` is the source (translators edit it); the ``.mo`` is committed so that an installed course needs no Babel,
+and ``python -m autograder.build`` recompiles it (``--check``: exit 1 when it is out of date or the catalog is
+incomplete).
 
 Usage::
 
@@ -32,7 +33,8 @@ from autograder.paths import ROOT
 COURSE = ROOT / "course"
 LOCALE_DIR = COURSE / "locale"
 DOMAIN = "course"
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2)}
+AUTOGRADER = ROOT / "autograder"
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,)}
 
 
 def po_path(lang: str) -> Path:
@@ -43,10 +45,10 @@ def languages() -> list[str]:
     return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
 
 
-def sources(root: Path = COURSE) -> list[Path]:
-    """The course modules that use the catalog."""
-    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts and p.name != "i18n.py"
-                  and "course.i18n import" in p.read_text(encoding="utf-8"))
+def sources(roots: tuple[Path, ...] = (COURSE, AUTOGRADER)) -> list[Path]:
+    """The modules that use the catalog (course's, and autograder's self-check and feedback)."""
+    return sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts
+                  and p.name != "i18n.py" and "course.i18n import" in p.read_text(encoding="utf-8"))
 
 
 def extract(paths: list[Path]) -> Catalog:
