@@ -122,6 +122,35 @@ def test_later_redefinition_wins_with_a_note_and_an_earlier_one_loses():
 
 
 @needs_bwrap
+def test_wrong_redefinition_after_the_visible_test_fails_the_recheck_and_says_why(tmp_path):
+    """Run from the top (nbgrader), the visible test checks the solution and passes, then a later cell redefines the
+    function wrongly: the re-check (grade and self-check) fails it and tells the student the visible test saw the
+    earlier definition."""
+    nb = _submission()
+    _insert(nb, _at(nb, "test_perceptron_predict") + 1, PREDICT.replace("> 0", ">= 0"))
+    verdict = _check(nb)["tests"]["test_perceptron_predict"]
+    assert not verdict["ok"], verdict
+    assert "after its visible test test_perceptron_predict" in verdict["note"], verdict["note"]
+    assert "checked the earlier definition" in verdict["note"]
+    # the same verdict and note from course-selfcheck, the student's own check
+    import io
+
+    from autograder.selfcheck import report
+
+    path = tmp_path / f"{CHAPTER}.ipynb"
+    nbformat.write(nb, str(path))
+    out = io.StringIO()
+    assert report(path, CHAPTER, 10.0, 2048, out, None) == 1
+    text = out.getvalue()
+    assert "[FAIL] perceptron_predict" in text and "after its visible test test_perceptron_predict" in text, text
+    # between the solution and its test the visible test sees the redefinition itself: the plain note
+    nb = _submission()
+    _insert(nb, _at(nb, "perceptron_predict") + 1, PREDICT.replace("> 0", ">= 0"))
+    verdict = _check(nb)["tests"]["test_perceptron_predict"]
+    assert not verdict["ok"] and "after its solution cell" in verdict["note"], verdict
+
+
+@needs_bwrap
 def test_added_cell_importing_the_reference_is_refused():
     nb = _submission("pass")
     _insert(nb, _at(nb, "perceptron_predict") + 1,

@@ -31,6 +31,11 @@ NOTES = {
     "missing_solution": "solution cell {grade_id} is missing",
     "redefined": "your notebook redefines {name} in cell {cell} ({first_line}) after its solution cell; the grade "
                  "uses the last definition, as your notebook does",
+    "redefined_after_test": "your notebook redefines {name} in cell {cell} ({first_line}) after its visible test "
+                            "{test_id}: run from the top, that test checked the earlier definition, so its verdict "
+                            "in the notebook is not about this one; the grade and the cells below use this last "
+                            "definition, as your notebook does (run the test cell again after this cell to see its "
+                            "verdict, or delete the cell)",
     "added_raised": "cell {cell} ({first_line}), a cell you added, raised an error when the grader re-ran your "
                     "notebook: {error}; the cells after it still ran",
     "timed_out": "cell {cell} ({first_line}) did not finish within {seconds:g} s when the grader re-ran your "
@@ -143,15 +148,21 @@ def notebook_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str], dic
     notes = [NOTES["missing_solution"].format(grade_id=c["id"]) for c in plan["cells"]
              if c["kind"] == "solution" and c["id"] not in present]
     graded = {fn for test in plan["tests"] for _, fn in test["checks"]}
+    tested_by = {t["id"]: {fn for _, fn in t["checks"]} for t in plan["tests"]}
     about: dict[str, list[str]] = {}
     solved: set[str] = set()
+    tested: dict[str, str] = {}  # graded function -> the visible test cell above this point that checks it
     cells = []
     for e in entries:
         if e["kind"] == "solution":
             solved |= defines(e["source"]) & graded
+        if e["kind"] == "test":
+            tested.update({fn: e["id"] for fn in tested_by.get(e["id"], ())})
         if e["kind"] == "added":
             for name in sorted(defines(e["source"]) & solved):
-                note = NOTES["redefined"].format(name=name, cell=e["cell"], first_line=first_line(e["source"]))
+                where = dict(name=name, cell=e["cell"], first_line=first_line(e["source"]))
+                note = (NOTES["redefined_after_test"].format(test_id=tested[name], **where) if name in tested
+                        else NOTES["redefined"].format(**where))
                 notes.append(note)
                 about.setdefault(name, []).append(note)
         if not e["run"]:
