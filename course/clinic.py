@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from course.i18n import gettext
+
 FAULTS = ("sign", "relu_output", "loss_scale", "through_dW", "raw_inputs", "randn_init")
 SIZES = (768, 4, 5, 12288)
 ALPHA = 0.05
@@ -114,14 +116,15 @@ def train_report(lr_imgs, hr_imgs, steps: int, fixed=(), alpha: float = ALPHA, s
     fixed = set(fixed)
     unknown = fixed - set(FAULTS)
     if unknown:
-        raise ValueError(f"unknown faults {sorted(unknown)}; choose from {FAULTS}")
+        raise ValueError(gettext("unknown faults {unknown}; choose from {faults}", unknown=sorted(unknown),
+                                 faults=FAULTS))
     if "through_dW" in fixed:
         if grads_fn is None:
-            raise ValueError("fixing 'through_dW' needs grads_fn: your mlp_loss_grads")
+            raise ValueError(gettext("fixing 'through_dW' needs grads_fn: your mlp_loss_grads"))
         missing = {"sign", "relu_output"} - fixed
         if missing:
-            raise ValueError(f"the correct gradient (grads_fn) has none of the faults {sorted(missing)}: "
-                             "fix them first")
+            raise ValueError(gettext("the correct gradient (grads_fn) has none of the faults {faults}: fix them first",
+                                     faults=sorted(missing)))
     X, Y = report_layout(lr_imgs, hr_imgs, raw="raw_inputs" not in fixed)
     W, b = init_report(sizes, np.random.default_rng(seed), scaled="randn_init" in fixed)
     relu_out = "relu_output" not in fixed

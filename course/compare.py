@@ -53,6 +53,7 @@ from contextlib import contextmanager
 import numpy as np
 
 from course.hints import HINTS
+from course.i18n import gettext as _
 
 #: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has its text in :mod:`course.hints`.
 HINT_KEYS = frozenset(HINTS)
@@ -77,9 +78,9 @@ def fail(message: str, hint: str | None = None):
 
 def _describe(value) -> str:
     if isinstance(value, np.ndarray):
-        return f"array of shape {value.shape}, dtype {value.dtype}"
+        return _("array of shape {shape}, dtype {dtype}", shape=value.shape, dtype=value.dtype)
     if isinstance(value, (list, tuple)):
-        return f"{type(value).__name__} of length {len(value)}"
+        return _("{kind} of length {length}", kind=type(value).__name__, length=len(value))
     return type(value).__name__
 
 
@@ -87,9 +88,10 @@ def _describe_input(value) -> str:
     """Like _describe, with the value range of numeric arrays (for warning messages)."""
     if isinstance(value, np.ndarray) and value.size and value.dtype.kind in "iuf":
         if value.dtype.kind == "f" and np.all(np.isnan(value)):
-            return f"array of shape {value.shape}, {value.dtype}, all nan"
+            return _("array of shape {shape}, {dtype}, all nan", shape=value.shape, dtype=value.dtype)
         lo, hi = np.nanmin(value), np.nanmax(value)
-        return f"array of shape {value.shape}, {value.dtype}, values from {float(lo):.3g} to {float(hi):.3g}"
+        return _("array of shape {shape}, {dtype}, values from {lo:.3g} to {hi:.3g}", shape=value.shape,
+                 dtype=value.dtype, lo=float(lo), hi=float(hi))
     if isinstance(value, (bool, int, float)):
         return repr(value)
     return _describe(value)
@@ -106,8 +108,8 @@ def _copy(value):
 
 
 def _skeleton(name: str) -> NotImplementedYet:
-    return NotImplementedYet(f"{name} is not implemented yet: replace `raise NotImplementedError()` with your code.",
-                             "not_implemented")
+    return NotImplementedYet(_("{name} is not implemented yet: replace `raise NotImplementedError()` with your code.",
+                               name=name), "not_implemented")
 
 
 def _num(v) -> str:
@@ -121,22 +123,23 @@ def _first_change(orig, used, path: str):
     """(path, what changed) for the first difference between an argument and the copy ``fn`` got, or None."""
     if isinstance(orig, np.ndarray):
         if not isinstance(used, np.ndarray):
-            return path, f"an array of shape {orig.shape} was replaced by {_describe(used)}"
+            return path, _("an array of shape {shape} was replaced by {new}", shape=orig.shape, new=_describe(used))
         if used.shape != orig.shape or used.dtype != orig.dtype:
-            return path, f"an array of shape {orig.shape}, {orig.dtype} became shape {used.shape}, {used.dtype}"
+            return path, _("an array of shape {shape}, {dtype} became shape {new_shape}, {new_dtype}",
+                           shape=orig.shape, dtype=orig.dtype, new_shape=used.shape, new_dtype=used.dtype)
         nan = orig.dtype.kind in "fc"
         if not np.array_equal(orig, used, equal_nan=nan):
             diff = ~((orig == used) | (np.isnan(orig) & np.isnan(used))) if nan else orig != used
             idx = tuple(int(i) for i in np.argwhere(diff)[0]) if orig.ndim else ()
-            return path, (f"an array of shape {orig.shape} changed, e.g. at index {idx}: {_num(orig[idx])} -> "
-                          f"{_num(used[idx])}")
+            return path, _("an array of shape {shape} changed, e.g. at index {index}: {old} -> {new}",
+                           shape=orig.shape, index=idx, old=_num(orig[idx]), new=_num(used[idx]))
         return None
     if isinstance(orig, np.random.Generator) or callable(orig):
         return None
     if isinstance(orig, dict):
         if not isinstance(used, dict) or set(orig) != set(used):
             keys = sorted(map(repr, used)) if isinstance(used, dict) else _describe(used)
-            return path, f"a dict with keys {sorted(map(repr, orig))} now has keys {keys}"
+            return path, _("a dict with keys {keys} now has keys {new}", keys=sorted(map(repr, orig)), new=keys)
         for k in orig:
             found = _first_change(orig[k], used[k], f"{path}[{k!r}]")
             if found:
@@ -144,7 +147,8 @@ def _first_change(orig, used, path: str):
         return None
     if isinstance(orig, (list, tuple)):
         if not isinstance(used, (list, tuple)) or len(used) != len(orig):
-            return path, f"a {type(orig).__name__} of length {len(orig)} became {_describe(used)}"
+            return path, _("a {kind} of length {length} became {new}", kind=type(orig).__name__, length=len(orig),
+                           new=_describe(used))
         for j, (a, b) in enumerate(zip(orig, used)):
             found = _first_change(a, b, f"{path}[{j}]")
             if found:
@@ -154,7 +158,7 @@ def _first_change(orig, used, path: str):
         same = bool(orig == used) or (isinstance(orig, float) and math.isnan(orig) and math.isnan(used))
     except Exception:
         return None
-    return None if same else (path, f"{orig!r} became {used!r}")
+    return None if same else (path, _("{old!r} became {new!r}", old=orig, new=used))
 
 
 _FP_KEYS = (("overflow", "fp_overflow"), ("invalid value", "fp_invalid"), ("divide by zero", "fp_divide"))
@@ -206,9 +210,9 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     Raises CheckFailure when ``fn`` is still the skeleton, crashes, modifies an input it may not modify (at
     any depth), or raises a forbidden warning.
     """
-    name = name or getattr(fn, "__name__", "your function")
+    name = name or getattr(fn, "__name__", None) or _("your function")
     if not callable(fn):
-        fail(f"{name}: expected a function, got {_describe(fn)}")
+        fail(_("{name}: expected a function, got {got}", name=name, got=_describe(fn)))
     allowed = set(may_modify)
     given = [a if i in allowed else _copy(a) for i, a in enumerate(args)]
     given_kw = {k: v if k in allowed else _copy(v) for k, v in kwargs.items()}
@@ -229,23 +233,27 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
             raise _skeleton(name) from None
         shapes = ", ".join(_describe(a) for a in args)
         key = f"raised_{ename}" if f"raised_{ename}" in HINT_KEYS else "raised"
-        fail(f"{name} raised {ename}: {exc}\n  (called with: {shapes})", key)
+        fail(_("{name} raised {error_type}: {error}\n  (called with: {inputs})", name=name, error_type=ename, error=exc,
+               inputs=shapes), key)
     if warnings_out is not None:
         warnings_out.extend(records)
     bad = _forbidden(records, forbid_warnings)
     if bad:
         key = next((k for text, k in _FP_KEYS if text in bad[1]), "warning")
         inputs = ", ".join(_describe_input(a) for a in args)
-        fail(f"{name} raised {bad[0]}: {bad[1]} (called with: {inputs}); it must not warn on these inputs", key)
+        fail(_("{name} raised {warning_type}: {warning} (called with: {inputs}); it must not warn on these inputs",
+               name=name, warning_type=bad[0], warning=bad[1], inputs=inputs), key)
     if check_inputs_unchanged:
         pairs = [(f"#{i + 1}", a, g) for i, (a, g) in enumerate(zip(args, given)) if i not in allowed]
         pairs += [(repr(k), v, given_kw[k]) for k, v in kwargs.items() if k not in allowed]
         for label, orig, used in pairs:
             found = _first_change(orig, used, "")
             if found:
-                where = f" (at {label}{found[0]})" if found[0] else ""
-                fail(f"{name} modified its input argument {label} in place{where}: {found[1]}; work on a copy "
-                     "instead.", "inplace")
+                if found[0]:
+                    fail(_("{name} modified its input argument {label} in place (at {label}{path}): {change}; work "
+                           "on a copy instead.", name=name, label=label, path=found[0], change=found[1]), "inplace")
+                fail(_("{name} modified its input argument {label} in place: {change}; work on a copy instead.",
+                       name=name, label=label, change=found[1]), "inplace")
     reissue_warnings(records, f"<{name}>")
     return result
 
@@ -259,7 +267,7 @@ def time_calls(fn, *args, repeats: int = 5, **kwargs) -> list[float]:
     if getattr(type(fn), "time_calls", None) is not None:  # a remote handle: timed where it runs
         return list(fn.time_calls(args, kwargs, repeats))
     out = []
-    for _ in range(repeats):
+    for _run in range(repeats):
         a = [_copy(v) for v in args]
         kw = {k: _copy(v) for k, v in kwargs.items()}
         t0 = time.perf_counter()
@@ -271,8 +279,11 @@ def time_calls(fn, *args, repeats: int = 5, **kwargs) -> list[float]:
 def expect_tuple(value, length: int, what: str, names: str = ""):
     """``value`` must be a tuple (or list) of ``length`` items."""
     if not isinstance(value, (tuple, list)) or len(value) != length:
-        hint = f" ({names})" if names else ""
-        fail(f"{what} should return a tuple of {length} items{hint}, got {_describe(value)}", "tuple")
+        if names:
+            fail(_("{what} should return a tuple of {length} items ({names}), got {got}", what=what, length=length,
+                   names=names, got=_describe(value)), "tuple")
+        fail(_("{what} should return a tuple of {length} items, got {got}", what=what, length=length,
+               got=_describe(value)), "tuple")
     return tuple(value)
 
 
@@ -280,16 +291,17 @@ def as_array(value, what: str) -> np.ndarray:
     try:
         arr = np.asarray(value)
     except Exception:
-        fail(f"{what} should be a NumPy array, got {_describe(value)}", "numeric")
+        fail(_("{what} should be a NumPy array, got {got}", what=what, got=_describe(value)), "numeric")
     if arr.dtype == object:
-        fail(f"{what} should be a numeric array, got an array of Python objects", "numeric")
+        fail(_("{what} should be a numeric array, got an array of Python objects", what=what), "numeric")
     return arr
 
 
 def expect_shape(value, shape: tuple, what: str) -> np.ndarray:
     arr = as_array(value, what)
     if arr.shape != tuple(shape):
-        fail(f"{what} has shape {arr.shape}, expected {tuple(shape)}", "shape")
+        fail(_("{what} has shape {shape}, expected {expected}", what=what, shape=arr.shape, expected=tuple(shape)),
+             "shape")
     return arr
 
 
@@ -318,10 +330,10 @@ def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     expected = np.asarray(expected)
     arr = expect_shape(actual, expected.shape, what)
     if not np.issubdtype(arr.dtype, np.number) and arr.dtype != bool:
-        fail(f"{what} should be numeric, got dtype {arr.dtype}", "numeric")
+        fail(_("{what} should be numeric, got dtype {dtype}", what=what, dtype=arr.dtype), "numeric")
     if _low_precision(arr, expected):
-        fail(f"{what} is {arr.dtype}, but the inputs were float64: keep the input's dtype (compute and return "
-             "float64 here; float32 in, float32 out is for training)", "float32")
+        fail(_("{what} is {dtype}, but the inputs were float64: keep the input's dtype (compute and return "
+               "float64 here; float32 in, float32 out is for training)", what=what, dtype=arr.dtype), "float32")
     if expected.dtype == np.float32 and arr.dtype.kind == "f" and rtol > 0:
         scale = float(np.max(np.abs(expected))) if expected.size else 0.0
         rtol, atol = max(rtol, 1e-5), max(atol, 1e-6 * scale) if atol else atol
@@ -330,7 +342,8 @@ def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
     if not np.all(np.isfinite(a) | ~np.isfinite(e)) or np.any(np.isnan(a) != np.isnan(e)):
         bad = np.argwhere(~np.isfinite(a))
         where = tuple(int(i) for i in bad[0]) if bad.size else ()
-        fail(f"{what} contains nan or inf (first at index {where}); expected finite values", "nonfinite")
+        fail(_("{what} contains nan or inf (first at index {index}); expected finite values", what=what, index=where),
+             "nonfinite")
     diff = np.abs(a - e)
     diff = np.where(np.isnan(diff) | (np.isinf(a) & (a == e)), 0.0, diff)
     tol = atol + rtol * np.abs(e)
@@ -343,9 +356,10 @@ def expect_close(actual, expected, what: str, rtol: float = 1e-6, atol: float = 
         # a float32 computation of the right formula is off by about 1e-7 relative, far inside any visible error
         if hint == "values" and 1e-9 < rel < 1e-5:
             hint = "float32"
-        fail(f"{what} is wrong: at index {idx} got {got}, expected {want} (error there {err:.3g}, relative "
-             f"{rel:.2g}; allowed {float(tol[idx]):.3g}; {int(np.sum(diff > tol))} of {diff.size} entries "
-             "outside the tolerance)", hint)
+        fail(_("{what} is wrong: at index {index} got {got}, expected {expected} (error there {error:.3g}, relative "
+               "{relative:.2g}; allowed {allowed:.3g}; {count} of {size} entries outside the tolerance)", what=what,
+               index=idx, got=got, expected=want, error=err, relative=rel, allowed=float(tol[idx]),
+               count=int(np.sum(diff > tol)), size=diff.size), hint)
     return arr
 
 
@@ -353,16 +367,17 @@ def expect_scalar(value, expected: float, what: str, rtol: float = 1e-6, atol: f
                   hint: str = "values") -> float:
     arr = as_array(value, what)
     if arr.size != 1:
-        fail(f"{what} should be a single number, got {_describe(value)}", "shape")
+        fail(_("{what} should be a single number, got {got}", what=what, got=_describe(value)), "shape")
     got = float(arr.reshape(()))
     if math.isnan(got) and not math.isnan(expected):
-        fail(f"{what} is nan, expected {expected!r}", "nonfinite")
+        fail(_("{what} is nan, expected {expected!r}", what=what, expected=expected), "nonfinite")
     if not (got == expected or abs(got - expected) <= atol + rtol * abs(expected)):
         a, e = pair(got, float(expected))
         rel = abs(got - expected) / abs(expected) if expected else math.inf
         if hint == "values" and 1e-9 < rel < 1e-5:
             hint = "float32"
-        fail(f"{what} is {a}, expected {e} (relative error {rel:.2g})", hint)
+        fail(_("{what} is {got}, expected {expected} (relative error {relative:.2g})", what=what, got=a, expected=e,
+               relative=rel), hint)
     return got
 
 

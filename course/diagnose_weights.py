@@ -17,6 +17,7 @@ import math
 
 from course.curve_stats import median, recent, values
 from course.diagnosis import HEALTHY_RATIO, MESSAGES, finding
+from course.i18n import gettext
 from course.monitor_stats import fan_in
 
 SMALL_SCALE = 0.3  # weight_scale below this: not (yet) at the size of a scaled initialization
@@ -163,15 +164,16 @@ def _huge_step_evidence(stats: dict) -> str | None:
                 continue
             sc = _before(scales.get(layer, []), step - 1) or _before(scales.get(layer, []), step)
             if sc is not None and sc >= SMALL_SCALE:
-                return f"{layer} changed by {r:.3g} times its size in one update at step {step}"
+                return gettext("{layer} changed by {ratio:.3g} times its size in one update at step {step}",
+                               layer=layer, ratio=r, step=step)
     for layer, points in scales.items():
         if len(points) >= 2 and points[0][1] > 0 and points[-1][1] > HUGE_WEIGHT * points[0][1]:
-            return (f"{layer} grew from {points[0][1]:.3g} to {points[-1][1]:.3g} times 1/sqrt(fan-in) by step "
-                    f"{points[-1][0]}")
+            return gettext("{layer} grew from {first:.3g} to {last:.3g} times 1/sqrt(fan-in) by step {step}",
+                           layer=layer, first=points[0][1], last=points[-1][1], step=points[-1][0])
     out = stats.get("output_absmax", {}).get("outputs", [])
     big = next(((s, v) for s, v in out if not v <= EXPLODING_OUTPUT), None)
     if big is not None:
-        return f"largest |output| {big[1]:.3g} at step {big[0]}"
+        return gettext("largest |output| {value:.3g} at step {step}", value=big[1], step=big[0])
     return None
 
 
@@ -234,8 +236,8 @@ def check_outputs_dead(stats: dict, limit: float = 0.9, n: int = 2) -> list:
         return []
     big = max(((r, s) for p in stats.get("update_ratio", {}).values() for s, r in p if math.isfinite(r)),
               default=(0.0, None))
-    cause = (MESSAGES["outputs_dead_huge"].format(ratio=big[0], step=big[1]) if big[0] > HEALTHY_RATIO[1]
-             else MESSAGES["outputs_dead_other"])
+    cause = (gettext(MESSAGES["outputs_dead_huge"], ratio=big[0], step=big[1]) if big[0] > HEALTHY_RATIO[1]
+             else gettext(MESSAGES["outputs_dead_other"]))
     return [finding("outputs_dead", points[-1][0], "outputs", frac=float(v[-1]), cause=cause)]
 
 

@@ -49,6 +49,7 @@ import os
 import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
+from course.i18n import N_, gettext
 from course.monitor_budget import WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
 from course.monitor_stats import EVAL_DENSE, EVAL_DENSE_STATIC, StatsSampler, sample_due
@@ -60,12 +61,14 @@ HEALTHY_UPDATE_RATIO = 1e-3  # CS231n: "somewhere around 1e-3"; see course.diagn
 # which are taken whatever they cost (live drawing only sends points: a small share is plenty)
 SHARES = {"stats": 0.45, "diagnose": 0.25, "draw": 0.1}
 FIRST_DRAW_AFTER = 0.25  # seconds of the loop before the first live draw
-SO_FAR_CLEAN = "✔ no problems detected so far"
-FINISHED_CLEAN = "✔ Finished at {x_label} {step}: no problems detected."
-FINISHED_FOUND = "Finished at {x_label} {step}: {active} finding(s) at the end, listed below."
-FINISHED_EARLIER = "{earlier} earlier finding(s) no longer held at the end (greyed below)."
-STOPPED_CLEAN = "✔ Stopped by you at {x_label} {step}: no problems detected."
-STOPPED_FOUND = "Stopped by you at {x_label} {step}: {active} finding(s) at the end, listed below."
+# the monitor's summaries (catalog messages, shown in the learner's language); the usual x labels are in the catalog
+SO_FAR_CLEAN = N_("✔ no problems detected so far")
+FINISHED_CLEAN = N_("✔ Finished at {x_label} {step}: no problems detected.")
+FINISHED_FOUND = N_("Finished at {x_label} {step}: {active} finding(s) at the end, listed below.")
+FINISHED_EARLIER = N_("{earlier} earlier finding(s) no longer held at the end (greyed below).")
+STOPPED_CLEAN = N_("✔ Stopped by you at {x_label} {step}: no problems detected.")
+STOPPED_FOUND = N_("Stopped by you at {x_label} {step}: {active} finding(s) at the end, listed below.")
+X_LABELS = (N_("step"), N_("epoch"), N_("iteration"), N_("update"), N_("images seen"))
 RUNS: list[dict] = []  # one summary per closed monitor in this process (benchmarks/bench_monitor.py reads it)
 
 
@@ -119,11 +122,11 @@ class TrainingMonitor:
     def __init__(self, title="training", metrics=("loss",), every_seconds=0.5, log_scale=False, mode=None,
                  overhead_budget=0.05, stop_button=True, stats_every_seconds=None, x_label="step", smoothing=0.6):
         if mode is not None and mode not in MODES:
-            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+            raise ValueError(gettext("mode must be one of {modes}, got {mode!r}", modes=MODES, mode=mode))
         if not 0 < overhead_budget <= 1:
-            raise ValueError(f"overhead_budget must be in (0, 1], got {overhead_budget!r}")
+            raise ValueError(gettext("overhead_budget must be in (0, 1], got {value!r}", value=overhead_budget))
         if not 0 <= smoothing < 1:
-            raise ValueError(f"smoothing must be in [0, 1), got {smoothing!r}")
+            raise ValueError(gettext("smoothing must be in [0, 1), got {value!r}", value=smoothing))
         self.title = title
         self.metrics = list(metrics)
         self.every_seconds = float(every_seconds)
@@ -318,8 +321,8 @@ class TrainingMonitor:
         from its creation to the end of :meth:`close`."""
         spent = self.monitor_seconds + self.close_seconds
         total = time.monotonic() - self._started
-        return (f"monitor cost {spent:.2f} s of the {total:.2f} s from its start to its final figure "
-                f"({spent / max(total, 1e-9):.0%})")
+        return gettext("monitor cost {spent:.2f} s of the {total:.2f} s from its start to its final figure "
+                       "({share:.0%})", spent=spent, total=total, share=spent / max(total, 1e-9))
 
     def __enter__(self):
         return self
@@ -341,12 +344,14 @@ class TrainingMonitor:
     def _status_text(self) -> str:
         parts = [f"{html.escape(name)} = {points[-1][1]:.4g}" for name, points in self.history.items() if points]
         step = self.step if self.step is not None else 0
-        text = (f"<b>{html.escape(self.title)}</b> · {html.escape(self.x_label)} {step}"
+        x_label = html.escape(gettext(self.x_label))
+        text = (f"<b>{html.escape(self.title)}</b> · {x_label} {step}"
                 + (" · " + ", ".join(parts) if parts else ""))
         if self.stopped:
-            text += f" · <b style='color:#b00'>stopped by you at {html.escape(self.x_label)} {self.stopped_at}</b>"
+            stopped = gettext("stopped by you at {x_label} {step}", x_label=x_label, step=self.stopped_at)
+            text += f" · <b style='color:#b00'>{stopped}</b>"
         elif self._closed:
-            text += " · <b>finished</b>"
+            text += " · <b>" + gettext("finished") + "</b>"
         return text
 
     def _diagnoses_text(self) -> str:
@@ -354,19 +359,19 @@ class TrainingMonitor:
         found = self.log.entries
         if self._closed:
             active = sum(d.active for d in found)
-            values = dict(x_label=html.escape(self.x_label), step=self.step if self.step is not None else 0,
+            values = dict(x_label=html.escape(gettext(self.x_label)), step=self.step if self.step is not None else 0,
                           active=active, earlier=len(found) - active)
             if self.stopped:
-                summary = (STOPPED_CLEAN if not found else STOPPED_FOUND).format(**values)
+                summary = gettext(STOPPED_CLEAN if not found else STOPPED_FOUND, **values)
             else:
-                summary = (FINISHED_CLEAN if not found else FINISHED_FOUND).format(**values)
+                summary = gettext(FINISHED_CLEAN if not found else FINISHED_FOUND, **values)
             if len(found) > active:
-                summary += " " + FINISHED_EARLIER.format(**values)
+                summary += " " + gettext(FINISHED_EARLIER, **values)
             return f"<div style='color:{'#2e7d32' if not found else '#333'}'>{summary}</div>" + (
                 diagnoses_html(found, self.x_label) if found else "")
         if found:
             return diagnoses_html(found, self.x_label)
-        return f"<div style='color:#2e7d32'>{SO_FAR_CLEAN}</div>" if self.step is not None else ""
+        return f"<div style='color:#2e7d32'>{gettext(SO_FAR_CLEAN)}</div>" if self.step is not None else ""
 
     def _redraw(self) -> None:
         """Live mode: send the new points (and histogram counts) to the browser, update status and diagnoses."""

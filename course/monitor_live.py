@@ -17,8 +17,9 @@ import anywidget
 import numpy as np
 import traitlets
 
+from course.i18n import gettext
 from course.monitor_live_js import ESM
-from course.monitor_plot import curve_panels
+from course.monitor_plot import ROW_TITLES, TITLES, curve_panels
 from course.monitor_stats import MAX_LAYERS, flat_sample, weight_names
 
 BINS = 40
@@ -52,6 +53,19 @@ def histogram_counts(params: dict | None, grads: dict | None, bins: int = BINS) 
     return out
 
 
+def live_labels() -> dict[str, str]:
+    """The live panels' titles, legend and note templates in the learner's language (the static figure's catalog
+    messages, :mod:`course.monitor_plot`); the browser fills the ``{name}``-style placeholders."""
+    out = {kind: gettext(text) for kind, text in TITLES.items()}
+    out.update({row: gettext(text) for row, text in ROW_TITLES.items()})
+    out.update(healthy=gettext("healthy ~1e-3 (CS231n)"),
+               not_finite=gettext("{name} is {value} from {x_label} {step} on (not drawn)"),
+               ratio_zero=gettext("{name}: ratio 0 at {x_label} {step} (weights frozen), not drawn on the log scale"),
+               off_scale=gettext("off scale: {name} {value} at {x_label} {step}"),
+               not_positive=gettext("{name} has values <= 0, not drawn on the log scale"))
+    return out
+
+
 class LivePlots(anywidget.AnyWidget):
     """Curve panels and histograms drawn on canvases in the browser. ``messages`` / ``bytes_sent`` count what
     :meth:`push` sent (the JSON size of each message's content)."""
@@ -62,8 +76,10 @@ class LivePlots(anywidget.AnyWidget):
     x_label = traitlets.Unicode("step").tag(sync=True)
     log_scale = traitlets.Bool(False).tag(sync=True)
     smoothing = traitlets.Float(0.6).tag(sync=True)
+    labels = traitlets.Dict({}).tag(sync=True)  # the panels' texts in the learner's language (live_labels)
 
     def __init__(self, history: dict, stats: dict, **kwargs):
+        kwargs.setdefault("labels", live_labels())
         super().__init__(key=uuid.uuid4().hex, **kwargs)
         self.history, self.stats = history, stats
         self.hist: dict = {}

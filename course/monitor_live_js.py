@@ -19,6 +19,12 @@ const HEALTHY = [1e-4, 1e-2];
 const RATIO_TOP = 10;
 const W = 330, H = 200, M = {l: 56, r: 18, t: 8, b: 32};
 
+// the learner's language: the kernel sends the translated texts (course.monitor_live.live_labels); English without
+function label(model, key, fallback) { return (model.get("labels") || {})[key] || fallback; }
+function fill(text, values) {
+  return text.replace(/\{(\w+)(?:![rsa])?(?::[^}]*)?\}/g, (m, k) => (k in values ? String(values[k]) : m));
+}
+
 function storeOf(model) {
   const key = model.get("key");
   let s = STORES.get(key);
@@ -252,7 +258,7 @@ function drawPanel(box, kind, panel, model) {
     ctx.fillStyle = "rgba(44,160,44,0.10)"; ctx.fillRect(M.l, top, pw, bottom - top);
     ctx.strokeStyle = "#2ca02c"; ctx.setLineDash([5, 4]);
     ctx.beginPath(); ctx.moveTo(M.l, Y(1e-3)); ctx.lineTo(M.l + pw, Y(1e-3)); ctx.stroke(); ctx.setLineDash([]);
-    legend.push(["#2ca02c", "healthy ~1e-3 (CS231n)", "dashed"]);
+    legend.push(["#2ca02c", label(model, "healthy", "healthy ~1e-3 (CS231n)"), "dashed"]);
   }
   let total = 0;
   names.forEach((name, i) => {
@@ -268,18 +274,25 @@ function drawPanel(box, kind, panel, model) {
       drawLine(ctx, ser.x, ser.y, X, Y, ys, color, 1.4, 1, markers);
       legend.push([color, name, markers ? "dot" : "solid"]);
     }
-    const at = j => model.get("x_label") + " " + ser.x[j];
+    const at = (key, fallback, j, value) =>
+      fill(label(model, key, fallback), {name, value, x_label: model.get("x_label"), step: ser.x[j]});
     const bad = ser.y.findIndex(v => !isFinite(v));
-    if (bad >= 0) notes.push(`${name} is ${ser.y[bad]} from ${at(bad)} on (not drawn)`);
+    if (bad >= 0) {
+      notes.push(at("not_finite", "{name} is {value} from {x_label} {step} on (not drawn)", bad, ser.y[bad]));
+    }
     if (kind === "update_ratio") {
       const zero = ser.y.findIndex(v => v === 0);
-      if (zero >= 0) notes.push(`${name}: ratio 0 at ${at(zero)} (weights frozen), not drawn on the log scale`);
+      if (zero >= 0) {
+        notes.push(at("ratio_zero", "{name}: ratio 0 at {x_label} {step} (weights frozen), not drawn on the log scale",
+                      zero, 0));
+      }
       let worst = -1;
       ser.y.forEach((v, j) => { if (isFinite(v) && v > RATIO_TOP && (worst < 0 || v > ser.y[worst])) worst = j; });
-      if (worst >= 0) notes.push(`off scale: ${name} ${fmtValue(ser.y[worst])} at ${at(worst)}`);
+      if (worst >= 0) notes.push(at("off_scale", "off scale: {name} {value} at {x_label} {step}", worst,
+                                    fmtValue(ser.y[worst])));
     }
     if (ys.log && kind !== "update_ratio" && ser.y.some(v => v <= 0)) {
-      notes.push(`${name} has values <= 0, not drawn on the log scale`);
+      notes.push(fill(label(model, "not_positive", "{name} has values <= 0, not drawn on the log scale"), {name}));
     }
   });
   box.dataset.points = String(total);
@@ -334,7 +347,7 @@ function drawAll(root, s, model) {
       box = el("div", "ctm-panel", null, "display:flex;flex-direction:column");
       box.dataset.kind = kind;
       el("div", "ctm-title", box, "font:bold 12px sans-serif;text-align:center").textContent =
-        kind === "main" ? model.get("title") : TITLES[kind];
+        kind === "main" ? model.get("title") : label(model, kind, TITLES[kind]);
       el("div", "ctm-legend", box, "font:11px sans-serif;min-height:15px");
       el("div", "ctm-plot", box);
       el("div", "ctm-note", box, "font:11px sans-serif;color:#b00020;max-width:" + W + "px");
@@ -346,17 +359,18 @@ function drawAll(root, s, model) {
   }
   const hists = root.querySelector(".ctm-hists");
   if (s.hist) {
-    for (const [label, layers] of Object.entries(s.hist)) {
+    for (const [label_, layers] of Object.entries(s.hist)) {
       for (const [name, h] of Object.entries(layers)) {
-        const id = label + "/" + name;
+        const id = label_ + "/" + name;
         let box = [...hists.children].find(b => b.dataset.id === id);
         if (!box) {
           box = el("div", "ctm-hist", hists);
           box.dataset.id = id;
-          el("div", "", box, "font:11px sans-serif;text-align:center").textContent = name + " " + label;
+          el("div", "", box, "font:11px sans-serif;text-align:center").textContent =
+            fill(label(model, label_, "{name} " + label_), {name});
           el("div", "ctm-plot", box);
         }
-        drawHistogram(box, h, label === "weights" ? "#1f77b4" : "#ff7f0e");
+        drawHistogram(box, h, label_ === "weights" ? "#1f77b4" : "#ff7f0e");
       }
     }
     const cols = Math.max(...Object.values(s.hist).map(l => Object.keys(l).length), 1);

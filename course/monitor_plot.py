@@ -13,12 +13,16 @@ import math
 import numpy as np
 
 from course.diagnose import HEALTHY_RATIO
+from course.i18n import N_, gettext
 from course.monitor_stats import MAX_LAYERS, flat_sample, weight_names
 
 MAX_POINTS = 3000  # points per drawn curve
 RATIO_TOP = 10.0  # update/weight ratios above this are drawn at the top edge (and said so)
-TITLES = {"accuracy": "accuracy", "grad_rms": "gradient RMS per layer", "update_ratio": "update / weight per update",
-          "dead_frac": "dead ReLU fraction", "output_absmax": "largest |output|"}
+# panel titles: catalog messages, drawn in the learner's language (the monitor picks a CJK font for Chinese)
+TITLES = {"accuracy": N_("accuracy"), "grad_rms": N_("gradient RMS per layer"),
+          "update_ratio": N_("update / weight per update"), "dead_frac": N_("dead ReLU fraction"),
+          "output_absmax": N_("largest |output|")}
+ROW_TITLES = {"weights": N_("{name} weights"), "gradients": N_("{name} gradients")}
 LOG_KINDS = ("grad_rms", "update_ratio", "output_absmax")
 
 
@@ -161,8 +165,8 @@ class CurvesFigure:
             self.axes.append(ax)
             notes = self._draw_panel(kind, series, ax, self._style(kind, series))
             self.notes[kind] = "\n".join(notes)
-            ax.set_title(self.title if kind == "main" else TITLES[kind], fontsize=10)
-            ax.set_xlabel(self.x_label, fontsize=8)
+            ax.set_title(self.title if kind == "main" else gettext(TITLES[kind]), fontsize=10)
+            ax.set_xlabel(gettext(self.x_label), fontsize=8)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))
             ax.xaxis.set_major_formatter(_plain_formatter())
             if ax.get_yscale() == "linear":
@@ -189,11 +193,12 @@ class CurvesFigure:
         """Draw one panel's curves and scales; returns its notes (what could not be drawn)."""
         import textwrap
 
+        x_label = gettext(self.x_label)
         logwanted = kind in LOG_KINDS or (kind == "main" and self.log_scale)
         if kind == "update_ratio":
             lo, hi = HEALTHY_RATIO
             ax.axhspan(lo, hi, color="tab:green", alpha=0.08)
-            ax.axhline(1e-3, color="tab:green", ls="--", lw=1, label="healthy ~1e-3 (CS231n)")
+            ax.axhline(1e-3, color="tab:green", ls="--", lw=1, label=gettext("healthy ~1e-3 (CS231n)"))
         low, notes = math.inf, []
         for name, points in series.items():
             smooth, markers = style[name]
@@ -207,11 +212,12 @@ class CurvesFigure:
                 ax.plot(steps, vals, lw=1.4, label=name, **kw)
             bad = [(st, v) for st, v in points if not math.isfinite(v)]
             if bad:
-                notes.append(f"{name} is {bad[0][1]} from {self.x_label} {bad[0][0]} on (not drawn)")
+                notes.append(gettext("{name} is {value} from {x_label} {step} on (not drawn)", name=name,
+                                     value=bad[0][1], x_label=x_label, step=bad[0][0]))
             positive = [v for _, v in points if v > 0 and math.isfinite(v)]
             low = min(low, min(positive, default=math.inf))
             if logwanted and kind != "update_ratio" and any(v <= 0 for _, v in points):
-                notes.append(f"{name} has values <= 0, not drawn on the log scale")
+                notes.append(gettext("{name} has values <= 0, not drawn on the log scale", name=name))
         xs = [st for p in series.values() for st, _ in p]
         if min(xs) == max(xs):  # one x value: a range of whole steps around it, not +-0.05
             ax.set_xlim(xs[0] - 1, xs[0] + 1)
@@ -230,12 +236,14 @@ class CurvesFigure:
             if worst[0] > RATIO_TOP:
                 bottom = min(low / 2, HEALTHY_RATIO[0] / 10) if low < math.inf else 1e-12
                 ax.set_ylim(max(bottom, 1e-12), RATIO_TOP)
-                notes.append(f"off scale: {worst[2]} {worst[0]:.1e} at {self.x_label} {worst[1]}")
+                notes.append(gettext("off scale: {name} {value:.1e} at {x_label} {step}", name=worst[2],
+                                     value=worst[0], x_label=x_label, step=worst[1]))
             zero = [(st, n) for v, st, n in finite if v == 0]
             if zero:
-                notes.append(f"{zero[0][1]}: ratio 0 at {self.x_label} {zero[0][0]} (weights frozen), not drawn "
-                             "on the log scale")
-        return ["\n".join(textwrap.wrap(note, 34)) for note in notes]
+                notes.append(gettext("{name}: ratio 0 at {x_label} {step} (weights frozen), not drawn on the log "
+                                     "scale", name=zero[0][1], x_label=x_label, step=zero[0][0]))
+        # a CJK character is twice as wide as a Latin one
+        return ["\n".join(textwrap.wrap(note, 34 if note.isascii() else 18)) for note in notes]
 
 
 class HistogramsFigure:
@@ -261,14 +269,14 @@ class HistogramsFigure:
             for r, (label, _) in enumerate(rows):
                 for c, name in enumerate(names):
                     ax = self.fig.add_subplot(len(rows), ncols, r * ncols + c + 1)
-                    ax.set_title(f"{name} {label}", fontsize=8)
+                    ax.set_title(gettext(ROW_TITLES[label], name=name), fontsize=8)
                     ax.tick_params(labelsize=7)
                     ax.set_yticks([])
                     ax.xaxis.set_major_locator(MaxNLocator(3, min_n_ticks=2))
                     ax.xaxis.set_major_formatter(_plain_formatter())
                     self.axes[label, name] = ax
             if not rows:
-                self.fig.text(0.5, 0.5, "pass params=/grads= to update() to see histograms", ha="center")
+                self.fig.text(0.5, 0.5, gettext("pass params=/grads= to update() to see histograms"), ha="center")
             self._signature = signature
             self._laid_out = False
         for label, arrays in rows:

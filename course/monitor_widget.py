@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 
 from course.diagnose import Diagnosis
+from course.i18n import gettext
 
 
 class CommPump:
@@ -75,13 +76,15 @@ class CommPump:
 def diagnoses_html(found: list[Diagnosis], x_label: str = "step") -> str:
     """The diagnosis log as HTML: current findings, then earlier ones (greyed) with the steps they held."""
     items = []
+    x_label = gettext(x_label)
     marks = {"error": ("#b00020", "✖"), "warning": ("#a05a00", "⚠"), "info": ("#1f5f99", "ℹ")}
     for d in found:
         color, mark = marks.get(d.severity, marks["info"])
         where = ""
         if d.step is not None:
             span = f"{d.step}" if d.last_step in (None, d.step) else f"{d.step}–{d.last_step}"
-            where = f"{x_label} {span}: " if d.active else f"earlier ({x_label} {span}), no longer: "
+            where = (f"{x_label} {span}: " if d.active
+                     else gettext("earlier ({x_label} {span}), no longer: ", x_label=x_label, span=span))
         style = f"color:{color};margin:2px 0" + ("" if d.active else ";opacity:0.6")
         items.append(f"<div style='{style}'>{mark} {html.escape(where + d.message)}</div>")
     return "".join(items)
@@ -104,19 +107,22 @@ class LiveView:
         self.title = title
         self.pump = CommPump.create() if stop_button else None
         self.busy = BusyKeeper.install()
-        self.status = widgets.HTML(value=f"<b>{html.escape(title)}</b>: waiting for the first step",
+        bold = "<b>" + html.escape(title) + "</b>"
+        waiting = gettext("{title}: waiting for the first step", title=bold)
+        self.status = widgets.HTML(value=waiting,
                                    layout=widgets.Layout(flex="1 1 auto"))
         self.status.add_class("ctm-status")
-        self.button = widgets.Button(description="Stop training", icon="stop", button_style="danger",
-                                     tooltip="End training after the current step; the parameters keep their "
-                                             "values", layout=widgets.Layout(width="150px", flex="0 0 auto"))
+        self.button = widgets.Button(description=gettext("Stop training"), icon="stop", button_style="danger",
+                                     tooltip=gettext("End training after the current step; the parameters keep "
+                                                     "their values"),
+                                     layout=widgets.Layout(width="150px", flex="0 0 auto"))
         self.button.add_class("ctm-stop")
         self.button.on_click(lambda _b: on_stop())
         if self.pump is None:
             self.button.layout.display = "none"
         self.diag = widgets.HTML(value="")
         self.diag.add_class("ctm-diagnoses")
-        self.plots = LivePlots(history, stats, title=title, x_label=x_label, log_scale=log_scale,
+        self.plots = LivePlots(history, stats, title=title, x_label=gettext(x_label), log_scale=log_scale,
                                smoothing=smoothing)
         header = widgets.HBox([self.status, self.button], layout=widgets.Layout(align_items="center"))
         self.widget = widgets.VBox([header, self.diag, self.plots],
@@ -126,9 +132,9 @@ class LiveView:
 
     def set_stopping(self, closed: bool) -> None:
         self.button.disabled = True
-        self.button.description = "Stopped" if closed else "Stopping…"
+        self.button.description = gettext("Stopped") if closed else gettext("Stopping…")
 
     def finish(self, stopped: bool) -> None:
         self.button.disabled = True
-        self.button.description = "Stopped" if stopped else "Finished"
+        self.button.description = gettext("Stopped") if stopped else gettext("Finished")
         self.plots.finished = True

@@ -12,6 +12,7 @@ from autograder.grading.processes import run_nbgrader
 from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
+from course.i18n import current, gettext
 
 VERDICT_PREFIX = "graded by the course's checker: "
 # Feedback pages: no script may run (the page is opened by the student and by the instructor). The HTML of
@@ -36,11 +37,13 @@ def write_simple_feedback(course: Path, assignment: str, student: str, notebook:
     out = course / "feedback" / student / assignment
     out.mkdir(parents=True, exist_ok=True)
     items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
+    heading = gettext("{assignment}: not graded automatically", assignment=html.escape(assignment))
+    score_text = gettext("Score: {score}. Your submission could not be run:", score=html.escape(score))
+    told = gettext("Your instructor has been told and will look at it.")
     (out / f"{notebook}.html").write_text(add_csp(
-        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}</title></head><body>"
-        f"<h1>{html.escape(assignment)}: not graded automatically</h1><p>Score: {html.escape(score)}. Your "
-        f"submission could not be run:</p><ul>{items}</ul><p>Your instructor has been told and will look at it."
-        "</p></body></html>\n"), encoding="utf-8")
+        f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}</title>"
+        f"</head><body><h1>{heading}</h1><p>{score_text}</p><ul>{items}</ul><p>{told}</p></body></html>\n"),
+        encoding="utf-8")
 
 
 def annotate(path: Path, verdicts: dict):
@@ -56,9 +59,13 @@ def annotate(path: Path, verdicts: dict):
         if cell.cell_type != "code" or gid not in verdicts:
             continue
         v = verdicts[gid]
-        text = ("passed" if v["ok"] else f"failed: {v['message']}") + (f" (note: {v['note']})" if v.get("note") else "")
-        cell.outputs = [o for o in cell.outputs if VERDICT_PREFIX not in str(o.get("text", ""))]
-        cell.metadata[META_KEY] = {"ok": bool(v["ok"]), "text": text[:2000]}  # drawn apart from outputs (verdict_box)
+        text = gettext("passed") if v["ok"] else gettext("failed: {message}", message=v["message"])
+        if v.get("note"):
+            text += gettext(" (note: {note})", note=v["note"])
+        prefixes = (VERDICT_PREFIX, gettext(VERDICT_PREFIX))
+        cell.outputs = [o for o in cell.outputs if not any(p in str(o.get("text", "")) for p in prefixes)]
+        # drawn apart from outputs (verdict_box), in the language it was written in
+        cell.metadata[META_KEY] = {"ok": bool(v["ok"]), "text": text[:2000], "lang": current()}
     os.chmod(path, 0o644)
     nbformat.write(nb, str(path))
 
@@ -82,7 +89,8 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
             page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
             if not page.exists():
                 write_simple_feedback(course, assignment, r["student"], nb_name,
-                                      r["review"] or ["the feedback page could not be generated"], f"{r['total']:g}")
+                                      r["review"] or [gettext("the feedback page could not be generated")],
+                                      f"{r['total']:g}")
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:

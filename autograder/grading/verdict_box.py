@@ -16,8 +16,10 @@ import re
 import secrets
 from pathlib import Path
 
+from course.i18n import N_, gettext_in
+
 META_KEY = "course_verdict"
-VERDICT_PREFIX = "graded by the course's checker: "
+VERDICT_PREFIX = N_("graded by the course's checker: ")
 STYLE = ("<style>.cv-{nonce} {{display: block; margin: 0.4em 0; padding: 0.5em 0.8em; border: 3px double; "
          "font-weight: bold; white-space: pre-wrap; overflow-wrap: anywhere;}} .cv-{nonce}.ok {{border-color: "
          "#2e7d32; background: #e8f5e9;}} .cv-{nonce}.no {{border-color: #c62828; background: #ffebee;}}</style>")
@@ -36,12 +38,13 @@ def verdicts_of(notebook: Path) -> dict[str, dict]:
         v = cell.get("metadata", {}).get(META_KEY)
         gid = cell.get("metadata", {}).get("nbgrader", {}).get("grade_id")
         if isinstance(v, dict) and isinstance(gid, str):
-            out[gid] = {"ok": bool(v.get("ok")), "text": str(v.get("text", ""))}
+            out[gid] = {"ok": bool(v.get("ok")), "text": str(v.get("text", "")), "lang": str(v.get("lang", "en"))}
     return out
 
 
 def with_verdicts(page: str, verdicts: dict[str, dict], nonce: str | None = None) -> str:
-    """``page`` with each test cell's verdict under its nbgrader heading (idempotent per cell)."""
+    """``page`` with each test cell's verdict under its nbgrader heading (idempotent per cell), its prefix in the
+    verdict's ``lang`` (English when absent)."""
     if not verdicts:
         return page
     nonce = nonce or secrets.token_hex(8)
@@ -49,7 +52,7 @@ def with_verdicts(page: str, verdicts: dict[str, dict], nonce: str | None = None
         anchor = re.compile(rf'<a name="{re.escape(html.escape(gid))}"></a>\s*<div class="panel-heading">.*?</div>',
                             re.S)
         box = (f'<div class="cv-{nonce} {"ok" if v["ok"] else "no"}" role="status">'
-               f"{html.escape(VERDICT_PREFIX + v['text'], quote=False)}</div>")
+               f"{html.escape(gettext_in(v.get('lang', 'en'), VERDICT_PREFIX) + v['text'], quote=False)}</div>")
         page, count = anchor.subn(lambda m, box=box: m.group(0) + box, page, count=1)
         if not count:  # no nbgrader heading (another template): at the top of the body
             page = page.replace("<body>", "<body>" + box, 1)

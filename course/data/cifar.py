@@ -35,6 +35,7 @@ from course.data import fetching
 from course.data.cifar_jpeg import JPEG_NPZ, jpeg_source, load_jpeg_folder, shuffled
 from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import fixture_dir, load_fixture
+from course.i18n import gettext as _
 
 SPLITS = ("train", "test")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -79,7 +80,8 @@ class _BatchUnpickler(pickle.Unpickler):
         if (module, name) == ("_codecs", "encode"):  # bytes in protocol-2 pickles written by Python 3
             import codecs
             return codecs.encode
-        raise pickle.UnpicklingError(f"refusing to load {module}.{name} from a CIFAR-10 batch file")
+        raise pickle.UnpicklingError(_("refusing to load {module}.{name} from a CIFAR-10 batch file", module=module,
+                                       name=name))
 
 
 def parse_batch(data: bytes, name: str = "batch") -> tuple[np.ndarray, np.ndarray]:
@@ -87,17 +89,19 @@ def parse_batch(data: bytes, name: str = "batch") -> tuple[np.ndarray, np.ndarra
     try:
         batch = _BatchUnpickler(io.BytesIO(data), encoding="bytes").load()
     except Exception as exc:
-        raise DataError(f"{name}: not a readable CIFAR-10 batch ({type(exc).__name__}: {exc})") from exc
+        raise DataError(_("{file}: not a readable CIFAR-10 batch ({error_type}: {error})", file=name,
+                          error_type=type(exc).__name__, error=exc)) from exc
     if not isinstance(batch, dict):
-        raise DataError(f"{name}: expected a dict, got {type(batch).__name__}")
+        raise DataError(_("{file}: expected a dict, got {kind}", file=name, kind=type(batch).__name__))
     pixels = batch.get(b"data", batch.get("data"))
     labels = batch.get(b"labels", batch.get("labels"))
     if not isinstance(pixels, np.ndarray) or pixels.dtype != np.uint8 or pixels.ndim != 2 or pixels.shape[1] != 3072:
-        raise DataError(f"{name}: b'data' should be a uint8 array of shape (N, 3072), got "
-                        f"{getattr(pixels, 'shape', type(pixels).__name__)} {getattr(pixels, 'dtype', '')}")
+        raise DataError(_("{file}: b'data' should be a uint8 array of shape (N, 3072), got {shape} {dtype}", file=name,
+                          shape=getattr(pixels, "shape", type(pixels).__name__), dtype=getattr(pixels, "dtype", "")))
     y = np.asarray(labels if labels is not None else [], dtype=np.int64)
     if y.shape != (len(pixels),) or (y.size and (y.min() < 0 or y.max() > 9)):
-        raise DataError(f"{name}: b'labels' should hold {len(pixels)} labels in 0..9, got shape {y.shape}")
+        raise DataError(_("{file}: b'labels' should hold {count} labels in 0..9, got shape {shape}", file=name,
+                          count=len(pixels), shape=y.shape))
     x = pixels.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1)
     return np.ascontiguousarray(x), y.astype(np.uint8)
 
@@ -105,10 +109,11 @@ def parse_batch(data: bytes, name: str = "batch") -> tuple[np.ndarray, np.ndarra
 def _check_member(member: tarfile.TarInfo, archive: Path) -> None:
     path = PurePosixPath(member.name)
     if path.is_absolute() or ".." in path.parts:
-        raise DataError(f"{archive}: unsafe path {member.name!r} in the archive; refusing to use it")
+        raise DataError(_("{archive}: unsafe path {member!r} in the archive; refusing to use it", archive=archive,
+                          member=member.name))
     if not (member.isfile() or member.isdir()):
-        raise DataError(f"{archive}: unexpected link or special file {member.name!r} in the archive; "
-                        "refusing to use it")
+        raise DataError(_("{archive}: unexpected link or special file {member!r} in the archive; refusing to use it",
+                          archive=archive, member=member.name))
 
 
 def _read_tarball(path: Path) -> dict[str, bytes]:
@@ -123,10 +128,11 @@ def _read_tarball(path: Path) -> dict[str, bytes]:
                 if key in wanted and member.isfile():
                     found[wanted[key]] = tar.extractfile(member).read()
     except (tarfile.TarError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: cannot read the archive ({exc})") from exc
+        raise DataError(_("{path}: cannot read the archive ({error})", path=path, error=exc)) from exc
     missing = sorted(set(wanted.values()) - set(found))
     if missing:
-        raise DataError(f"{path}: the archive lacks {', '.join(f'{FOLDER}/{m}' for m in missing)}")
+        raise DataError(_("{path}: the archive lacks {members}", path=path,
+                          members=", ".join(f"{FOLDER}/{m}" for m in missing)))
     return found
 
 
@@ -136,12 +142,13 @@ def _read_folder(folder: Path) -> dict[str, bytes]:
     for name in (n for names in BATCHES.values() for n in names):
         path = folder / name
         if not path.is_file():
-            raise DataError(f"{folder} does not contain {name}; it should be the extracted {FOLDER} folder")
+            raise DataError(_("{folder} does not contain {name}; it should be the extracted {expected} folder",
+                              folder=folder, name=name, expected=FOLDER))
         data = path.read_bytes()
         got = fetching.md5_bytes(data)
         if got != BATCH_MD5[name]:
-            raise ChecksumError(f"{path}: md5 is {got}, expected {BATCH_MD5[name]} "
-                                "(corrupted or not the official file)")
+            raise ChecksumError(_("{path}: md5 is {got}, expected {expected} (corrupted or not the official file)",
+                                  path=path, got=got, expected=BATCH_MD5[name]))
         found[name] = data
     return found
 
@@ -159,21 +166,22 @@ def _parse_all(files: dict[str, bytes]) -> dict[str, tuple[np.ndarray, np.ndarra
 
 
 def _help(folder: Path) -> str:
-    return (f"To get CIFAR-10 without this downloader, download\n  {URLS[0]}\n"
-            f"({TAR_BYTES:,} bytes, md5 {TAR_MD5}) and put it in the folder {folder}\n"
-            f"or set the environment variable {LOCAL_ENV} to the tarball, to the folder holding it, or to its "
-            f"extracted {FOLDER} folder\n(set {fetching.CACHE_ENV} to move the whole data cache elsewhere).\n"
-            "Other local copies: load_cifar10_jpeg('cifar10-full-jpeg.npz', split) reads the course's lossy JPEG "
-            "copy of all 60,000 images,\nand COURSE_DATA_FIXTURES=<folder with cifar10-subset.npz> makes load_cifar10 "
-            "return the 12,000-image offline subset (lossy JPEG too).")
+    return _("To get CIFAR-10 without this downloader, download\n  {url}\n({size:,} bytes, md5 {md5}) and put it in "
+             "the folder {folder}\nor set the environment variable {env} to the tarball, to the folder holding it, or "
+             "to its extracted {extracted} folder\n(set {cache_env} to move the whole data cache elsewhere).\nOther "
+             "local copies: load_cifar10_jpeg('cifar10-full-jpeg.npz', split) reads the course's lossy JPEG copy of "
+             "all 60,000 images,\nand COURSE_DATA_FIXTURES=<folder with cifar10-subset.npz> makes load_cifar10 return "
+             "the 12,000-image offline subset (lossy JPEG too).", url=URLS[0], size=TAR_BYTES, md5=TAR_MD5,
+             folder=folder, env=LOCAL_ENV, extracted=FOLDER, cache_env=fetching.CACHE_ENV)
 
 
 def _verified_tarball(path: Path) -> Path:
     got = fetching.md5_file(path)
     if got != TAR_MD5:
-        raise ChecksumError(f"{path}: md5 is {got}, expected {TAR_MD5} (corrupted, incomplete or not the official "
-                            f"CIFAR-10 python tarball). For the course's JPEG copy ({JPEG_NPZ}) set {LOCAL_ENV} to "
-                            "that .npz file (load_cifar10 then decodes it), or call load_cifar10_jpeg(path, split)")
+        raise ChecksumError(_("{path}: md5 is {got}, expected {expected} (corrupted, incomplete or not the official "
+                              "CIFAR-10 python tarball). For the course's JPEG copy ({npz}) set {env} to that .npz "
+                              "file (load_cifar10 then decodes it), or call load_cifar10_jpeg(path, split)", path=path,
+                              got=got, expected=TAR_MD5, npz=JPEG_NPZ, env=LOCAL_ENV))
     return path
 
 
@@ -191,9 +199,10 @@ def _local_files() -> dict[str, bytes] | None:
             return _read_folder(path)
         if (path / TAR_NAME).is_file():
             return _read_tarball(_verified_tarball(path / TAR_NAME))
-    raise DataError(f"{LOCAL_ENV}={value!r} is neither the CIFAR-10 tarball nor a folder holding {TAR_NAME} or the "
-                    f"extracted {FOLDER} folder, nor the course's JPEG copy ({JPEG_NPZ}, a folder holding it, or a "
-                    "folder of train/<class>/*.jpg files); load_cifar10_jpeg(path, split) reads the JPEG npz directly")
+    raise DataError(_("{env}={value!r} is neither the CIFAR-10 tarball nor a folder holding {tarball} or the "
+                      "extracted {extracted} folder, nor the course's JPEG copy ({npz}, a folder holding it, or a "
+                      "folder of train/<class>/*.jpg files); load_cifar10_jpeg(path, split) reads the JPEG npz "
+                      "directly", env=LOCAL_ENV, value=value, tarball=TAR_NAME, extracted=FOLDER, npz=JPEG_NPZ))
 
 
 def _cached_files(folder: Path, download: bool, progress: bool) -> dict[str, bytes]:
@@ -202,10 +211,10 @@ def _cached_files(folder: Path, download: bool, progress: bool) -> dict[str, byt
         try:
             return _read_tarball(_verified_tarball(path))
         except DataError as exc:
-            warnings.warn(f"deleting corrupted cached file: {exc}", stacklevel=3)
+            warnings.warn(_("deleting corrupted cached file: {error}", error=exc), stacklevel=3)
             path.unlink(missing_ok=True)
     if not download:
-        raise DownloadError(f"CIFAR-10 is not in the cache and download=False.\n{_help(folder)}")
+        raise DownloadError(_("CIFAR-10 is not in the cache and download=False.\n{help}", help=_help(folder)))
     fetching.fetch(TAR_NAME, URLS, path, md5=TAR_MD5, progress=progress, hint=_help(folder))
     try:
         return _read_tarball(path)
@@ -225,7 +234,7 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
     ``COURSE_CIFAR10_DIR`` naming the course's JPEG copy, all 60,000 of its (lossy) images in a fixed shuffled order.
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise ValueError(_("split must be one of {splits}, got {split!r}", splits=SPLITS, split=split))
     data = load_fixture("cifar10-subset")
     if data is not None:
         return data[f"x_{split}"], data[f"y_{split}"]
@@ -252,12 +261,13 @@ def load_cifar10(split: str = "train", *, data_dir: str | os.PathLike | None = N
 def cifar10_source() -> str:
     """Which copy of CIFAR-10 ``load_cifar10`` reads now, in words (notebooks print it next to accuracies)."""
     if fixture_dir() is not None:
-        return ("the offline subset named by COURSE_DATA_FIXTURES (10,000 train / 2,000 test images), a lossy "
-                "quality-75 JPEG re-encoding: accuracies are close to, not equal to, the official images'")
+        return _("the offline subset named by COURSE_DATA_FIXTURES (10,000 train / 2,000 test images), a lossy "
+                 "quality-75 JPEG re-encoding: accuracies are close to, not equal to, the official images'")
     if jpeg_source() is not None:
-        return (f"the course's JPEG copy of all 60,000 images named by {LOCAL_ENV} ({jpeg_source()}), a lossy "
-                "quality-75 re-encoding: accuracies are close to, not equal to, the official images'")
-    return "the official CIFAR-10 images (lossless)"
+        return _("the course's JPEG copy of all 60,000 images named by {env} ({path}), a lossy quality-75 "
+                 "re-encoding: accuracies are close to, not equal to, the official images'", env=LOCAL_ENV,
+                 path=jpeg_source())
+    return _("the official CIFAR-10 images (lossless)")
 
 
 # ----------------------------------------------------------------------------------------------------------------
@@ -278,10 +288,10 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
     from PIL import Image
 
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise ValueError(_("split must be one of {splits}, got {split!r}", splits=SPLITS, split=split))
     npz_path = Path(npz_path).expanduser()
     if not npz_path.is_file():
-        raise FileNotFoundError(f"{npz_path} does not exist (expected cifar10-full-jpeg.npz)")
+        raise FileNotFoundError(_("{path} does not exist (expected cifar10-full-jpeg.npz)", path=npz_path))
     key = fetching.md5_file(npz_path)[:12]
     cache = fetching.cache_dir(data_dir, "cifar10-jpeg") / f"{split}-{key}.npz"
     cached = fetching.load_arrays(cache, ("x", "y"))
@@ -292,27 +302,33 @@ def load_cifar10_jpeg(npz_path: str | os.PathLike, split: str = "train", *, data
         missing = [k for k in (f"{split}_jpeg", f"{split}_offsets", f"{split}_labels", "class_names")
                    if k not in data.files]
         if missing:
-            raise DataError(f"{npz_path}: missing arrays {missing}; expected the cifar10-full-jpeg.npz layout")
+            raise DataError(_("{path}: missing arrays {missing}; expected the cifar10-full-jpeg.npz layout",
+                              path=npz_path, missing=missing))
         blob, offsets, labels = data[f"{split}_jpeg"], data[f"{split}_offsets"], data[f"{split}_labels"]
         names = tuple(str(c) for c in data["class_names"])
     if names != CIFAR10_CLASSES:
-        raise DataError(f"{npz_path}: class_names {names} are not the official order {CIFAR10_CLASSES}")
+        raise DataError(_("{path}: class_names {names} are not the official order {official}", path=npz_path,
+                          names=names, official=CIFAR10_CLASSES))
     n = len(labels)
     if offsets.shape != (n + 1,) or offsets[0] != 0 or offsets[-1] != len(blob) or np.any(np.diff(offsets) <= 0):
-        raise DataError(f"{npz_path}: {split}_offsets should rise from 0 to {len(blob)} in {n + 1} steps")
+        raise DataError(_("{path}: {split}_offsets should rise from 0 to {end} in {count} steps", path=npz_path,
+                          split=split, end=len(blob), count=n + 1))
     if n and labels.max() > 9:
-        raise DataError(f"{npz_path}: {split}_labels should be in 0..9")
+        raise DataError(_("{path}: {split}_labels should be in 0..9", path=npz_path, split=split))
 
     x = np.empty((n, 32, 32, 3), dtype=np.uint8)
-    with fetching.progress_bar(n, f"decoding CIFAR-10 {split} JPEGs", unit="images", enabled=progress) as bar:
+    with fetching.progress_bar(n, _("decoding CIFAR-10 {split} JPEGs", split=split), unit=_("images"),
+                               enabled=progress) as bar:
         for i in range(n):
             try:
                 with Image.open(io.BytesIO(blob[offsets[i]:offsets[i + 1]].tobytes())) as image:
                     pixels = np.asarray(image.convert("RGB"))
             except (OSError, ValueError) as exc:  # PIL.UnidentifiedImageError is an OSError
-                raise DataError(f"{npz_path}: {split} image {i} is not a readable JPEG ({exc})") from exc
+                raise DataError(_("{path}: {split} image {index} is not a readable JPEG ({error})", path=npz_path,
+                                  split=split, index=i, error=exc)) from exc
             if pixels.shape != (32, 32, 3):
-                raise DataError(f"{npz_path}: {split} image {i} decodes to shape {pixels.shape}, not (32, 32, 3)")
+                raise DataError(_("{path}: {split} image {index} decodes to shape {shape}, not (32, 32, 3)",
+                                  path=npz_path, split=split, index=i, shape=pixels.shape))
             x[i] = pixels
             if (i + 1) % 500 == 0 or i + 1 == n:
                 bar.update((i + 1) - bar.n)

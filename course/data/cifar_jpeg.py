@@ -19,6 +19,7 @@ import numpy as np
 
 from course.data import fetching
 from course.data.fetching import DataError
+from course.i18n import gettext
 
 JPEG_NPZ = "cifar10-full-jpeg.npz"
 LOCAL_ENV = "COURSE_CIFAR10_DIR"
@@ -55,8 +56,9 @@ def load_jpeg_folder(folder: str | os.PathLike, split: str, classes: tuple[str, 
     root = Path(folder).expanduser() / split
     missing = [c for c in classes if not (root / c).is_dir()]
     if missing:
-        raise DataError(f"{root}: missing class folders {missing}; expected {split}/<class>/NNNN.jpg for the classes "
-                        f"{', '.join(classes)}")
+        raise DataError(gettext("{root}: missing class folders {missing}; expected {split}/<class>/NNNN.jpg for the "
+                                "classes {classes}", root=root, missing=missing, split=split,
+                                classes=", ".join(classes)))
     files = [(label, p) for label, c in enumerate(classes) for p in sorted((root / c).glob("*.jpg"))]
     key = fetching.md5_bytes(f"{root.resolve()}:{len(files)}".encode())[:12]
     cache = fetching.cache_dir(data_dir, "cifar10-jpeg") / f"{split}-folder-{key}.npz"
@@ -64,16 +66,18 @@ def load_jpeg_folder(folder: str | os.PathLike, split: str, classes: tuple[str, 
     if cached is not None:
         return cached["x"], cached["y"]
     x = np.empty((len(files), 32, 32, 3), dtype=np.uint8)
-    with fetching.progress_bar(len(files), f"decoding CIFAR-10 {split} JPEGs", unit="images",
+    with fetching.progress_bar(len(files), gettext("decoding CIFAR-10 {split} JPEGs", split=split),
+                               unit=gettext("images"),
                                enabled=progress) as bar:
         for i, (_, path) in enumerate(files):
             try:
                 with Image.open(path) as image:
                     pixels = np.asarray(image.convert("RGB"))
             except (OSError, ValueError) as exc:
-                raise DataError(f"{path} is not a readable JPEG ({exc})") from exc
+                raise DataError(gettext("{path} is not a readable JPEG ({error})", path=path, error=exc)) from exc
             if pixels.shape != (32, 32, 3):
-                raise DataError(f"{path} decodes to shape {pixels.shape}, not (32, 32, 3)")
+                raise DataError(gettext("{path} decodes to shape {shape}, not (32, 32, 3)", path=path,
+                                        shape=pixels.shape))
             x[i] = pixels
             if (i + 1) % 500 == 0 or i + 1 == len(files):
                 bar.update((i + 1) - bar.n)

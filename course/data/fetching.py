@@ -30,6 +30,8 @@ import numpy as np
 from tqdm import tqdm as tqdm_std
 from tqdm.auto import tqdm as tqdm_auto
 
+from course.i18n import gettext
+
 CACHE_ENV = "COURSE_DATA_DIR"
 DEFAULT_CACHE = "~/.cache/nn-from-scratch"
 USER_AGENT = "nn-from-scratch-course/1.0 (python urllib)"
@@ -73,7 +75,8 @@ def cache_dir(data_dir: str | os.PathLike | None = None, sub: str | None = None)
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
-        raise DataError(f"cannot create the data cache folder {root} ({exc}); set {CACHE_ENV} to a writable folder") \
+        raise DataError(gettext("cannot create the data cache folder {root} ({error}); set {env} to a writable "
+                                "folder", root=root, error=exc, env=CACHE_ENV)) \
             from exc
     return root
 
@@ -173,7 +176,7 @@ def _download(url: str, out, desc: str, progress: bool, timeout: float) -> int:
         length = response.headers.get("Content-Length") if getattr(response, "headers", None) else None
         total = int(length) if length and str(length).isdigit() else None
         count = 0
-        with progress_bar(total, f"downloading {desc}", enabled=progress) as bar:
+        with progress_bar(total, gettext("downloading {name}", name=desc), enabled=progress) as bar:
             while True:
                 block = response.read(CHUNK)
                 if not block:
@@ -182,7 +185,7 @@ def _download(url: str, out, desc: str, progress: bool, timeout: float) -> int:
                 count += len(block)
                 bar.update(len(block))
     if total is not None and count != total:
-        raise OSError(f"incomplete download: got {count} of {total} bytes")
+        raise OSError(gettext("incomplete download: got {count} of {total} bytes", count=count, total=total))
     return count
 
 
@@ -212,22 +215,24 @@ def fetch(name: str, urls: list[str] | tuple[str, ...], dest: str | os.PathLike,
             try:
                 got = md5_file(tmp, gunzip=gunzip_md5)
             except (OSError, EOFError, zlib.error) as exc:
-                got = f"a file that cannot be unzipped ({exc})"
+                got = gettext("a file that cannot be unzipped ({error})", error=exc)
             if got != md5:
-                what = "md5 of the unzipped content" if gunzip_md5 else "md5"
-                mismatched.append(f"  {url}: {what} expected {md5}, got {got}")
+                line = (gettext("{url}: md5 of the unzipped content expected {md5}, got {got}", url=url, md5=md5,
+                                got=got) if gunzip_md5 else
+                        gettext("{url}: md5 expected {md5}, got {got}", url=url, md5=md5, got=got))
+                mismatched.append("  " + line)
                 continue
             _publish(tmp, dest)
             return dest
         finally:
             tmp.unlink(missing_ok=True)
     if mismatched:
-        raise ChecksumError(
-            f"checksum mismatch for {name}: the downloaded file is corrupted or not the official one, "
-            f"so it was deleted and nothing was cached.\n" + "\n".join(mismatched + unreachable)
-            + "\nRun again to retry the download." + (f"\n{hint}" if hint else ""))
-    raise DownloadError(f"could not download {name} (no network?). Tried:\n" + "\n".join(unreachable)
-                        + (f"\n{hint}" if hint else ""))
+        raise ChecksumError(gettext(
+            "checksum mismatch for {name}: the downloaded file is corrupted or not the official one, so it was deleted "
+            "and nothing was cached.\n{tried}\nRun again to retry the download.", name=name,
+            tried="\n".join(mismatched + unreachable)) + (f"\n{hint}" if hint else ""))
+    raise DownloadError(gettext("could not download {name} (no network?). Tried:\n{tried}", name=name,
+                                tried="\n".join(unreachable)) + (f"\n{hint}" if hint else ""))
 
 
 # ----------------------------------------------------------------------------------------------------------------

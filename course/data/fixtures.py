@@ -7,6 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
+from course.i18n import gettext
+
 ENV_VAR = "COURSE_DATA_FIXTURES"
 
 
@@ -17,7 +19,8 @@ def fixture_dir() -> Path | None:
         return None
     path = Path(value).expanduser()
     if not path.is_dir():
-        raise FileNotFoundError(f"{ENV_VAR}={value!r} is not a folder; unset it to use the real data")
+        raise FileNotFoundError(gettext("{env}={value!r} is not a folder; unset it to use the real data", env=ENV_VAR,
+                                        value=value))
     return path
 
 
@@ -28,6 +31,6 @@ def load_fixture(name: str) -> dict[str, np.ndarray] | None:
         return None
     path = folder / f"{name}.npz"
     if not path.exists():
-        raise FileNotFoundError(f"{ENV_VAR} is set but {path} does not exist")
+        raise FileNotFoundError(gettext("{env} is set but {path} does not exist", env=ENV_VAR, path=path))
     with np.load(path, allow_pickle=False) as data:
         return {key: data[key] for key in data.files}

@@ -26,6 +26,7 @@ import numpy as np
 from course.data import fetching
 from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import load_fixture
+from course.i18n import gettext
 
 SPLITS = ("train", "test")
 LOCAL_ENV = "COURSE_MNIST_DIR"
@@ -59,25 +60,31 @@ def parse_idx(data: bytes, expected_magic: int | None = None, name: str = "idx d
     """Parse an (unzipped) idx file: 4-byte big-endian magic (0, 0, dtype code, ndim), ndim big-endian uint32 sizes,
     then the values. Returns the array of shape (dims...); raises IdxFormatError on malformed input."""
     if len(data) < 4:
-        raise IdxFormatError(f"{name}: only {len(data)} bytes, too short for an idx header (truncated file?)")
+        raise IdxFormatError(gettext("{file}: only {size} bytes, too short for an idx header (truncated file?)",
+                                     file=name, size=len(data)))
     magic = int.from_bytes(data[:4], "big")
     if expected_magic is not None and magic != expected_magic:
-        raise IdxFormatError(f"{name}: bad magic number {magic} (0x{magic:08x}), expected {expected_magic} "
-                             f"(0x{expected_magic:08x}); this is not the right idx file (or it is still gzipped)")
+        raise IdxFormatError(gettext("{file}: bad magic number {magic} (0x{magic:08x}), expected {expected} "
+                                     "(0x{expected:08x}); this is not the right idx file (or it is still gzipped)",
+                                     file=name, magic=magic, expected=expected_magic))
     if data[0] != 0 or data[1] != 0 or data[2] not in _IDX_DTYPES or data[3] == 0:
-        raise IdxFormatError(f"{name}: bad magic number {magic} (0x{magic:08x}); not an idx file")
+        raise IdxFormatError(gettext("{file}: bad magic number {magic} (0x{magic:08x}); not an idx file", file=name,
+                                     magic=magic))
     dtype, ndim = _IDX_DTYPES[data[2]], data[3]
     header = 4 + 4 * ndim
     if len(data) < header:
-        raise IdxFormatError(f"{name}: truncated header ({len(data)} bytes, the header needs {header})")
+        raise IdxFormatError(gettext("{file}: truncated header ({size} bytes, the header needs {header})", file=name,
+                                     size=len(data), header=header))
     dims = tuple(int.from_bytes(data[4 + 4 * i: 8 + 4 * i], "big") for i in range(ndim))
     count = int(np.prod(dims, dtype=np.int64))
     need = header + count * dtype.itemsize
     if len(data) < need:
-        raise IdxFormatError(f"{name}: truncated: the header promises shape {dims} ({need} bytes in all) but the "
-                             f"file has only {len(data)} bytes (incomplete download?)")
+        raise IdxFormatError(gettext("{file}: truncated: the header promises shape {shape} ({need} bytes in all) but "
+                                     "the file has only {size} bytes (incomplete download?)", file=name, shape=dims,
+                                     need=need, size=len(data)))
     if len(data) > need:
-        raise IdxFormatError(f"{name}: {len(data) - need} unexpected bytes after the {dims} values")
+        raise IdxFormatError(gettext("{file}: {extra} unexpected bytes after the {shape} values", file=name,
+                                     extra=len(data) - need, shape=dims))
     values = np.frombuffer(data, dtype=dtype, count=count, offset=header).reshape(dims)
     return values.astype(dtype.newbyteorder("="), copy=True)
 
@@ -92,27 +99,25 @@ def read_idx(path: str | os.PathLike, md5: str | None = None, expected_magic: in
         else:
             data = path.read_bytes()
     except (OSError, EOFError, zlib.error) as exc:
-        raise ChecksumError(f"{path}: cannot be read/unzipped ({exc}); the file is corrupted or incomplete") from exc
+        raise ChecksumError(gettext("{path}: cannot be read/unzipped ({error}); the file is corrupted or incomplete",
+                                    path=path, error=exc)) from exc
     if md5 is not None:
         got = fetching.md5_bytes(data)
         if got != md5:
-            raise ChecksumError(f"{path}: md5 of the unzipped content is {got}, expected {md5} "
-                                "(corrupted or not the official file)")
+            raise ChecksumError(gettext("{path}: md5 of the unzipped content is {got}, expected {md5} (corrupted or "
+                                        "not the official file)", path=path, got=got, md5=md5))
     return parse_idx(data, expected_magic, name=str(path))
 
 
 def _help(folder: Path) -> str:
     names = [name for pair in FILES.values() for name in pair]
-    lines = ["To get MNIST without this downloader, download these four files (from any one mirror):"]
-    lines += [f"  {MIRRORS[0]}{name}" for name in names]
-    lines += ["  (other mirrors: " + ", ".join(MIRRORS[1:]) + ")",
-              f"and put them in the folder {folder}",
-              f"or put them in any folder and set the environment variable {LOCAL_ENV} to that folder",
-              f"(set {fetching.CACHE_ENV} to move the whole data cache elsewhere); the files may be gzipped or "
-              "unzipped.",
-              "For tests: COURSE_DATA_FIXTURES=<folder with mnist-subset.npz> makes load_mnist return the "
-              "12,000-image offline subset."]
-    return "\n".join(lines)
+    return gettext("To get MNIST without this downloader, download these four files (from any one mirror):\n{files}\n"
+                   "  (other mirrors: {mirrors})\nand put them in the folder {folder}\nor put them in any folder and "
+                   "set the environment variable {env} to that folder\n(set {cache_env} to move the whole data cache "
+                   "elsewhere); the files may be gzipped or unzipped.\nFor tests: COURSE_DATA_FIXTURES=<folder with "
+                   "mnist-subset.npz> makes load_mnist return the 12,000-image offline subset.",
+                   files="\n".join(f"  {MIRRORS[0]}{name}" for name in names), mirrors=", ".join(MIRRORS[1:]),
+                   folder=folder, env=LOCAL_ENV, cache_env=fetching.CACHE_ENV)
 
 
 def _local_copy(name: str) -> Path | None:
@@ -121,12 +126,14 @@ def _local_copy(name: str) -> Path | None:
         return None
     folder = Path(value).expanduser()
     if not folder.is_dir():
-        raise DataError(f"{LOCAL_ENV}={value!r} is not a folder; it should hold the four MNIST idx .gz files")
+        raise DataError(gettext("{env}={value!r} is not a folder; it should hold the four MNIST idx .gz files",
+                                env=LOCAL_ENV, value=value))
     for candidate in (folder / name, folder / name.removesuffix(".gz")):
         if candidate.is_file():
             return candidate
-    raise DataError(f"{LOCAL_ENV}={value!r} does not contain {name} (nor its unzipped form); it should hold "
-                    f"the four MNIST files {', '.join(n for p in FILES.values() for n in p)}")
+    raise DataError(gettext("{env}={value!r} does not contain {name} (nor its unzipped form); it should hold the "
+                            "four MNIST files {files}", env=LOCAL_ENV, value=value, name=name,
+                            files=", ".join(n for p in FILES.values() for n in p)))
 
 
 def _load_file(name: str, magic: int, folder: Path, download: bool, progress: bool) -> np.ndarray:
@@ -138,10 +145,11 @@ def _load_file(name: str, magic: int, folder: Path, download: bool, progress: bo
         try:
             return read_idx(path, MD5[name], magic)
         except DataError as exc:
-            warnings.warn(f"deleting corrupted cached file: {exc}", stacklevel=3)
+            warnings.warn(gettext("deleting corrupted cached file: {error}", error=exc), stacklevel=3)
             path.unlink(missing_ok=True)
     if not download:
-        raise DownloadError(f"MNIST file {name} is not in the cache and download=False.\n{_help(folder)}")
+        raise DownloadError(gettext("MNIST file {name} is not in the cache and download=False.\n{help}", name=name,
+                                    help=_help(folder)))
     fetching.fetch(name, [mirror + name for mirror in MIRRORS], path, md5=MD5[name], gunzip_md5=True,
                  progress=progress, hint=_help(folder))
     return read_idx(path, MD5[name], magic)
@@ -156,7 +164,7 @@ def load_mnist(split: str = "train", *, data_dir: str | os.PathLike | None = Non
     With ``COURSE_DATA_FIXTURES`` set, returns the offline subset (10000 train / 2000 test) instead.
     """
     if split not in SPLITS:
-        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+        raise ValueError(gettext("split must be one of {splits}, got {split!r}", splits=SPLITS, split=split))
     data = load_fixture("mnist-subset")
     if data is not None:
         return data[f"x_{split}"], data[f"y_{split}"]
@@ -170,8 +178,10 @@ def load_mnist(split: str = "train", *, data_dir: str | os.PathLike | None = Non
     x = _load_file(images_name, IMAGES_MAGIC, folder, download, progress)
     y = _load_file(labels_name, LABELS_MAGIC, folder, download, progress)
     if x.ndim != 3 or x.shape[1:] != (28, 28) or x.dtype != np.uint8:
-        raise DataError(f"MNIST {split} images have shape {x.shape} dtype {x.dtype}, expected (N, 28, 28) uint8")
+        raise DataError(gettext("MNIST {split} images have shape {shape} dtype {dtype}, expected (N, 28, 28) uint8",
+                                split=split, shape=x.shape, dtype=x.dtype))
     if y.shape != (len(x),) or y.dtype != np.uint8 or (y.size and y.max() > 9):
-        raise DataError(f"MNIST {split} labels have shape {y.shape}, expected ({len(x)},) uint8 values 0..9")
+        raise DataError(gettext("MNIST {split} labels have shape {shape}, expected ({count},) uint8 values 0..9",
+                                split=split, shape=y.shape, count=len(x)))
     fetching.save_arrays(folder / f"{split}.npz", x=x, y=y)
     return x, y

@@ -24,6 +24,7 @@ from pathlib import Path
 import numpy as np
 
 from course.data.fixtures import load_fixture
+from course.i18n import gettext
 
 # name -> file inside skimage/data (all bundled in the wheel; licences as stated in skimage.data's docstrings)
 SR_PHOTOS = {
@@ -44,19 +45,21 @@ def _skimage_data_dir() -> Path:
     try:
         import skimage.data
     except ImportError as exc:  # pragma: no cover - scikit-image is a course dependency
-        raise ImportError("the super-resolution photos come from scikit-image: pip install scikit-image") from exc
+        raise ImportError(gettext("the super-resolution photos come from scikit-image: pip install scikit-image")) \
+            from exc
     return Path(skimage.data.__file__).resolve().parent
 
 
 def load_photo(name: str) -> np.ndarray:
     """One bundled photo as (H, W, 3) uint8, read straight from skimage's data folder (never downloads)."""
     if name not in SR_PHOTOS:
-        raise ValueError(f"unknown photo {name!r}; choose from {sorted(SR_PHOTOS)}")
+        raise ValueError(gettext("unknown photo {name!r}; choose from {names}", name=name, names=sorted(SR_PHOTOS)))
     from PIL import Image
 
     path = _skimage_data_dir() / SR_PHOTOS[name]
     if not path.exists():
-        raise FileNotFoundError(f"{path} is missing: this scikit-image wheel does not bundle {name!r}")
+        raise FileNotFoundError(gettext("{path} is missing: this scikit-image wheel does not bundle {name!r}",
+                                        path=path, name=name))
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"), dtype=np.uint8)
 
@@ -67,7 +70,8 @@ def box_downsample(hr: np.ndarray, factor: int = 4) -> np.ndarray:
 
     images = np.asarray(hr, dtype=np.float32)
     if images.ndim != 4 or images.shape[1] % factor or images.shape[2] % factor:
-        raise ValueError(f"expected images (N, H, W, C) with H and W multiples of {factor}, got shape {images.shape}")
+        raise ValueError(gettext("expected images (N, H, W, C) with H and W multiples of {factor}, got shape {shape}",
+                                 factor=factor, shape=images.shape))
     return np.stack([np.stack([np.asarray(Image.fromarray(np.ascontiguousarray(image[:, :, k]))
                                           .reduce(factor)) for k in range(image.shape[2])], axis=-1)
                      for image in images]).astype(np.float32, copy=False)
@@ -110,9 +114,9 @@ def load_superres(source: str = "photos", factor: int = 4, stride: int = 32, max
     (a seeded random subset; None keeps all).
     """
     if source not in SOURCES:
-        raise ValueError(f"source must be one of {SOURCES}, got {source!r}")
+        raise ValueError(gettext("source must be one of {sources}, got {source!r}", sources=SOURCES, source=source))
     if stride < 1:
-        raise ValueError(f"stride must be >= 1, got {stride}")
+        raise ValueError(gettext("stride must be >= 1, got {stride}", stride=stride))
     rng = np.random.default_rng(seed)
     if source == "photos":
         hr_train, id_train = _photos_split(TRAIN_PHOTOS, stride, max_per_photo, rng)
@@ -120,8 +124,8 @@ def load_superres(source: str = "photos", factor: int = 4, stride: int = 32, max
     else:
         data = load_fixture("sr-patches")
         if data is None:
-            raise FileNotFoundError("the Kodak tiles are read from sr-patches.npz in the folder named by "
-                                    "COURSE_DATA_FIXTURES; set it, or use source='photos'")
+            raise FileNotFoundError(gettext("the Kodak tiles are read from sr-patches.npz in the folder named by "
+                                            "COURSE_DATA_FIXTURES; set it, or use source='photos'"))
         test = np.isin(data["image_id"], KODAK_TEST_IDS)
         hr_train, id_train = data["hr"][~test], data["image_id"][~test]
         hr_test, id_test = data["hr"][test], data["image_id"][test]
