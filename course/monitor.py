@@ -49,6 +49,7 @@ import os
 import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
+from course.fonts import plot_text
 from course.i18n import N_, gettext
 from course.monitor_budget import WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
@@ -334,12 +335,14 @@ class TrainingMonitor:
     # -- drawing --------------------------------------------------------------------------------------------
     def render_png(self) -> bytes:
         """The curves (metrics, accuracy, gradient RMS, update/weight ratio, dead ReLUs, outputs) as PNG bytes;
-        only panels with data are drawn."""
-        return self._curves.render(self.history, self.stats, final=self._closed)
+        only panels with data are drawn (labels in the learner's language, or English without a CJK font)."""
+        with plot_text():
+            return self._curves.render(self.history, self.stats, final=self._closed)
 
     def render_histograms_png(self) -> bytes:
         """Histograms of each layer's weights (top row) and gradients (bottom row) as PNG bytes."""
-        return self._hists.render(self.params, self.grads)
+        with plot_text():
+            return self._hists.render(self.params, self.grads)
 
     def _status_text(self) -> str:
         parts = [f"{html.escape(name)} = {points[-1][1]:.4g}" for name, points in self.history.items() if points]
