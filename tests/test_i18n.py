@@ -66,6 +66,11 @@ def fixture_template() -> Catalog:
      ["placeholders", "placeholders"]),
     ({"shapes differ: {a} vs {b}": "形状不同：{a} 与 {b}", "k must be odd, got {k:d}": "k 必须是奇数：{k:d}",
       "gone": "已删除"}, ["obsolete"]),
+    # the English changed (a stale translation): the new message is missing, the old entry obsolete
+    ({"shapes differ: {a} versus {b}": "形状不同：{a} 与 {b}", "k must be odd, got {k:d}": "k 必须是奇数：{k:d}"},
+     ["missing", "obsolete"]),
+    ({"shapes differ: {a} vs {b}": "形状不同：{a} 与 {b}", "k must be odd, got {k:d}": "k 必须是奇数：{k}"},
+     ["placeholders"]),
 ])
 def test_the_catalog_check_fails_on_what_it_must(entries, expected):
     c = Catalog(locale="zh_CN")

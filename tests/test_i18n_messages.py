@@ -1,0 +1,232 @@
+"""Every user-facing message of ``course`` (and of the self-check and feedback pages) goes through the catalog
+(issue 30): a scan of the code for text that reaches the learner without ``gettext``, the message tables in the
+catalog and translated, the language chosen per block, and a verdict that does not depend on the language."""
+
+from __future__ import annotations
+
+import ast
+import re
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from autograder.authoring import catalog
+from course import i18n
+
+ROOT = Path(__file__).resolve().parent.parent
+# the modules whose strings reach learners: all of course (the browser code of the live view is JavaScript: its
+# texts come from course.monitor_live.live_labels), and autograder's self-check and feedback pages
+SCANNED = sorted(p for p in (ROOT / "course").rglob("*.py") if "__pycache__" not in p.parts
+                 and p.name not in ("i18n.py", "monitor_live_js.py"))
+SCANNED += [ROOT / "autograder" / "selfcheck.py", ROOT / "autograder" / "grading" / "feedback.py",
+            ROOT / "autograder" / "grading" / "verdict_box.py"]
+WRAPPERS = {"_", "gettext", "gettext_in", "ngettext", "N_"}
+# calls whose (first) argument a learner reads; keyword arguments a learner reads (widgets, plots)
+SINK_CALLS = {"fail", "print", "warn", "SystemExit", "CheckFailure", "NotImplementedYet", "set_title", "set_xlabel",
+              "set_ylabel", "text"}
+SINK_KEYWORDS = {"description", "tooltip", "label"}
+WORDS = re.compile(r"[A-Za-z]{2,}[ ,:;]+[A-Za-z]{2,}")  # two words: a sentence, not a name, a key or a format
+# text that reaches instructors, not learners: {start of the text: why}
+ALLOWED = {"f'[grade] ": "course-grade's progress log for the instructor"}
+
+
+def is_text(node) -> bool:
+    """An expression that builds English prose without the catalog (a literal, an f-string, a concatenation)."""
+    if isinstance(node, ast.Constant):
+        return isinstance(node.value, str) and bool(WORDS.search(node.value))
+    if isinstance(node, ast.JoinedStr):
+        return bool(WORDS.search("".join(v.value for v in node.values if isinstance(v, ast.Constant))))
+    if isinstance(node, ast.BinOp):
+        return is_text(node.left) or is_text(node.right)
+    if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr == "format":
+        return is_text(node.func.value)
+    if isinstance(node, ast.IfExp):
+        return is_text(node.body) or is_text(node.orelse)
+    return False
+
+
+def call_name(node: ast.Call) -> str:
+    return node.func.id if isinstance(node.func, ast.Name) else getattr(node.func, "attr", "")
+
+
+def unwrapped(path: Path) -> list[str]:
+    """``path:line: text`` of every message in ``path`` that reaches a learner without the catalog: text raised,
+    failed, printed, warned or drawn, and a wrapper called with an f-string or a concatenation (not extractable)."""
+    rel = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+    found = []
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if not isinstance(node, ast.Call):
+            continue
+        name = call_name(node)
+        if name in WRAPPERS:
+            message = node.args[1:2] if name == "gettext_in" else node.args[:1]
+            if message and not isinstance(message[0], (ast.Constant, ast.Name, ast.Subscript, ast.Attribute,
+                                                       ast.IfExp)):
+                found.append(f"{rel}:{node.lineno}: {name}() of a built string cannot be extracted")
+            continue
+        exprs = list(node.args[:1]) if name in SINK_CALLS else []
+        exprs += [k.value for k in node.keywords if k.arg in SINK_KEYWORDS]
+        found += [f"{rel}:{e.lineno}: {ast.unparse(e)[:80]}" for e in exprs if is_text(e)]
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
+                and is_text(node.exc.args[0]):
+            found.append(f"{rel}:{node.lineno}: raise {ast.unparse(node.exc)[:80]}")
+    return sorted({f for f in found if not any(f.split(": ", 1)[1].startswith(a) for a in ALLOWED)})
+
+
+def test_every_user_facing_message_goes_through_the_catalog():
+    assert len(SCANNED) > 25
+    found = [f for path in SCANNED for f in unwrapped(path)]
+    assert not found, "wrap these in gettext (course.i18n) and translate them:\n" + "\n".join(found)
+
+
+UNWRAPPED_CASES = [
+    ('raise ValueError(f"k must be odd, got {k}")', 1),
+    ('raise ValueError("k must be odd, got " + str(k))', 1),
+    ('fail("the output is wrong", "values")', 1),
+    ('print("Your score: {got}".format(got=1))', 1),
+    ('gettext_in(lang, "graded by " + who)', 1),
+    ('widgets.Button(description="Stop training")', 1),
+    ('raise ValueError(_(f"k must be odd, got {k}"))', 1),
+    ('raise ValueError(_("k must be odd, got {k}", k=k))', 0),
+    ('fail(gettext("{what} is wrong", what=w), "values")', 0),
+    ('raise KeyError(name)', 0),
+    ('print(f"  {line}")', 0),
+]
+
+
+@pytest.mark.parametrize("code, count", UNWRAPPED_CASES)
+def test_the_scan_finds_unwrapped_text(tmp_path, code, count):
+    module = tmp_path / "m.py"
+    module.write_text(code + "\n")
+    assert len(unwrapped(module)) == count, unwrapped(module)
+
+
+def test_the_scan_fails_when_a_real_message_is_unwrapped(tmp_path):
+    """Undo the wrapping of one real message of course/compare.py: the scan names it."""
+    src = (ROOT / "course" / "compare.py").read_text(encoding="utf-8")
+    wrapped = '_("{what} has shape {shape}, expected {expected}", what=what, shape=arr.shape, expected=tuple(shape))'
+    assert wrapped in src
+    module = tmp_path / "compare.py"
+    module.write_text(src.replace(wrapped, 'f"{what} has shape {arr.shape}, expected {tuple(shape)}"'))
+    assert unwrapped(ROOT / "course" / "compare.py") == []
+    assert [f for f in unwrapped(module) if "has shape" in f], unwrapped(module)
+
+
+def table_messages() -> list[str]:
+    """The messages kept in tables (marked with N_ and translated where they are shown)."""
+    from autograder.grading import verdict_box
+    from course import diagnosis, hints, monitor, monitor_plot
+
+    out = list(hints.HINTS.values()) + list(diagnosis.MESSAGES.values()) + [diagnosis.STEP_CAUSES]
+    out += [monitor.SO_FAR_CLEAN, monitor.FINISHED_CLEAN, monitor.FINISHED_FOUND, monitor.FINISHED_EARLIER,
+            monitor.STOPPED_CLEAN, monitor.STOPPED_FOUND, *monitor.X_LABELS, verdict_box.VERDICT_PREFIX]
+    return out + list(monitor_plot.TITLES.values()) + list(monitor_plot.ROW_TITLES.values())
+
+
+def test_every_table_message_is_in_the_catalog_and_translated():
+    ids = {m.id for m in catalog.extract(catalog.sources()) if m.id}
+    messages = table_messages()
+    assert len(messages) > 80
+    assert [m for m in messages if m not in ids] == []
+    assert [m for m in messages if i18n.gettext_in("zh_CN", m) == m] == []
+
+
+def test_the_live_view_gets_its_texts_in_the_learners_language():
+    from course.monitor_live import live_labels
+
+    with i18n.using("zh_CN"):
+        zh = live_labels()
+    en = live_labels()
+    assert en["grad_rms"] == "gradient RMS per layer" and zh["grad_rms"] == "各层梯度的 RMS"
+    assert set(zh) == set(en) and all(zh[k] != en[k] for k in en)
+    assert catalog.placeholders(zh["off_scale"]) == catalog.placeholders(en["off_scale"])
+
+
+def test_using_chooses_the_language_of_a_block(monkeypatch):
+    monkeypatch.setenv("COURSE_LANG", "en")
+    assert i18n.current() == "en"
+    with i18n.using("zh-CN") as lang:
+        assert lang == "zh_CN" and i18n.current() == "zh_CN"
+        assert i18n.gettext("passed") == "通过"
+        with i18n.using("fr"):  # unknown: English
+            assert i18n.gettext("passed") == "passed"
+        seen = []
+        thread = threading.Thread(target=lambda: seen.append(i18n.current()))  # a new thread: the usual choice
+        thread.start()
+        thread.join()
+        assert seen == ["en"]
+        with i18n.using(None):  # the usual choice again
+            assert i18n.current() == "en"
+        assert i18n.current() == "zh_CN"
+    assert i18n.current() == "en"
+    assert i18n.gettext_in("zh_CN", "hint: {hint}", hint="x") == "提示：x"
+    assert i18n.gettext_in("xx", "hint: {hint}", hint="x") == "hint: x"
+
+
+def test_visible_test_messages_and_hints_in_both_languages():
+    from course.compare import CheckFailure, expect_close, expect_shape
+    from course.hints import hint_for
+
+    with i18n.using("en"):
+        with pytest.raises(CheckFailure) as en:
+            expect_shape(np.zeros(2), (3,), "out")
+        assert str(en.value) == "out has shape (2,), expected (3,)"
+        assert hint_for(str(en.value), en.value.hint).startswith("Check the shape of what you return")
+    with i18n.using("zh_CN"):
+        with pytest.raises(CheckFailure) as zh:
+            expect_shape(np.zeros(2), (3,), "out")
+        assert str(zh.value) == "out 的形状是 (2,)，应为 (3,)"
+        assert zh.value.hint == en.value.hint == "shape"
+        assert hint_for(str(zh.value), zh.value.hint).startswith("请对照 docstring 检查返回值的形状")
+        with pytest.raises(CheckFailure) as zh:
+            expect_close(np.array([1.0, 2.5]), np.array([1.0, 2.0]), "out")
+        assert str(zh.value).startswith("out 不正确：在索引 (1,) 处得到 2.5，应为 2") and zh.value.hint == "values"
+
+
+def test_a_diagnosis_in_chinese_keeps_its_code_and_severity():
+    from course.diagnosis import finding
+
+    values = dict(layer="W1", ratio=3.0, at=7)
+    en = finding("huge_step", 7, "W1", **values)
+    with i18n.using("zh_CN"):
+        zh = finding("huge_step", 7, "W1", **values)
+    assert (zh.code, zh.severity, zh.step, zh.subject) == (en.code, en.severity, en.step, en.subject)
+    assert en.message.startswith("W1 changed by 3 times its own size in one update (step 7): a step far too large. "
+                                 "The usual causes:")
+    assert zh.message.startswith("W1 在一次更新中变化了自身大小的 3 倍（第 7 步）：步长太大了。常见原因：")
+
+
+def wrong_answer_cases():
+    from autograder.chapters import all_chapters
+
+    cases = []
+    for chapter in all_chapters():
+        module = chapter.module("wrong")
+        for fn, entries in getattr(module, "MESSAGES", {}).items():
+            by_name = {w.__name__: w for w in module.WRONG.get(fn, [])}
+            cases += [(fn, name, by_name[name]) for name in entries if name in by_name]
+    return cases
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_the_language_never_changes_a_verdict():
+    """The chapters' wrong answers fail the same checks with the same hint key in both languages; the visible-test
+    helper's messages differ only in language."""
+    from autograder.chapters import real_checks
+
+    checks = real_checks()
+    cases = [c for c in wrong_answer_cases() if "speed" not in c[1] and "reshape_trick" not in c[1]]
+    assert len(cases) >= 8
+    for fn, name, impl in cases:
+        outcome = {}
+        for lang in ("en", "zh_CN"):
+            with i18n.using(lang):
+                try:
+                    checks[f"check_{fn}"](impl)
+                    outcome[lang] = (True, None)
+                except AssertionError as exc:
+                    outcome[lang] = (False, getattr(exc, "hint", None))
+        assert outcome["en"] == outcome["zh_CN"] and outcome["en"][0] is False, (fn, name, outcome)
