@@ -73,7 +73,7 @@ def diagnose(metrics: dict, stats: dict | None = None, facts: dict | None = None
              + weight_rules.check_weights_not_changing(stats) + weight_rules.check_vanishing(stats)
              + weight_rules.check_init_too_large(stats, facts) + weight_rules.check_update_ratio_high(stats)
              + weight_rules.check_dead_relus(stats) + loss_rules.check_loss_flat(metrics, stats)
-             + loss_rules.check_overfitting(metrics) + weight_rules.check_narrow_bottleneck(facts)
+             + loss_rules.check_overfitting(metrics) + weight_rules.check_narrow_bottleneck(facts, metrics=metrics)
              + weight_rules.check_zero_gradient_entries(stats))
     return sorted(reconcile(found), key=lambda d: SEVERITY_ORDER.get(d.severity, 3))
 

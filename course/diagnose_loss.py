@@ -235,3 +235,21 @@ def check_loss_change_vs_gradients(metrics: dict, stats: dict, window: int = 20,
     return [finding("loss_not_following_gradients", trap_steps[-1], name, "loss_not_matching_gradients",
                     count=window, predicted=float(p.sum()), observed=float(o.sum()), share=float(np.median(rel)),
                     noise=noise)]
+
+
+def loss_stays_high(metrics: dict, min_points: int = 30, min_steps: int = 200, keep: float = 0.5) -> dict | None:
+    """Evidence that the training loss stays high: at least ``min_points`` finite points over ``min_steps`` steps,
+    the mean of the last tenth not above the first tenth's (a rising loss is another rule's) but above ``keep``
+    times it. Returns ``{"name", "first", "last", "share", "steps"}`` or None."""
+    name = train_loss_name(metrics)
+    points = [(s, v) for s, v in metrics.get(name, [])] if name else []
+    if len(points) < min_points or points[-1][0] - points[0][0] < min_steps:
+        return None
+    vals = values(points)
+    if not np.all(np.isfinite(vals)):
+        return None
+    n = max(3, vals.size // 10)
+    first, last = float(vals[:n].mean()), float(vals[-n:].mean())
+    if not first > 0 or last > first or last < keep * first:
+        return None
+    return {"name": name, "first": first, "last": last, "share": last / first, "steps": points[-1][0] - points[0][0]}

@@ -13,6 +13,7 @@ its start: its update/weight ratio is large while it grows, and that is healthy.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 
 from course.curve_stats import median, recent, values
@@ -306,9 +307,10 @@ def check_dead_relus(stats: dict, limit: float = 0.5, n: int = 2) -> list:
     return out
 
 
-def check_narrow_bottleneck(facts: dict, factor: int = 8) -> list:
+def check_narrow_bottleneck(facts: dict, factor: int = 8, metrics: dict | None = None) -> list:
     """A chain of dense weights (in, out) with a hidden width ``factor`` times smaller than both the input and
-    the output size."""
+    the output size: information; a warning when the training loss also stays high (``metrics``:
+    :func:`course.diagnose_loss.loss_stays_high`), the evidence that the bottleneck limits it."""
     shapes = [(k, s) for k, s in facts.get("params", {}).items() if len(s) == 2]
     if len(shapes) < 2 or any(a[1][1] != b[1][0] for a, b in zip(shapes, shapes[1:])):
         return []
@@ -317,6 +319,12 @@ def check_narrow_bottleneck(facts: dict, factor: int = 8) -> list:
     if not narrow:
         return []
     layer, width = min(narrow, key=lambda t: t[1])
+    from course.diagnose_loss import loss_stays_high
+
+    high = loss_stays_high(metrics or {})
+    if high is not None:
+        return [dataclasses.replace(finding("narrow_bottleneck", None, layer, "narrow_bottleneck_loss", layer=layer,
+                                            width=width, fan=fan, out=out, **high), severity="warning")]
     return [finding("narrow_bottleneck", None, layer, layer=layer, width=width, fan=fan, out=out)]
 
 

@@ -109,8 +109,14 @@ MESSAGES = {
                      "examples, in each of the last {count} checks. A too high learning rate or a bad "
                      "initialization/bias pushed them negative."),
     "narrow_bottleneck": N_("The hidden layer of {layer} has only {width} units between {fan} inputs and {out} "
-                            "outputs: everything the output needs must pass through {width} numbers, which limits "
-                            "how low the loss can go. Make it wider."),
+                            "outputs: everything the output needs must pass through {width} numbers. That is "
+                            "enough only if the data has few degrees of freedom; if the loss stops falling while "
+                            "still high, make it wider."),
+    "narrow_bottleneck_loss": N_("The training {name} stays high: {last:.4g} at the end, {share:.0%} of its start "
+                                 "({first:.4g}) after {steps} steps, and the hidden layer of {layer} has only "
+                                 "{width} units between {fan} inputs and {out} outputs: everything the output "
+                                 "needs must pass through {width} numbers, which limits how low the loss can go. "
+                                 "Make the hidden layer wider (hundreds of units)."),
     "zero_gradient_entries": N_("{frac:.0%} of {layer}'s entries get exactly zero gradient: the inputs they multiply "
                                 "are 0 in every example of the batch (e.g. border pixels that are black in every "
                                 "image) or the units they feed are dead. Those entries keep their initial values; the "

@@ -295,3 +295,19 @@ def test_loss_change_vs_gradients_fires_on_smooth_mismatch_only():
     rng = np.random.default_rng(1)  # mini-batches: each change measured on another batch
     noisy = pred * 0.2 + 0.01 * rng.standard_normal(30)
     assert check_loss_change_vs_gradients(*_trapezoid_run(noisy, pred)) == []
+
+
+def test_narrow_bottleneck_is_a_warning_only_when_the_loss_stays_high():
+    from course.diagnose_weights import check_narrow_bottleneck
+
+    facts = {"params": {"W1": (192, 4), "W2": (4, 768)}}
+    t = np.arange(300)
+    stuck = {"loss": series(0.14 + 0.04 * np.exp(-t / 50))}  # ends at 77% of its start
+    learns = {"loss": series(0.01 + 0.2 * np.exp(-t / 50))}  # ends at 5%
+    rising = {"loss": series(0.1 + 1e-3 * t)}
+    found = check_narrow_bottleneck(facts, metrics=stuck)
+    assert [(d.code, d.severity) for d in found] == [("narrow_bottleneck", "warning")] and "4 units" in found[0].message
+    for metrics in (learns, rising, None):
+        assert [(d.code, d.severity) for d in check_narrow_bottleneck(facts, metrics=metrics)] == [
+            ("narrow_bottleneck", "info")]
+    assert check_narrow_bottleneck({"params": {"W1": (192, 64), "W2": (64, 768)}}, metrics=stuck) == []

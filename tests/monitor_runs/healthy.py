@@ -93,6 +93,17 @@ def full_batch_momentum_float32():
                  Optimizer("momentum", 0.05))
 
 
+def narrow_but_enough():
+    """192 -> 8 -> 768 on data that has 4 degrees of freedom: the narrow layer is all the task needs."""
+    rng = np.random.default_rng(21)
+    z = rng.standard_normal((512, 4))
+    x = np.tanh(z @ rng.standard_normal((4, 192)) / 2)
+    y = z @ rng.standard_normal((4, 768)) / 2
+    net = MLP(init([192, 8, 768], rng, "xavier"), hidden="tanh")
+    return train(monitor("192 -> 8 -> 768, 4-dimensional data"), net, x, y, 400, 32, Optimizer("adam", 0.01),
+                 loss="mse")
+
+
 def large_valued_regression():
     rng = np.random.default_rng(10)
     x = rng.standard_normal((512, 8))
@@ -235,6 +246,6 @@ def perceptron_recipe():
 
 HEALTHY = [batch256_sgd, batch1_sgd, batch32_noisy_sgd, momentum, adam, lr_decay_with_bumps, warm_restart,
            plateau_then_drop, few_dead_units, long_full_batch_regression, full_batch_adam_after_step,
-           full_batch_momentum_float32, large_valued_regression,
+           full_batch_momentum_float32, narrow_but_enough, large_valued_regression,
            per_batch_sr_regression, small_cnn, zero_init_output_layer, ch02_xor_recipe, ch03_deep_he_recipe,
            ch04_softmax_recipe, ch05_cnn_recipe, ch06_sr_recipe, perceptron_recipe]
