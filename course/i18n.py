@@ -26,6 +26,7 @@ import contextvars
 import functools
 import gettext as stdlib_gettext
 import os
+import re
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -33,6 +34,9 @@ DOMAIN = "course"
 LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 ENGLISH = "en"
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+# a space the template puts between a placeholder and Chinese text (for a Latin value) is dropped when the value is
+# Chinese too: "{what} 的形状" -> "out 的形状", "结果的形状"
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
 CHOSEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_language", default=None)
 
 
@@ -104,9 +108,10 @@ def fill(text: str, english: str, names: dict) -> str:
     if not names:
         return text
     try:
-        return text.format(**names)
+        filled = text.format(**names)
     except (KeyError, IndexError, ValueError):
         return english.format(**names)
+    return filled if text == english else CJK_GAP.sub("", filled)
 
 
 def gettext(message: str, /, **names) -> str:

@@ -4,23 +4,26 @@ They raise AssertionError, so a failing visible test shows a one-line explanatio
 """
 
 from course.compare import call, expect_close, expect_shape, expect_tuple
+from course.i18n import N_, gettext
+
+RESULT = N_("result")  # the default name of what a visible test looks at, in the learner's language
 
 __all__ = ["assert_close", "assert_shape", "assert_returns_tuple", "run"]
 
 
-def assert_shape(value, shape, what="result"):
+def assert_shape(value, shape, what=RESULT):
     """Fail with a clear message unless ``value`` is an array of exactly ``shape``."""
-    return expect_shape(value, tuple(shape), what)
+    return expect_shape(value, tuple(shape), gettext(what))
 
 
-def assert_close(actual, expected, what="result", rtol=1e-6, atol=1e-8):
+def assert_close(actual, expected, what=RESULT, rtol=1e-6, atol=1e-8):
     """Fail unless shapes match and values agree within ``atol + rtol * |expected|``."""
-    return expect_close(actual, expected, what, rtol, atol)
+    return expect_close(actual, expected, gettext(what), rtol, atol)
 
 
-def assert_returns_tuple(value, length, what="result", names=""):
+def assert_returns_tuple(value, length, what=RESULT, names=""):
     """Fail unless ``value`` is a tuple of ``length`` items (e.g. ``(out, cache)``)."""
-    return expect_tuple(value, length, what, names)
+    return expect_tuple(value, length, gettext(what), names)
 
 
 def run(fn, *args, **kwargs):

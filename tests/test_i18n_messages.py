@@ -186,6 +186,20 @@ def test_visible_test_messages_and_hints_in_both_languages():
         assert str(zh.value).startswith("out 不正确：在索引 (1,) 处得到 2.5，应为 2") and zh.value.hint == "values"
 
 
+def test_chinese_text_has_no_gap_where_a_placeholder_was_chinese_too():
+    from course.monitor import FINISHED_CLEAN
+    from course.testing import assert_shape
+
+    with i18n.using("zh_CN"):
+        with pytest.raises(AssertionError) as info:
+            assert_shape(np.zeros(2), (3,))  # the default name, translated
+        assert str(info.value) == "结果的形状是 (2,)，应为 (3,)"
+        step = i18n.gettext("step")
+        assert i18n.gettext(FINISHED_CLEAN, x_label=step, step=5) == "✔ 在步数 5 时结束：没有发现问题。"
+        assert i18n.gettext(FINISHED_CLEAN, x_label="batch", step=5) == "✔ 在 batch 5 时结束：没有发现问题。"
+    assert i18n.fill("{a} 和 {b}", "{a} and {b}", {"a": "甲", "b": "x"}) == "甲和 x"
+
+
 def test_a_diagnosis_in_chinese_keeps_its_code_and_severity():
     from course.diagnosis import finding
 
