@@ -233,7 +233,7 @@ class TrainingMonitor:
             else:
                 work = budget.evaluate_work(sum(map(len, self.history.values()))
                                             + sum(len(p) for kind in self.stats.values() for p in kind.values()))
-                if budget.allow("diagnose", work, self._evaluations):
+                if budget.allow("diagnose", work, self._evaluations, always=1):
                     budget.spend("diagnose", work)
                     self._evaluate()
         if not live:

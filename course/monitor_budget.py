@@ -20,10 +20,11 @@ import numpy as np
 # elementwise pass; calls in one training step, in one sample per parameter / activation, and one evaluation of the
 # diagnoses with its cost per recorded point. Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03):
 # the model is within 2x of the measured times, erring towards a cheaper loop and a dearer monitor.
-NS = {"call": 800.0, "matmul": 0.03, "element": 0.5, "step_calls": 30, "sample_element": 6.0, "sample_big": 16.0,
+NS = {"call": 800.0, "matmul": 0.05, "element": 0.5, "step_calls": 30, "sample_element": 6.0, "sample_big": 16.0,
       "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 1_000_000.0,
       "evaluate_per_point": 500.0}
 BIG = 256 * 1024
+ASSUMED_BATCH = 64  # examples per step when the loop hands over no activations or outputs to count them
 ALWAYS = 3  # the first samples and evaluations are taken whatever they cost
 
 
@@ -35,12 +36,13 @@ def _size(a) -> int:
 
 
 def _rows(activations, outputs) -> int:
-    """The batch size: the first dimension of the outputs, else of the first activation, else 1."""
+    """The batch size: the first dimension of the outputs, else of the first activation, else
+    :data:`ASSUMED_BATCH` (a loop that hands over only weights and gradients)."""
     for a in [outputs, *(activations or {}).values()]:
         shape = np.shape(a) if a is not None else ()
         if len(shape) >= 2:
             return int(shape[0])
-    return 1
+    return ASSUMED_BATCH
 
 
 class WorkBudget:
@@ -86,10 +88,10 @@ class WorkBudget:
             self._step = (key, self.step_work(params, grads, activations, outputs))
         self.loop += max(1, updates) * self._step[1]
 
-    def allow(self, kind: str, work: float, done: int) -> bool:
+    def allow(self, kind: str, work: float, done: int, always: int = ALWAYS) -> bool:
         """Whether ``work`` more of ``kind`` fits within its share of the loop's modelled work (``done``: how
-        many of this kind were taken; the first :data:`ALWAYS` always fit)."""
-        return done < ALWAYS or self.spent[kind] + work <= self.shares[kind] * self.loop
+        many of this kind were taken; the first ``always`` always fit)."""
+        return done < always or self.spent[kind] + work <= self.shares[kind] * self.loop
 
     def spend(self, kind: str, work: float) -> None:
         self.spent[kind] += work
