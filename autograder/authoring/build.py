@@ -14,6 +14,7 @@ Usage::
     python -m autograder.build            # rebuild source/ and release/ for every chapter
     python -m autograder.build --check    # exit 1 if source/, release/, release-<lang>/ or a .mo is out of date
     python -m autograder.build --student-edition DIR --through NN  # the class's repository (no solutions)
+    python -m autograder.build --student-edition DIR --lang zh_CN  # the same in Simplified Chinese
 """
 
 from __future__ import annotations
@@ -132,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
                         help="with --student-edition: published chapters past their deadline")
     parser.add_argument("--through", metavar="NN",
                         help="with --student-edition: publish chapters up to NN, all before NN closed")
+    parser.add_argument("--lang", help="with --student-edition: the edition's language (en, zh_CN)")
     parser.add_argument("chapters", nargs="*", help="chapters to build (default: all)")
     args = parser.parse_args(argv)
     if args.student_edition:
@@ -139,9 +141,10 @@ def main(argv: list[str] | None = None) -> int:
 
         return edition_main([args.student_edition] + (["--chapters", *args.chapters] if args.chapters else [])
                             + (["--closed", *args.closed] if args.closed else [])
-                            + (["--through", args.through] if args.through else []))
-    if args.closed or args.through:
-        parser.error("--closed and --through go with --student-edition")
+                            + (["--through", args.through] if args.through else [])
+                            + (["--lang", args.lang] if args.lang else []))
+    if args.closed or args.through or args.lang:
+        parser.error("--closed, --through and --lang go with --student-edition")
     unknown = sorted(set(args.chapters) - set(chapter_names()))
     if unknown:
         parser.error(f"unknown chapter(s) {unknown}; known: {chapter_names()}")

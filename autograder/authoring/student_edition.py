@@ -40,6 +40,7 @@ import tomllib
 from pathlib import Path
 from string import Template
 
+from autograder.authoring import edition_lang
 from autograder.notebook import cell_source
 from autograder.paths import ROOT
 
@@ -77,15 +78,16 @@ def student_dependencies(pyproject: dict) -> list[str]:
     return [d for d in deps if requirement_name(d) not in INSTRUCTOR_ONLY]
 
 
-def student_readme(guide: str, version: str) -> str:
+def student_readme(guide: str, version: str, template: Path | None = None) -> str:
     """README.md of the edition: the template's set-up section, then the student guide without its title and
     without the parts marked ``<!-- self-learner -->`` (they name commands the edition does not have)."""
     body = SELF_LEARNER.sub("", guide)
     body = re.sub(r"\A# [^\n]*\n+", "", body)  # the guide's own title; the README has one
     body = re.sub(r"\n{3,}", "\n\n", body)
     if "<!-- self-learner" in body or "<!-- /self-learner" in body:
-        raise EditionError("docs/student-guide.md has an unmatched <!-- self-learner --> marker")
-    text = Template((TEMPLATES / "README.md.in").read_text()).substitute(guide=body.strip("\n"), version=version)
+        raise EditionError("the student guide has an unmatched <!-- self-learner --> marker")
+    template = template or TEMPLATES / "README.md.in"
+    text = Template(template.read_text(encoding="utf-8")).substitute(guide=body.strip("\n"), version=version)
     return text.rstrip("\n") + "\n"
 
 
@@ -131,11 +133,12 @@ def resolve_chapters(names, released: list[str], what: str) -> list[str]:
 
 
 def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
-                  closed: list[str] | None = None) -> dict[str, bytes]:
+                  closed: list[str] | None = None, lang: str | None = None) -> dict[str, bytes]:
     """Every file of the edition, {relative posix path: content}, built in memory from ``root``.
 
     chapters: the published chapters (default all); closed: those past their deadline, whose solutions later
-    chapters may give away (default none). Raises EditionError when a published chapter gives away an open one.
+    chapters may give away (default none); lang: the edition's language (default English;
+    :mod:`autograder.authoring.edition_lang`). Raises EditionError when a published chapter gives away an open one.
     """
     pyproject = tomllib.loads((root / "pyproject.toml").read_text())
     project = pyproject["project"]
@@ -156,6 +159,10 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
     files[".gitignore"] = (TEMPLATES / "gitignore").read_bytes()
     files["README.md"] = student_readme((root / "docs" / "student-guide.md").read_text(),
                                         project["version"]).encode()
+    lang = edition_lang.check_language(lang)
+    guide, template = edition_lang.guide_path(root, lang), edition_lang.readme_template(TEMPLATES, lang)
+    if guide.is_file() and template.is_file():
+        files["README.md"] = student_readme(guide.read_text(encoding="utf-8"), project["version"], template).encode()
     released = released_chapters(root)
     wanted = released if chapters is None else resolve_chapters(chapters, released, "--chapters")
     done = set(resolve_chapters(closed or [], released, "--closed"))
@@ -181,6 +188,12 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
                                   for c, why in dropped[mod].items()})
                     problems += [f"{name} gives away {c}'s solutions ({why}): publish {chapter} once {c} is "
                                  f"closed (--closed {c.split('_', 1)[0]})" for c, why in sorted(needs.items())]
+    if lang != edition_lang.ENGLISH:
+        translated, english = edition_lang.language_files(root, lang, wanted, files["postBuild"])
+        files.update(translated)
+        for chapter in english:
+            print(f"[student-edition] warning: {chapter} has no {lang} translation yet: it stays English "
+                  f"(python -m autograder.authoring.translations status {chapter})", file=sys.stderr)
     if problems:
         raise EditionError("a published chapter would give away an open chapter's solutions:\n  "
                            + "\n  ".join(problems) + "\n(a class publishes in stages: --through NN publishes the "
@@ -223,14 +236,15 @@ def _is_edition(dest: Path) -> bool:
 
 
 def build_edition(dest: str | Path, *, root: Path = ROOT, chapters: list[str] | None = None,
-                  closed: list[str] | None = None, git: bool = True, message: str | None = None) -> list[str]:
+                  closed: list[str] | None = None, git: bool = True, message: str | None = None,
+                  lang: str | None = None) -> list[str]:
     """Write the student edition into ``dest`` (new, empty, or an earlier edition); returns the written paths.
 
     An earlier edition's files are replaced (its ``.git`` and ``.venv`` are kept); with ``git`` the result is committed
     (``git init -b main`` first when ``dest`` is not yet a repository). Raises EditionError on any leak.
     """
     dest = Path(dest)
-    files = edition_files(root, chapters, closed)
+    files = edition_files(root, chapters, closed, lang)
     hits = scan(files)
     if hits:
         raise EditionError("the student edition would leak instructor material:\n  " + "\n  ".join(hits))
@@ -244,7 +258,9 @@ def build_edition(dest: str | Path, *, root: Path = ROOT, chapters: list[str] | 
         target = dest / name
         target.parent.mkdir(parents=True, exist_ok=True)
         target.write_bytes(data)
-    (dest / "postBuild").chmod(0o755)
+    for script in ("postBuild", "start"):
+        if script in files:
+            (dest / script).chmod(0o755)
     if git and shutil.which("git"):
         if not (dest / ".git").exists():
             _git(dest, "init", "-q", "-b", "main")
@@ -265,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="weekly stage: publish chapters up to NN, all before NN closed (instead of the two above)")
     parser.add_argument("--no-git", action="store_true", help="write the files only (no git init / commit)")
     parser.add_argument("-m", "--message", help="commit message (default: 'Student edition VERSION')")
+    parser.add_argument("--lang", default=edition_lang.ENGLISH,
+                        help="the edition's language: en (default) or zh_CN (release-zh_CN notebooks, COURSE_LANG, "
+                             "a CJK font, JupyterLab in Chinese)")
     args = parser.parse_args(argv)
     try:
         if args.through:
@@ -272,8 +291,8 @@ def main(argv: list[str] | None = None) -> int:
                 parser.error("--through replaces --chapters and --closed")
             args.chapters, args.closed = through(args.through)
         written = build_edition(args.dest, chapters=args.chapters, closed=args.closed, git=not args.no_git,
-                                message=args.message)
-    except EditionError as exc:
+                                message=args.message, lang=args.lang)
+    except (EditionError, ValueError) as exc:
         print(f"[student-edition] {exc}", file=sys.stderr)
         return 1
     print(f"[student-edition] {len(written)} files in {args.dest}"
