@@ -9,10 +9,11 @@ from pathlib import Path
 
 from autograder.grading.feedback_page import render_page
 from autograder.grading.processes import run_nbgrader
+from autograder.grading.submission_language import localise_page, submitted_language
 from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
 from autograder.notebook import grade_id
 from autograder.paths import tool_env
-from course.i18n import current, gettext
+from course.i18n import current, gettext, using
 
 VERDICT_PREFIX = "graded by the course's checker: "
 # Feedback pages: no script may run (the page is opened by the student and by the instructor). The HTML of
@@ -87,13 +88,16 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
     for r in results:
         for nb_name in notebooks:
             page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
+            # the page in the language of the notebook the student submitted (issue 30)
+            lang = submitted_language(course / "submitted" / r["student"] / assignment / f"{nb_name}.ipynb")
             if not page.exists():
-                write_simple_feedback(course, assignment, r["student"], nb_name,
-                                      r["review"] or [gettext("the feedback page could not be generated")],
-                                      f"{r['total']:g}")
+                with using(lang):
+                    write_simple_feedback(course, assignment, r["student"], nb_name,
+                                          r["review"] or [gettext("the feedback page could not be generated")],
+                                          f"{r['total']:g}")
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:
                 graded = verdicts_of(course / "autograded" / r["student"] / assignment / f"{nb_name}.ipynb")
-                page.write_text(add_csp(render_page(with_verdicts(page.read_text(encoding="utf-8"), graded))),
-                                encoding="utf-8")
+                page.write_text(add_csp(render_page(with_verdicts(localise_page(page.read_text(encoding="utf-8"),
+                                                                                lang), graded))), encoding="utf-8")

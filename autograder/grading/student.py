@@ -28,8 +28,10 @@ from autograder.grading.nbgrader_log import ENV_NONCE, grader_fault, new_nonce
 from autograder.grading.processes import STOP, run_forked, run_nbgrader
 from autograder.grading.review import attempt_reasons
 from autograder.grading.student_ids import refused_files
+from autograder.grading.submission_language import submitted_language
 from autograder.grading.triage import check_notebook_file
 from autograder.paths import tool_env
+from course.i18n import using
 
 # nbgrader log lines that mean the grader failed (a kernel never started), not the student's code
 GRADER_FAULTS = ("Kernel didn't respond", "Kernel died before replying to kernel_info", "ZMQError",
@@ -119,6 +121,9 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
             for nb_name in maxes:
                 write_simple_feedback(course, assignment, student, nb_name, review)
             return result(student, scores, maxes, "invalid", review, notes, t0, iso)
+        # messages of the kernel and the judge in the submission's language (the feedback page's: feedback())
+        lang = submitted_language(sub_dir / f"{next(iter(maxes))}.ipynb") if maxes else "en"
+        env["COURSE_LANG"] = lang
 
         code, log, fault = _autograde(course, assignment, student, opts, env, 0.6 * (deadline - time.monotonic()))
         log_dir = course / "grading" / "logs" / assignment
@@ -159,7 +164,8 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
             notes += verdict.get("notes", [])
             review += attempt_reasons(verdict)  # what the submission tried, recorded by the trusted judge
             verdicts_all[nb_name] = verdict["tests"]
-            annotate(course / "autograded" / student / assignment / f"{nb_name}.ipynb", verdict["tests"])
+            with using(lang):
+                annotate(course / "autograded" / student / assignment / f"{nb_name}.ipynb", verdict["tests"])
         if not gbk.set_scores(course, assignment, student, scores):
             review.append("nbgrader recorded no submission: the CSV has the checker's scores, the gradebook none")
     except Exception as exc:  # the grader itself must survive any submission
