@@ -38,7 +38,7 @@ from autograder.notebook import grade_id, solution_cells
 from autograder.paths import ROOT
 from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE, free_port, need_chromium, pids_mentioning
 from tests.test_class_run import CHAPTER, GUIDE_COURSE, GUIDE_EXCHANGE, guide_blocks
-from tests.unix_class import VENV_BIN, UnixClass, need_root_tools
+from tests.unix_class import VENV_BIN, UnixClass, need_root_tools, run_locked
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -266,7 +266,7 @@ def test_hub_walk_login_assignments_submit_formgrader(klass):
     k = klass
     inst, student = k.instructor, k.students[0]
     passwords = {user: secrets.token_urlsafe(12) for user in (inst, student)}
-    subprocess.run(["chpasswd"], input="".join(f"{u}:{p}\n" for u, p in passwords.items()), text=True, check=True)
+    run_locked(["chpasswd"], input="".join(f"{u}:{p}\n" for u, p in passwords.items()))
     course, grade_script = set_up_course(k)
     for user in (inst, student):
         quiet_lab(k, user)

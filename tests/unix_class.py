@@ -17,6 +17,7 @@ import stat
 import subprocess
 import sys
 import tempfile
+import time
 from pathlib import Path
 
 import pytest
@@ -69,6 +70,19 @@ def namespace_prefix(stage: Path) -> list[str]:
     return ["unshare", "--mount", "--propagation", "private", "sh", "-c", "\n".join(lines), "sh"]
 
 
+def run_locked(argv: list[str], check: bool = True, tries: int = 10, input: str | None = None):
+    """useradd/userdel/chpasswd, retried while another test process holds the lock of /etc/passwd or /etc/shadow
+    (pytest-xdist runs the class tests side by side; the tools may give up with "cannot lock ...")."""
+    for attempt in range(tries):
+        proc = subprocess.run(argv, capture_output=True, text=True, input=input)
+        if proc.returncode == 0 or "lock" not in proc.stderr.lower() or attempt == tries - 1:
+            break
+        time.sleep(1 + attempt)
+    if check and proc.returncode != 0:
+        raise RuntimeError(f"{' '.join(argv)}: exit {proc.returncode}: {proc.stderr.strip()}")
+    return proc
+
+
 class UnixClass:
     """Users ``instructor`` and ``students`` (random suffix), removed by :meth:`remove`."""
 
@@ -85,7 +99,7 @@ class UnixClass:
 
     def create(self):
         for user in [self.instructor, *self.students]:
-            subprocess.run(["useradd", "-m", "-s", "/bin/bash", user], check=True, capture_output=True)
+            run_locked(["useradd", "-m", "-s", "/bin/bash", user])
             self.created.append(user)
         probe = self.run(self.students[0], "python -c 'import nbgrader, course'", check=False)
         if probe.returncode != 0:
@@ -94,7 +108,7 @@ class UnixClass:
     def remove(self):
         for user in self.created:
             subprocess.run(["pkill", "-KILL", "-u", user], capture_output=True)
-            subprocess.run(["userdel", "-r", "-f", user], capture_output=True)
+            run_locked(["userdel", "-r", "-f", user], check=False)
         self.created = []
         shutil.rmtree(self.tmp, ignore_errors=True)
 
