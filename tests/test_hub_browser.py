@@ -252,6 +252,8 @@ def student_fetches_feedback(page):
 @pytest.fixture(scope="module")
 def klass():
     need_root_tools()
+    need_chromium()  # skip (or fail in CI) before creating any user
+    need_hub_deps()
     k = UnixClass(1)
     try:
         k.create()
