@@ -337,6 +337,7 @@ def check_zero_gradient_entries(stats: dict, frac: float = 0.02, n: int = 3) -> 
         moving = _recent_median(stats.get("update_ratio", {}).get(layer, []), n)
         if z is None or min(z) < frac or max(z) >= 0.999 or moving is None or moving < 1e-5:
             continue
+        always = stats.get("zero_grad_always", {}).get(layer, [])
         out.append(finding("zero_gradient_entries", points[-1][0], layer, frac=float(min(z)), layer=layer,
-                           ratio=moving))
+                           ratio=moving, always=always[-1][1] if always else 0.0, samples=len(always)))
     return out

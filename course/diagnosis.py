@@ -117,11 +117,13 @@ MESSAGES = {
                                  "{width} units between {fan} inputs and {out} outputs: everything the output "
                                  "needs must pass through {width} numbers, which limits how low the loss can go. "
                                  "Make the hidden layer wider (hundreds of units)."),
-    "zero_gradient_entries": N_("{frac:.0%} of {layer}'s entries get exactly zero gradient: the inputs they multiply "
-                                "are 0 in every example of the batch (e.g. border pixels that are black in every "
-                                "image) or the units they feed are dead. Those entries keep their initial values; the "
-                                "rest of {layer} is learning (update/weight ratio {ratio:.2e}). Look at the whole "
-                                "weight matrix, not a corner of it."),
+    "zero_gradient_entries": N_("{frac:.0%} of {layer}'s entries get exactly zero gradient in each recent batch: "
+                                "the inputs they multiply are 0 in every example of the batch (e.g. border pixels "
+                                "that are black in every image) or the units they feed are dead. {always:.0%} got "
+                                "none in any of the {samples} sampled batches: most likely inputs that are 0 in "
+                                "every image, whose weights never change. The rest of {layer} is learning "
+                                "(update/weight ratio {ratio:.2e}). Look at the whole weight matrix, not a corner "
+                                "of it."),
 }
 
 SEVERITY = {"not_finite": "error", "loss_rising": "error", "loss_flat": "warning", "overfitting": "warning",

@@ -64,8 +64,9 @@ class StatsSampler:
     """Samples ``stats = {kind: {layer: [(step, value), ...]}}`` on the :func:`sample_due` schedule.
 
     Kinds: ``grad_rms`` (RMS of each weight's gradient), ``zero_grad_frac`` (fraction of a weight's gradient
-    entries that are exactly 0), ``update_ratio`` (``||W_new - W_old|| / ||W_old||`` per parameter update,
-    measured from a copy taken at a sampled call to the next call and divided by the updates in between),
+    entries that are exactly 0; ``zero_grad_always``: 0 in every sample so far), ``update_ratio``
+    (``||W_new - W_old|| / ||W_old||`` per parameter update, measured from a copy taken at a sampled call to the
+    next call and divided by the updates in between),
     ``dead_frac`` (fraction of ReLU units zero for every one of the last :data:`DEAD_EXAMPLES` or more sampled
     examples; layer ``"outputs"`` when the outputs are non-negative with exact zeros, i.e. a ReLU output),
     ``output_absmax`` (largest ``|output|``), ``output_min`` and ``output_zero_frac`` (fraction of outputs that
@@ -86,6 +87,7 @@ class StatsSampler:
         self.cost = 0.0
         self._snapshot = None  # (updates, step, {name: copy of weight}, {name: copy of gradient})
         self._relu_outputs = False
+        self._always_zero: dict[str, np.ndarray] = {}  # weight -> entries whose gradient was 0 in every sample
         self._alive: dict[str, tuple[np.ndarray, int]] = {}  # layer -> (units seen > 0, examples seen)
         self.facts: dict[str, dict[str, tuple]] = {"params": {}, "grads": {}}
 
@@ -178,7 +180,9 @@ class StatsSampler:
                     self.facts["grads"][name] = tuple(g.shape)
                     self.add("grad_rms", name, step, norm(g) / math.sqrt(max(g.size, 1)))
                     if g.ndim >= 2 and g.size:
-                        self.add("zero_grad_frac", name, step, float(np.count_nonzero(g == 0)) / g.size)
+                        zero = g == 0
+                        self.add("zero_grad_frac", name, step, float(np.count_nonzero(zero)) / g.size)
+                        self._never_moved(name, step, zero)
             if activations is not None:
                 for name, a in activations.items():
                     self._dead(name, step, np.asarray(a))
@@ -195,6 +199,15 @@ class StatsSampler:
             self._snapshot = (updates, step, {n: np.array(params[n], dtype=np.float64, copy=True) for n in names},
                               gsnap, extra)
         self.cost += time.monotonic() - t0
+
+    def _never_moved(self, name, step, zero) -> None:
+        """``zero_grad_always``: the fraction of a weight's entries whose gradient was exactly 0 in every sample
+        so far (they still have their initial values, as far as the samples show)."""
+        prev = self._always_zero.get(name)
+        if prev is not None and prev.shape == zero.shape:
+            zero = zero & prev
+        self._always_zero[name] = zero
+        self.add("zero_grad_always", name, step, float(np.count_nonzero(zero)) / zero.size)
 
     def _dead(self, name, step, a) -> None:
         """Accumulate which units were ever > 0; record the dead fraction once DEAD_EXAMPLES examples were seen."""

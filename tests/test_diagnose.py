@@ -311,3 +311,25 @@ def test_narrow_bottleneck_is_a_warning_only_when_the_loss_stays_high():
         assert [(d.code, d.severity) for d in check_narrow_bottleneck(facts, metrics=metrics)] == [
             ("narrow_bottleneck", "info")]
     assert check_narrow_bottleneck({"params": {"W1": (192, 64), "W2": (64, 768)}}, metrics=stuck) == []
+
+
+def test_entries_without_gradient_in_every_sample_are_counted_apart():
+    """Seed 3: per batch many of W1's entries get no gradient, but only those whose input is 0 in every image
+    keep their initial values; the message says both numbers."""
+    from course.diagnose_weights import check_zero_gradient_entries
+    from course.monitor_stats import StatsSampler
+
+    rng = np.random.default_rng(0)
+    s = StatsSampler()
+    w = rng.standard_normal((10, 4))
+    for step in range(6):
+        g = rng.standard_normal((10, 4))
+        g[:2] = 0  # inputs 0 in every image: 8 of 40 entries
+        g[2 + step % 4] = 0  # an input 0 in this batch only
+        s.finish_ratio(step, step, {"W": w})
+        s.sample(step, step, {"W": w}, {"W": g}, None, None)
+        w = w - 0.01 * g
+    assert s.stats["zero_grad_frac"]["W"][-1][1] == 12 / 40
+    assert s.stats["zero_grad_always"]["W"][-1][1] == 8 / 40
+    (d,) = check_zero_gradient_entries(s.stats)
+    assert "30%" in d.message and "20% got none in any of the 6 sampled batches" in d.message
