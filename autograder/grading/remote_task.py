@@ -22,7 +22,7 @@ from pathlib import Path
 
 from autograder.grading import gradebook_rows
 from autograder.grading.fingerprint import differences, fingerprint, manifest, sha256
-from autograder.grading.processes import STOP, kill_all, run
+from autograder.grading.processes import STOP, kill_all, run_nbgrader
 from autograder.paths import tool_env
 
 OUTPUTS = ("autograded", "feedback", "grading")  # what a student's grading writes into the course folder
@@ -71,10 +71,8 @@ def _template(assignment: str, source: dict[str, bytes], config: bytes) -> Path:
         (folder / "nbgrader_config.py").write_bytes(config)
         for name, data in source.items():
             (folder / "source" / assignment / name).write_bytes(data)
-        import sys
-
-        code, log = run([sys.executable, "-m", "nbgrader", "generate_assignment", assignment, "--force",
-                         f"--CourseDirectory.root={folder}"], folder, tool_env(), 600)
+        code, log = run_nbgrader(["generate_assignment", assignment, "--force", f"--CourseDirectory.root={folder}"],
+                                 folder, tool_env(), 600)  # a fork of the fork server the grading uses next
         if code != 0:
             raise RuntimeError(f"nbgrader generate_assignment failed on {socket.gethostname()}: {log[-1500:]}")
         _TEMPLATES[key] = folder

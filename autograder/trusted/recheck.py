@@ -142,11 +142,13 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
     afresh for the next test cell, so a hang costs that test cell only (the sandbox works in a private empty
     scratch folder). Returns ``{"setup": [errors of the locked and solution cells], "cell_errors": [{"index",
     "name", "error", "seconds" (the deadline a cell missed, else None)}], "tests": {test_id: {"ok", "message",
-    "points"}}, "isolation": mode}``.
+    "points"}}, "isolation": mode, "timing": {"rebuild": seconds starting sandboxes and running the cells in them,
+    "checks": seconds in the checks (the judge's own compute and the calls into the student's functions)}}``.
     """
     import shutil
     import tempfile
     import threading
+    import time
 
     from autograder.trusted.isolation import runtime_dir
 
@@ -160,8 +162,16 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
     failures: list[dict] = []
     skipped: set[int] = set()  # cells that missed their deadline or killed their process: never run again
     box_proc: _Sandbox | None = None
+    timing = {"rebuild": 0.0, "checks": 0.0}
 
     def start() -> _Sandbox:
+        started = time.monotonic()
+        try:
+            return rebuild()
+        finally:
+            timing["rebuild"] += time.monotonic() - started
+
+    def rebuild() -> _Sandbox:
         first = not failures and not skipped
         while True:
             sb = _Sandbox(cells_file, box, runtime, timeout, mem_mb, cpu_s, isolation)
@@ -214,10 +224,12 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
                     sb.kill()
                 watchdog = threading.Timer(timeout, expire)
                 watchdog.start()
+                started = time.monotonic()
                 try:
                     verdict = run_check(checks[check_name], fn)
                 finally:
                     watchdog.cancel()
+                    timing["checks"] += time.monotonic() - started
                 if sb.expired:
                     verdict = {"ok": False, "message": f"the check of {fn_name} did not finish within {timeout:g} s "
                                                        "(an endless loop or generator? far too slow?)"}
@@ -233,7 +245,8 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
     from autograder.trusted.attempts import pop_sink, protocol_reasons
 
     return {"setup": setup_errors, "cell_errors": failures, "tests": results, "isolation": isolation,
-            "attempts": protocol_reasons(results) + pop_sink(box)}
+            "attempts": protocol_reasons(results) + pop_sink(box),
+            "timing": {k: round(v, 3) for k, v in timing.items()}}
 
 
 def check_notebook(source_nb, submitted_nb, timeout: float = DEFAULT_TIMEOUT, mem_mb: int | None = DEFAULT_MEM_MB,
