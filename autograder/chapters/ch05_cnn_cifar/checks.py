@@ -10,7 +10,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
-from autograder.chapters.ch05_cnn_cifar.step_timing import check_batch_rule, check_step_rule
+from autograder.chapters.ch05_cnn_cifar.dtype_cases import check_float32
+from autograder.chapters.ch05_cnn_cifar.step_timing import POOL_FACTOR, check_batch_rule, check_step_rule
 from course.compare import as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
 
 __all__ = [
@@ -76,6 +77,7 @@ def _check_conv_forward(fn, name, fast):
         if fast:
             expect_close(cache[5], cache_ref[5], f"{name}({what}): cache[5] should be im2col(x, KH, KW, stride, "
                          f"pad) ({LAYOUT})", 1e-12, 0, "layout")
+    check_float32(name, fn)
 
 
 def _check_conv_backward(fn, name, fast):
@@ -93,6 +95,7 @@ def _check_conv_backward(fn, name, fast):
         expect_close(res[1], dw, f"{name}, {what}: dw (summed over the {x.shape[0]} images of the batch)",
                      1e-6, 1e-8)
         expect_close(res[2], db, f"{name}, {what}: db", 1e-6, 1e-8)
+    check_float32(name, fn)
 
 
 def _expect_dout_layout(res, dout, cache, what):
@@ -132,6 +135,7 @@ def check_im2col(fn):
                             f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})")
         expect_close(cols, expected, f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad}) "
                      f"[{LAYOUT}]", 0, 0, "layout")
+    check_float32("im2col", fn)
 
 
 def check_col2im(fn):
@@ -160,6 +164,7 @@ def check_col2im(fn):
             what, key = what + f" (no windows overlap here; {LAYOUT})", "layout"
         expect_close(call(fn, cols, shape, KH, KW, stride, pad), ref.col2im(cols, shape, KH, KW, stride, pad),
                      what, 1e-9, 1e-12, key)
+    check_float32("col2im", fn)
 
 
 def _check_speed(name, fn, args, naive, naive_args):
@@ -259,7 +264,8 @@ def check_maxpool_forward(fn):
         expect_close(cache[0], x, f"{what}: cache[0] should be the input x", 0, 0)
         if (cache[1], cache[2]) != (size, stride):
             fail(f"{what}: cache should be (x, size, stride), got (x, {cache[1]!r}, {cache[2]!r})")
-    check_step_rule("maxpool_forward", fn)
+    check_float32("maxpool_forward", fn)
+    check_step_rule("maxpool_forward", fn, layer_factor=POOL_FACTOR)
 
 
 def check_maxpool_backward(fn):
@@ -291,4 +297,5 @@ def check_maxpool_backward(fn):
         if notes:
             what += " (" + "; ".join(notes) + ")"
         expect_close(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what, 1e-9, 1e-12)
+    check_float32("maxpool_backward", fn)
     check_step_rule("maxpool_backward", fn)

@@ -27,7 +27,7 @@ def conv_forward_positions(x, w, b, stride, pad):
     F, _, KH, KW = w.shape
     Ho, Wo = _out_size(H, W, KH, KW, stride, pad)
     xp = _pad(x, pad)
-    out = np.empty((N, F, Ho, Wo))
+    out = np.empty((N, F, Ho, Wo), dtype=np.result_type(x, w))
     for i in range(Ho):
         for j in range(Wo):
             window = xp[:, :, i * stride:i * stride + KH, j * stride:j * stride + KW]
@@ -41,7 +41,7 @@ def conv_forward_tensordot(x, w, b, stride, pad):
     F, _, KH, KW = w.shape
     Ho, Wo = _out_size(H, W, KH, KW, stride, pad)
     xp = _pad(x, pad)
-    out = np.zeros((N, F, Ho, Wo))
+    out = np.zeros((N, F, Ho, Wo), dtype=np.result_type(x, w))
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
@@ -55,8 +55,8 @@ def conv_backward_positions(dout, cache):
     x, w, b, stride, pad = cache
     F, C, KH, KW = w.shape
     xp = _pad(x, pad)
-    dxp = np.zeros_like(xp, dtype=np.float64)
-    dw = np.zeros(w.shape)
+    dxp = np.zeros_like(xp, dtype=np.result_type(dout, w))
+    dw = np.zeros(w.shape, dtype=np.result_type(dout, x))
     Ho, Wo = dout.shape[2:]
     for i in range(Ho):
         for j in range(Wo):
@@ -74,8 +74,8 @@ def conv_backward_kernel_offsets(dout, cache):
     F, C, KH, KW = w.shape
     N, _, Ho, Wo = dout.shape
     xp = _pad(x, pad)
-    dxp = np.zeros(xp.shape)
-    dw = np.empty(w.shape)
+    dxp = np.zeros(xp.shape, dtype=np.result_type(dout, w))
+    dw = np.empty(w.shape, dtype=np.result_type(dout, x))
     for p in range(KH):
         for q in range(KW):
             view = (slice(None), slice(None), slice(p, p + stride * (Ho - 1) + 1, stride),
@@ -168,7 +168,7 @@ def col2im_column_loop(cols, x_shape, kh, kw, stride, pad):
     """A loop over the columns, each added back onto its window of the padded image."""
     N, C, H, W = x_shape
     Ho, Wo = _out_size(H, W, kh, kw, stride, pad)
-    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=cols.dtype)
     for n in range(N):
         for i in range(Ho):
             for j in range(Wo):
@@ -182,7 +182,7 @@ def col2im_add_at(cols, x_shape, kh, kw, stride, pad):
     N, C, H, W = x_shape
     Ho, Wo = _out_size(H, W, kh, kw, stride, pad)
     c, p, q, n, i, j = np.indices((C, kh, kw, N, Ho, Wo)).reshape(6, -1)
-    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad))
+    xp = np.zeros((N, C, H + 2 * pad, W + 2 * pad), dtype=np.asarray(cols).dtype)
     np.add.at(xp, (n, c, i * stride + p, j * stride + q), np.asarray(cols).reshape(-1))
     return xp[:, :, pad:pad + H, pad:pad + W]
 

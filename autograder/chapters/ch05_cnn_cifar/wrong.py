@@ -3,6 +3,17 @@
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
+from autograder.chapters.ch05_cnn_cifar.wrong_dtype import (
+    bwd_float64_buffers,
+    col2im_float64_image,
+    fast_bwd_float64_grads,
+    fast_float64_bias,
+    fwd_float64_buffer,
+    im2col_always_float32,
+    im2col_float64_cols,
+    pool_bwd_float64_dx,
+    pool_float64_out,
+)
 from autograder.chapters.ch05_cnn_cifar.wrong_speed import (
     conv_backward_per_image,
     conv_backward_window_loop,
@@ -12,6 +23,8 @@ from autograder.chapters.ch05_cnn_cifar.wrong_speed import (
     fast_is_naive,
     pool_backward_loops,
     pool_forward_pixel_loops,
+    pool_forward_reshape_trick,
+    pool_forward_window_view,
 )
 
 
@@ -388,20 +401,22 @@ def fast_bwd_dout_reshape_no_transpose(dout, cache):
 
 WRONG = {
     "conv_forward_naive": [fwd_flipped_kernel, fwd_pad_wrong_axes, fwd_pad_width_only, fwd_pad_one_side,
-                           fwd_stride_ignored, fwd_no_bias, fwd_cache_padded],
+                           fwd_stride_ignored, fwd_no_bias, fwd_cache_padded, fwd_float64_buffer],
     "conv_backward_naive": [bwd_stride_ignored, bwd_dw_last_image, bwd_dw_mean, bwd_flipped_kernel, bwd_db_mean,
-                            bwd_dx_keeps_padding],
-    "im2col": [im2col_rows_pqc, im2col_columns_ijn, im2col_transposed, im2col_stride_ignored, im2col_no_pad],
-    "col2im": [col2im_overwrite, col2im_keeps_padding, col2im_stride_ignored, col2im_columns_ijn],
+                            bwd_dx_keeps_padding, bwd_float64_buffers],
+    "im2col": [im2col_rows_pqc, im2col_columns_ijn, im2col_transposed, im2col_stride_ignored, im2col_no_pad,
+               im2col_float64_cols, im2col_always_float32],
+    "col2im": [col2im_overwrite, col2im_keeps_padding, col2im_stride_ignored, col2im_columns_ijn,
+               col2im_float64_image],
     "conv_forward_fast": [fast_flipped_kernel, fast_reshape_without_transpose, fast_cache_without_cols,
-                          fast_is_naive, conv_forward_window_loop, conv_forward_per_image],
+                          fast_is_naive, conv_forward_window_loop, conv_forward_per_image, fast_float64_bias],
     "conv_backward_fast": [fast_bwd_dw_first_image, fast_bwd_col2im_overwrites, fast_bwd_dw_not_transposed,
                            fast_bwd_is_naive, conv_backward_window_loop, fast_bwd_reuses_cached_cols,
-                           fast_bwd_dout_reshape_no_transpose, conv_backward_per_image],
+                           fast_bwd_dout_reshape_no_transpose, conv_backward_per_image, fast_bwd_float64_grads],
     "maxpool_forward": [pool_forward_pixel_loops, pool_mean, pool_stride_is_size, pool_ceil_size,
-                        pool_no_cache_x],
+                        pool_no_cache_x, pool_forward_reshape_trick, pool_forward_window_view, pool_float64_out],
     "maxpool_backward": [pool_backward_loops, pool_bwd_every_tie, pool_bwd_every_element,
-                         pool_bwd_last_max, pool_bwd_overwrite, pool_bwd_marks_cache],
+                         pool_bwd_last_max, pool_bwd_overwrite, pool_bwd_marks_cache, pool_bwd_float64_dx],
 }
 
 _SPEED_ONLY = ("right values, only too slow: a visible test cannot time it fairly on a busy machine (no tight "
@@ -412,7 +427,8 @@ NOT_VISIBLE = {
                           "conv_forward_per_image": _SPEED_ONLY},
     "conv_backward_fast": {"fast_bwd_is_naive": _SPEED_ONLY, "conv_backward_window_loop": _SPEED_ONLY,
                            "conv_backward_per_image": _SPEED_ONLY},
-    "maxpool_forward": {"pool_forward_pixel_loops": _SPEED_ONLY},
+    "maxpool_forward": {"pool_forward_pixel_loops": _SPEED_ONLY, "pool_forward_reshape_trick": _SPEED_ONLY,
+                        "pool_forward_window_view": _SPEED_ONLY},
     "maxpool_backward": {"pool_backward_loops": _SPEED_ONLY},
 }
 
@@ -420,6 +436,11 @@ NOT_VISIBLE = {
 # the message names the real fault (tests/test_check_messages.py).
 MESSAGES = {
     "maxpool_backward": {"pool_bwd_every_element": ("only the window's maximum", "!tie")},
+    "maxpool_forward": {"pool_forward_reshape_trick": ("the reference layer", "window view", "np.maximum"),
+                        "pool_forward_window_view": ("the reference layer", "window view", "np.maximum"),
+                        "pool_float64_out": ("dtype float64", "float32 in, float32 out")},
+    "im2col": {"im2col_float64_cols": ("dtype float64", "float32 in, float32 out"),
+               "im2col_always_float32": ("float32", "keep the input's dtype")},
     "conv_backward_fast": {"fast_bwd_dout_reshape_no_transpose": ("dout.reshape(f, -1)", "transpose(1, 0, 2, 3)",
                                                                   "!col2im", "!overlap")},
 }
