@@ -163,6 +163,9 @@ def chapters_run(names, modes):
             env.pop("COURSE_QUICK", None)
             env.pop("NBGRADER_EXECUTION", None)
             env.setdefault("COURSE_DATA_FIXTURES", str(ROOT.parent / "shared" / "data"))
+            # absolute: the kernel runs in the notebook's folder (a relative path found no data there, and the
+            # chapters that load data then trained no monitored loop)
+            env["COURSE_DATA_FIXTURES"] = str(Path(env["COURSE_DATA_FIXTURES"]).resolve())
             out = subprocess.run([sys.executable, "-c", EXECUTE, str(source_path(chapter)), "-", SUMMARY_CELL,
                                   SETUP_CELL],
                                  env=env, cwd=source_path(chapter).parent, capture_output=True, text=True,

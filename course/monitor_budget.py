@@ -19,10 +19,11 @@ import numpy as np
 # modelled nanoseconds: one NumPy call's overhead, one multiply-add in a matrix product (BLAS), one element of an
 # elementwise pass; calls in one training step, in one sample per parameter / activation, and one evaluation of the
 # diagnoses with its cost per recorded point. Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03):
-# the model is within 2x of the measured times, erring towards a cheaper loop and a dearer monitor.
+# the model is within 2x of the measured times, erring towards a cheaper loop and a dearer monitor (an evaluation:
+# 40 us + 75 ns per point measured, modelled at twice that).
 NS = {"call": 800.0, "matmul": 0.05, "element": 0.5, "step_calls": 30, "sample_element": 6.0, "sample_big": 16.0,
-      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 1_000_000.0,
-      "evaluate_per_point": 500.0}
+      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 100_000.0,
+      "evaluate_per_point": 150.0}
 BIG = 256 * 1024
 ASSUMED_BATCH = 64  # examples per step when the loop hands over no activations or outputs to count them
 ALWAYS = 3  # the first samples and evaluations are taken whatever they cost
