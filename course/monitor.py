@@ -53,7 +53,7 @@ from course.fonts import plot_text
 from course.i18n import N_, gettext
 from course.monitor_budget import WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
-from course.monitor_stats import EVAL_DENSE, EVAL_DENSE_STATIC, StatsSampler, sample_due
+from course.monitor_stats import EVAL_DENSE, StatsSampler, sample_due
 from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
@@ -227,7 +227,7 @@ class TrainingMonitor:
                 sampler.sample(step, updates, params, grads, activations, outputs)
         k = self._diag_calls
         self._diag_calls += 1
-        if sample_due(k, EVAL_DENSE if live else EVAL_DENSE_STATIC):  # the call count (live: and the modelled work)
+        if sample_due(k, EVAL_DENSE):  # the call count (live: and the modelled work): same run, same findings
             if not live:
                 self._evaluate()
             else:

@@ -6,7 +6,7 @@ each time the call count doubles (:data:`DENSE` / 2 samples per doubling: 10,000
 No clock is involved: what is sampled, and so what is diagnosed, depends on the call count only (reproducible
 runs; the labelled corpus tests/monitor_runs relies on it). Live mode also skips a due sample that its modelled
 work budget has no room for (:class:`course.monitor_budget.WorkBudget`). Diagnoses are evaluated on the sparser
-call-count schedule ``sample_due(k, EVAL_DENSE)`` (``EVAL_DENSE_STATIC`` in static mode).
+call-count schedule ``sample_due(k, EVAL_DENSE)``.
 """
 
 from __future__ import annotations
@@ -17,9 +17,9 @@ import time
 import numpy as np
 
 DENSE = 100  # every call up to here is sampled
-EVAL_DENSE = 20  # live: diagnoses evaluated at every call up to here, then EVAL_DENSE / 2 times per doubling
-EVAL_DENSE_STATIC = 4  # static mode shows the findings at the end only: fewer evaluations (the same verdicts on the
-# labelled corpus as with 20, at a fifth of the evaluations of a short loop)
+EVAL_DENSE = 4  # diagnoses evaluated at every call up to here, then EVAL_DENSE / 2 times per doubling (live mode
+# also within its modelled-work share): the same verdicts on the labelled corpus as with 20, at a fifth of the
+# evaluations of a short loop
 DEAD_EXAMPLES = 64  # a unit is counted dead when it was 0 for this many sampled examples in a row (not one image)
 HIST_SAMPLE = 20_000  # values per histogram (a strided sample of bigger arrays)
 MAX_LAYERS = 6
