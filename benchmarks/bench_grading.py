@@ -12,7 +12,9 @@ runs every kernel and re-check in a bubblewrap sandbox). The load average is pri
 
 prints, per chapter, seconds per submission of stock ``nbgrader autograde`` (serial, nbgrader's default config:
 no sandbox, no judge), ``course-grade`` with 1 and 2 workers and ``course-grade --scheduler local`` (a Dask
-LocalCluster of 2 workers, its start included), with the load average, as a Markdown table.
+LocalCluster of 2 workers, its start included), with the load average, as a Markdown table; next to each wall
+time the CPU seconds of every process the command started (a cpuacct cgroup per command), which other users' load
+inflates far less than wall time.
 """
 
 from __future__ import annotations
