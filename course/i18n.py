@@ -35,8 +35,9 @@ LOCALE_DIR = Path(__file__).resolve().parent / "locale"
 ENGLISH = "en"
 LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 # a space the template puts between a placeholder and Chinese text (for a Latin value) is dropped when the value is
-# Chinese too: "{what} 的形状" -> "out 的形状", "结果的形状"
-CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff]) (?=[\u3400-\u9fff])")
+# Chinese too: "{what} 的形状" -> "out 的形状", "结果的形状"; and beside full-width punctuation:
+# "（应为 0） 不正确" -> "（应为 0）不正确"
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u3000-\u303f\uff01-\uff1f]) (?=[\u3400-\u9fff\u3000-\u303f\uff01-\uff1f])")
 CHOSEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_language", default=None)
 
 
@@ -128,3 +129,12 @@ def ngettext(singular: str, plural: str, n: int, /, **names) -> str:
     """The singular or plural form for ``n`` in the learner's language (``n`` is also a placeholder)."""
     return fill(translations(current()).ngettext(singular, plural, n), singular if n == 1 else plural,
                 {"n": n, **names})
+
+
+# the separator of a list inside a sentence, by language (Chinese: the enumeration comma)
+LIST_SEPARATORS = {"zh": "、"}
+
+
+def join(items) -> str:
+    """``items`` as a list inside a sentence in the language in effect: ``a, b, c``; Chinese ``a、b、c``."""
+    return LIST_SEPARATORS.get(current().split("_")[0], ", ").join(str(i) for i in items)

@@ -1,5 +1,7 @@
 """The message catalogs of the ``course`` package (issue 30): ``course/locale/<lang>/LC_MESSAGES/course.po``,
-managed with Babel, compiled to the ``.mo`` that :mod:`course.i18n` reads.
+managed with Babel, compiled to the ``.mo`` that :mod:`course.i18n` reads; and the chapters' check messages
+(domain ``checks``: ``autograder/locale/<lang>/LC_MESSAGES/checks.po``, read by :mod:`autograder.chapters.messages`;
+instructor-side, not shipped to students), from the modules that import ``autograder.chapters.messages``.
 
 The messages are extracted from the modules of ``course`` (and of ``autograder``: self-check and feedback text) that
 import ``course.i18n`` (calls of ``_``, ``gettext``, ``gettext_in``, ``ngettext`` and the marker ``N_``). The
@@ -34,26 +36,35 @@ COURSE = ROOT / "course"
 LOCALE_DIR = COURSE / "locale"
 DOMAIN = "course"
 AUTOGRADER = ROOT / "autograder"
+CHECKS = "checks"
+# domain: (its locale folder, the import that marks a module using it, the module that reads it)
+DOMAINS = {DOMAIN: (LOCALE_DIR, "course.i18n import", COURSE / "i18n.py"),
+           CHECKS: (AUTOGRADER / "locale", "autograder.chapters.messages import",
+                    AUTOGRADER / "chapters" / "messages.py")}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,)}
 
 
-def po_path(lang: str) -> Path:
-    return LOCALE_DIR / lang / "LC_MESSAGES" / f"{DOMAIN}.po"
+def po_path(lang: str, domain: str = DOMAIN) -> Path:
+    return DOMAINS[domain][0] / lang / "LC_MESSAGES" / f"{domain}.po"
 
 
-def languages() -> list[str]:
-    return sorted(p.parent.parent.name for p in LOCALE_DIR.glob(f"*/LC_MESSAGES/{DOMAIN}.po"))
+def languages(domain: str = DOMAIN) -> list[str]:
+    return sorted(p.parent.parent.name for p in DOMAINS[domain][0].glob(f"*/LC_MESSAGES/{domain}.po"))
 
 
-def sources(roots: tuple[Path, ...] = (COURSE, AUTOGRADER)) -> list[Path]:
-    """The modules that use the catalog (course's, and autograder's self-check and feedback)."""
+def sources(roots: tuple[Path, ...] = (COURSE, AUTOGRADER), domain: str = DOMAIN) -> list[Path]:
+    """The modules that use the catalog of ``domain`` (course: course's modules, and autograder's self-check and
+    feedback; checks: the chapters' checks)."""
+    _folder, mark, reader = DOMAINS[domain]
+    others = [m for d, (_f, m, _r) in DOMAINS.items() if d != domain]  # a module belongs to one domain
     return sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts
-                  and p.name != "i18n.py" and "course.i18n import" in p.read_text(encoding="utf-8"))
+                  and p.name != "i18n.py" and p not in (reader, Path(__file__).resolve())
+                  and mark in (text := p.read_text(encoding="utf-8")) and not any(m in text for m in others))
 
 
-def extract(paths: list[Path]) -> Catalog:
+def extract(paths: list[Path], domain: str = DOMAIN) -> Catalog:
     """A template catalog of every message the modules ``paths`` pass to ``_``/``gettext``/``ngettext``."""
-    template = Catalog(domain=DOMAIN, project="nn-from-scratch-course")
+    template = Catalog(domain=domain, project="nn-from-scratch-course")
     for path in paths:
         for lineno, message, comments, _context in extract_from_file("python", str(path), keywords=KEYWORDS):
             template.add(message, locations=[(str(path.relative_to(ROOT)) if path.is_relative_to(ROOT)
@@ -93,9 +104,9 @@ def problems(template: Catalog, catalog: Catalog, lang: str) -> list[str]:
     return out
 
 
-def read(lang: str) -> Catalog:
-    with po_path(lang).open("rb") as f:
-        return read_po(f, locale=lang, domain=DOMAIN)
+def read(lang: str, domain: str = DOMAIN) -> Catalog:
+    with po_path(lang, domain).open("rb") as f:
+        return read_po(f, locale=lang, domain=domain)
 
 
 def compiled(catalog: Catalog) -> bytes:
@@ -105,25 +116,40 @@ def compiled(catalog: Catalog) -> bytes:
 
 
 def update() -> None:
-    """Merge the extracted messages into every .po (new ones empty; obsolete ones dropped)."""
-    template = extract(sources())
-    for lang in languages():
-        catalog = read(lang)
-        catalog.update(template, no_fuzzy_matching=True)
-        catalog.obsolete.clear()
-        with po_path(lang).open("wb") as f:
-            write_po(f, catalog, width=120, omit_header=False, sort_output=False)
+    """Merge the extracted messages into every .po of every domain (new ones empty; obsolete ones dropped)."""
+    for domain in DOMAINS:
+        template = extract(sources(domain=domain), domain)
+        for lang in languages():  # course's languages: every domain has a catalog for each
+            path = po_path(lang, domain)
+            path.parent.mkdir(parents=True, exist_ok=True)
+            catalog = read(lang, domain) if path.exists() else Catalog(locale=lang, domain=domain)
+            catalog.update(template, no_fuzzy_matching=True)
+            catalog.obsolete.clear()
+            with po_path(lang, domain).open("wb") as f:
+                write_po(f, catalog, width=120, omit_header=False, sort_output=False)
 
 
 def sync(check: bool = False) -> list[str]:
-    """Compile every .po to its .mo (with ``check``: report an out-of-date .mo and an incomplete catalog)."""
-    template = extract(sources())
+    """Compile every .po of every domain to its .mo (with ``check``: report an out-of-date .mo and an incomplete
+    catalog; a domain's problems are prefixed with its name, except course's)."""
     found = []
-    for lang in languages():
-        catalog = read(lang)
-        mo = po_path(lang).with_suffix(".mo")
+    for domain in DOMAINS:
+        found += sync_domain(domain, check)
+    return found
+
+
+def sync_domain(domain: str, check: bool) -> list[str]:
+    """:func:`sync` for one domain."""
+    template = extract(sources(domain=domain), domain)
+    found = []
+    for lang in languages():  # course's languages: every domain has a catalog for each
+        if not po_path(lang, domain).exists():
+            found.append(f"{po_path(lang, domain).relative_to(ROOT)} is missing (run update)")
+            continue
+        catalog = read(lang, domain)
+        mo = po_path(lang, domain).with_suffix(".mo")
         if check:
-            found += problems(template, catalog, lang)
+            found += [p if domain == DOMAIN else f"{domain}: {p}" for p in problems(template, catalog, lang)]
             if not mo.exists() or mo.read_bytes() != compiled(catalog):
                 found.append(f"{mo.relative_to(ROOT)} is out of date (run `python -m autograder.build`)")
         else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch01_perceptron import reference as ref
+from autograder.chapters.messages import gettext as _
 from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = ["check_perceptron_predict", "check_perceptron_train"]
@@ -16,14 +17,16 @@ def check_perceptron_predict(fn):
         N = int(rng.integers(1, 40)) if case < 5 else (40, 64, 257, 1000, 4096)[case - 5]
         D = int(rng.integers(1, 8))
         X, w, b = rng.normal(size=(N, D)), rng.normal(size=D), float(rng.normal())
-        out = expect_shape(call(fn, X, w, b), (N,), f"perceptron_predict on X {X.shape}")
+        what = _("perceptron_predict on X {shape}", shape=X.shape)
+        out = expect_shape(call(fn, X, w, b), (N,), what)
         if not np.isin(out, (0, 1)).all():
-            fail(f"perceptron_predict must return labels 0 and 1 only, got values {np.unique(out)[:5]}")
-        expect_close(out, ref.perceptron_predict(X, w, b), f"perceptron_predict on X {X.shape}", 0, 0)
+            fail(_("perceptron_predict must return labels 0 and 1 only, got values {values}",
+                   values=np.unique(out)[:5]))
+        expect_close(out, ref.perceptron_predict(X, w, b), what, 0, 0)
     # A score of exactly zero is class 0 ("> 0", not ">= 0").
     X = np.array([[1.0, -1.0], [2.0, 2.0], [0.0, 0.0]])
     out = call(fn, X, np.array([1.0, 1.0]), 0.0)
-    expect_close(out, [0, 1, 0], "perceptron_predict where X @ w + b == 0 (should be 0)", 0, 0)
+    expect_close(out, [0, 1, 0], _("perceptron_predict where X @ w + b == 0 (should be 0)"), 0, 0)
 
 
 def _separable(rng, N, D):
@@ -41,7 +44,7 @@ def _replay(X, y, lr, epochs, seed, *, order_once=False, stale=False):
     N, D = X.shape
     w, b, errors = np.zeros(D), 0.0, []
     fixed = rng.permutation(N) if order_once else None
-    for _ in range(epochs):
+    for _epoch in range(epochs):
         order = fixed if order_once else rng.permutation(N)
         preds = (X @ w + b > 0).astype(np.int64) if stale else None
         mistakes = 0
@@ -58,13 +61,13 @@ def _replay(X, y, lr, epochs, seed, *, order_once=False, stale=False):
 def _diagnose_train(errors, X, y, lr, epochs, seed, what):
     """Name the fault when the mistakes per epoch match a known wrong run."""
     if np.array_equal(errors, _replay(X, y, lr, epochs, seed, order_once=True)):
-        fail(f"{what}: your mistakes per epoch {list(errors)} are those of a run that draws the visiting order "
-             "once and reuses it; call order = rng.permutation(N) at the start of EVERY epoch",
-             "permutation_per_epoch")
+        fail(_("{what}: your mistakes per epoch {errors} are those of a run that draws the visiting order once "
+               "and reuses it; call order = rng.permutation(N) at the start of EVERY epoch", what=what,
+               errors=[int(e) for e in errors]), "permutation_per_epoch")
     if np.array_equal(errors, _replay(X, y, lr, epochs, seed, stale=True)):
-        fail(f"{what}: your mistakes per epoch {list(errors)} are those of a run that predicts the whole epoch "
-             "with the weights from its start; predict each example with the CURRENT w and b, just before "
-             "deciding whether to update", "stale_prediction")
+        fail(_("{what}: your mistakes per epoch {errors} are those of a run that predicts the whole epoch with "
+               "the weights from its start; predict each example with the CURRENT w and b, just before deciding "
+               "whether to update", what=what, errors=[int(e) for e in errors]), "stale_prediction")
 
 
 def check_perceptron_train(fn):
@@ -76,28 +79,30 @@ def check_perceptron_train(fn):
             y = rng.integers(0, 2, size=len(X))
         lr, epochs = float(rng.choice([0.1, 0.5, 1.0])), int(rng.integers(1, 8))
         seed = int(rng.integers(1 << 30))
-        what = f"perceptron_train (case {case + 1}: N={len(X)}, D={D}, lr={lr}, epochs={epochs})"
+        what = _("perceptron_train (case {case}: N={n}, D={d}, lr={lr}, epochs={epochs})", case=case + 1, n=len(X),
+                 d=D, lr=lr, epochs=epochs)
         given = np.random.default_rng(seed)
         out = expect_tuple(call(fn, X, y, lr, epochs, given), 3, what, "w, b, errors")
         unused = given.bit_generator.state == np.random.default_rng(seed).bit_generator.state
         w_ref, b_ref, err_ref = ref.perceptron_train(X, y, lr, epochs, np.random.default_rng(seed))
         errors = np.asarray(out[2])
         if errors.shape != (epochs,):
-            fail(f"{what}: errors should hold one count per epoch ({epochs}), got shape {errors.shape}")
+            fail(_("{what}: errors should hold one count per epoch ({epochs}), got shape {shape}", what=what,
+                   epochs=epochs, shape=errors.shape))
         again = expect_tuple(call(fn, X, y, lr, epochs, np.random.default_rng(seed)), 3, what, "w, b, errors")
         if unused or not (np.array_equal(np.asarray(again[2]), errors) and np.array_equal(np.asarray(again[0]),
                                                                                           np.asarray(out[0]))):
-            fail(f"{what}: two runs with the same seed gave different results; draw the order from the rng you "
-                 "are given (rng.permutation(N)), not from np.random", "rng_usage")
+            fail(_("{what}: two runs with the same seed gave different results; draw the order from the rng you "
+                   "are given (rng.permutation(N)), not from np.random", what=what), "rng_usage")
         if not np.array_equal(errors, err_ref):
             _diagnose_train(errors, X, y, lr, epochs, seed, what)
-        expect_close(errors, err_ref, f"{what}: mistakes per epoch", 0, 0)
-        expect_close(out[0], w_ref, f"{what}: w", 1e-9, 1e-12)
-        expect_close(np.asarray(out[1]).reshape(()), b_ref, f"{what}: b", 1e-9, 1e-12)
+        expect_close(errors, err_ref, _("{what}: mistakes per epoch", what=what), 0, 0)
+        expect_close(out[0], w_ref, _("{what}: {name}", what=what, name="w"), 1e-9, 1e-12)
+        expect_close(np.asarray(out[1]).reshape(()), b_ref, _("{what}: {name}", what=what, name="b"), 1e-9, 1e-12)
     # On separable data with enough epochs the last epoch has no mistakes.
     rng = np.random.default_rng(303)
     X, y = _separable(rng, 60, 2)
     w, b, errors = call(fn, X, y, 1.0, 50, np.random.default_rng(0))
     if errors[-1] != 0 or not np.array_equal(ref.perceptron_predict(X, np.asarray(w), float(b)), y):
-        fail("perceptron_train should separate linearly separable data: after 50 epochs there were still "
-             f"{errors[-1]} mistakes")
+        fail(_("perceptron_train should separate linearly separable data: after 50 epochs there were still "
+               "{mistakes} mistakes", mistakes=errors[-1]))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch03_activations import reference as ref
+from autograder.chapters.messages import gettext as _
 from course.compare import (
     CheckFailure,
     as_array,
@@ -42,9 +43,9 @@ def _strict(fn, *args, what):
         key = getattr(exc, "hint", None)
         if key not in ("fp_overflow", "fp_invalid", "fp_divide", "warning"):
             raise
-        fail(f"{what} is not numerically stable: {str(exc).splitlines()[0]}. Never take exp of a large positive "
-             "number, not even in a branch np.where throws away (it evaluates both): use exp(-|x|) (and log1p) "
-             "with the symmetry of the sigmoid", key)
+        fail(_("{what} is not numerically stable: {error}. Never take exp of a large positive number, not even in a "
+               "branch np.where throws away (it evaluates both): use exp(-|x|) (and log1p) with the symmetry of the "
+               "sigmoid", what=what, error=str(exc).splitlines()[0]), key)
 
 
 def _expect_cache(cache, expected, what, rtol=0.0):
@@ -59,17 +60,19 @@ def check_relu_forward(fn):
     """relu_forward(x) -> (max(0, x), cache = x); x of any shape, up to realistic batches."""
     for case, rng in enumerate(rngs(3101, 7)):
         x = _with_exact_zeros(rng, _shape(rng, big=case == 6))
-        what = f"relu_forward(x {x.shape})"
+        what = _("relu_forward(x {shape})", shape=x.shape)
         out, cache = expect_tuple(call(fn, x), 2, what, "out, cache")
-        expect_close(out, np.maximum(x, 0), f"{what}: out", 0, 0)
-        _expect_cache(cache, x, f"{what}: the cache (should be the input x itself, negative entries included)")
+        expect_close(out, np.maximum(x, 0), _("{what}: {name}", what=what, name="out"), 0, 0)
+        _expect_cache(cache, x, _("{what}: the cache (should be the input x itself, negative entries included)",
+                                  what=what))
         dout = rng.normal(size=x.shape)
         try:
             dx = ref.relu_backward(dout, np.asarray(cache))
         except Exception as exc:
-            fail(f"{what}: the cache should be the input x; using it failed with {type(exc).__name__}: {exc}")
-        expect_close(dx, ref.relu_backward(dout, x), f"{what}: the cache should be the input x; backward from it",
-                     0, 0, hint="cache_contents")
+            fail(_("{what}: the cache should be the input x; using it failed with {error_type}: {error}", what=what,
+                   error_type=type(exc).__name__, error=exc))
+        expect_close(dx, ref.relu_backward(dout, x), _("{what}: the cache should be the input x; backward from it",
+                                                       what=what), 0, 0, hint="cache_contents")
 
 
 def check_relu_backward(fn):
@@ -77,10 +80,10 @@ def check_relu_backward(fn):
     for case, rng in enumerate(rngs(3202, 7)):
         x = _with_exact_zeros(rng, _shape(rng, big=case == 6))
         dout = rng.normal(size=x.shape)
-        what = f"relu_backward(dout {x.shape}, cache=x) with some x exactly 0"
+        what = _("relu_backward(dout {shape}, cache=x) with some x exactly 0", shape=x.shape)
         dx = call(fn, dout, x)
-        expect_close(dx, ref.relu_backward(dout, x), f"{what}: dx (the mask is x > 0, taken from the input x)",
-                     0, 0)
+        expect_close(dx, ref.relu_backward(dout, x), _("{what}: dx (the mask is x > 0, taken from the input x)",
+                                                       what=what), 0, 0)
 
 
 def _wide_inputs(rng, shape):
@@ -109,10 +112,12 @@ def _expect_not_clipped(x, out, ref_out, what):
             continue
         j = int(same[np.argmin(np.abs(x[same]))])
         rel = abs(got[i] - r[i]) / r[i] if r[i] else np.inf
-        fail(f"{what}: out is {got[i]:.4g} for x = {x[i]:g} and the same {got[j]:.4g} for x = {x[j]:g}, but "
-             f"sigmoid({x[i]:g}) = {r[i]:.4g} (relative error {rel:.3g} there): the input looks clipped "
-             "(np.clip) or saturated at a bound, so every x beyond it gets the bound's value. Do not clip the "
-             "input: compute exp(-|x|), which never overflows, and use the sigmoid's symmetry", "saturation")
+        fail(_("{what}: out is {got:.4g} for x = {x:g} and the same {same:.4g} for x = {x_same:g}, but sigmoid({x:g}) "
+               "= {expected:.4g} (relative error {relative:.3g} there): the input looks clipped (np.clip) or "
+               "saturated at a bound, so every x beyond it gets the bound's value. Do not clip the input: compute "
+               "exp(-|x|), which never overflows, and use the sigmoid's symmetry", what=what, got=float(got[i]),
+               x=float(x[i]), same=float(got[j]), x_same=float(x[j]), expected=float(r[i]), relative=float(rel)),
+             "saturation")
 
 
 def check_sigmoid_forward(fn):
@@ -122,28 +127,28 @@ def check_sigmoid_forward(fn):
         if case == 6:  # a realistic batch
             shape = (300, 40)
         x = _wide_inputs(rng, shape)
-        what = f"sigmoid_forward(x {x.shape}) with x from -1e4 to 1e4"
+        what = _("sigmoid_forward(x {shape}) with x from -1e4 to 1e4", shape=x.shape)
         out, cache = expect_tuple(_strict(fn, x, what=what), 2, what, "out, cache")
         ref_out, ref_cache = ref.sigmoid_forward(x)
-        _expect_not_clipped(x, out, ref_out, f"{what}")
-        expect_close(out, ref_out, f"{what}: out (sigmoid(-40) = 4.2e-18 and sigmoid(-720) = 2e-313 must come out "
-                     "right, not as 0)", 1e-10, 0)
-        _expect_cache(cache, out, f"{what}: the cache (should be the output s itself)", 1e-12)
+        _expect_not_clipped(x, out, ref_out, what)
+        expect_close(out, ref_out, _("{what}: out (sigmoid(-40) = 4.2e-18 and sigmoid(-720) = 2e-313 must come out "
+                                     "right, not as 0)", what=what), 1e-10, 0)
+        _expect_cache(cache, out, _("{what}: the cache (should be the output s itself)", what=what), 1e-12)
         dout = rng.normal(size=x.shape)
         expect_close(ref.sigmoid_backward(dout, np.asarray(cache)), ref.sigmoid_backward(dout, ref_cache),
-                     f"{what}: the cache should be the output s (sigmoid_backward uses s * (1 - s)); "
-                     "backward from your cache", 1e-8, 1e-12, hint="cache_contents")
+                     _("{what}: the cache should be the output s (sigmoid_backward uses s * (1 - s)); backward from "
+                       "your cache", what=what), 1e-8, 1e-12, hint="cache_contents")
 
 
 def check_sigmoid_backward(fn):
     """sigmoid_backward(dout, cache=s) -> dout * s * (1 - s), where s = sigmoid(x) is the cache."""
     for case, rng in enumerate(rngs(3404, 7)):
         x = rng.normal(size=_shape(rng, big=case == 6)) * 3
-        _, s = ref.sigmoid_forward(x)
+        _out, s = ref.sigmoid_forward(x)
         dout = rng.normal(size=x.shape)
-        what = f"sigmoid_backward(dout {x.shape}, cache=s) where s = sigmoid(x) is the forward output"
+        what = _("sigmoid_backward(dout {shape}, cache=s) where s = sigmoid(x) is the forward output", shape=x.shape)
         dx = _strict(fn, dout, s, what=what)
-        expect_close(dx, ref.sigmoid_backward(dout, s), f"{what}: dx", 1e-8, 1e-12)
+        expect_close(dx, ref.sigmoid_backward(dout, s), _("{what}: {name}", what=what, name="dx"), 1e-8, 1e-12)
 
 
 def check_bce_with_logits(fn):
@@ -155,13 +160,15 @@ def check_bce_with_logits(fn):
         if case >= 3:  # very confident predictions, right and wrong: the loss must stay exact (e.g. 1e4)
             z[:3] = [1e4, -1e4, 700.0]
             y[:3] = [0.0, 0.0, 1.0] if case == 3 else [1.0, 0.0, 0.0]
-        what = f"bce_with_logits(logits ({N},), y ({N},))" + (" with logits up to +-1e4" if case >= 3 else "")
+        what = (_("bce_with_logits(logits ({n},), y ({n},)) with logits up to +-1e4", n=N) if case >= 3
+                else _("bce_with_logits(logits ({n},), y ({n},))", n=N))
         loss, dz = expect_tuple(_strict(fn, z, y, what=what), 2, what, "loss, dlogits")
         ref_loss, ref_dz = ref.bce_with_logits(z, y)
-        about = ("(a confident mistake with |z| = 1e4 costs 1e4: compute the loss from the logits, never from "
-                 "clipped probabilities)" if case >= 3 else f"(the mean over the {N} examples)")
-        expect_scalar(loss, ref_loss, f"{what}: loss {about}", rtol=1e-8, atol=1e-10)
-        expect_close(dz, ref_dz, f"{what}: dlogits ((sigmoid(z) - y) / N)", 1e-8, 1e-12)
+        about = (_("{what}: loss (a confident mistake with |z| = 1e4 costs 1e4: compute the loss from the logits, "
+                   "never from clipped probabilities)", what=what) if case >= 3
+                 else _("{what}: loss (the mean over the {n} examples)", what=what, n=N))
+        expect_scalar(loss, ref_loss, about, rtol=1e-8, atol=1e-10)
+        expect_close(dz, ref_dz, _("{what}: dlogits ((sigmoid(z) - y) / N)", what=what), 1e-8, 1e-12)
 
 
 def check_init_params(fn):
@@ -170,42 +177,48 @@ def check_init_params(fn):
     expected_std = {"he": lambda n_in, n_out: np.sqrt(2 / n_in), "xavier": lambda n_in, n_out: np.sqrt(1 / n_in),
                     "small": lambda n_in, n_out: 0.01}
     for scheme, std in expected_std.items():
-        what = f"init_params({dims}, {scheme!r}, rng)"
+        what = f"init_params({dims}, {scheme!r}, rng)"  # code: the same in every language
         params = call(fn, list(dims), scheme, np.random.default_rng(7))
         if not isinstance(params, dict):
-            fail(f"{what} should return a dict {{'W1': ..., 'b1': ..., ...}}, got {type(params).__name__}")
+            fail(_("{what} should return a dict {{'W1': ..., 'b1': ..., ...}}, got {kind}", what=what,
+                   kind=type(params).__name__))
         keys = sorted(f"{p}{l}" for l in range(1, len(dims)) for p in "Wb")
         if sorted(params) != keys:
-            fail(f"{what} should have exactly the keys {keys}, got {sorted(params)}")
+            fail(_("{what} should have exactly the keys {keys}, got {got}", what=what, keys=keys, got=sorted(params)))
         for l in range(1, len(dims)):
             n_in, n_out = dims[l - 1], dims[l]
             W = expect_shape(params[f"W{l}"], (n_in, n_out), f"{what}['W{l}']")
             b = expect_shape(params[f"b{l}"], (n_out,), f"{what}['b{l}']")
             if not np.all(b == 0):
-                fail(f"{what}['b{l}'] should be zeros")
+                fail(_("{what}['b{l}'] should be zeros", what=what, l=l))
             if W.size >= 100:  # enough entries to estimate the scale within a few percent
                 got, want = float(W.std()), float(std(n_in, n_out))
                 tol = 0.05 if W.size >= 2000 else 0.15  # the sample std is within ~1.6% (2000) / 7% (100)
                 glorot = float(np.sqrt(2 / (n_in + n_out)))
                 if scheme == "xavier" and abs(got / glorot - 1) <= tol < abs(got / want - 1):
-                    fail(f"{what}['W{l}'] has std {got:.4g}, PyTorch's xavier_normal_ sqrt(2 / (n_in + n_out)) = "
-                         f"{glorot:.4g}; this course's \"xavier\" is the fan-in form sqrt(1 / n_in) = {want:.4g} "
-                         "(the table above the exercise)", "distribution")
+                    fail(_("{what}['W{l}'] has std {got:.4g}, PyTorch's xavier_normal_ sqrt(2 / (n_in + n_out)) = "
+                           "{glorot:.4g}; this course's \"xavier\" is the fan-in form sqrt(1 / n_in) = {want:.4g} "
+                           "(the table above the exercise)", what=what, l=l, got=got, glorot=glorot, want=want),
+                         "distribution")
                 if abs(got / want - 1) > tol or abs(float(W.mean())) > 4 * want / np.sqrt(W.size):
-                    fail(f"{what}['W{l}'] (fan-in {n_in}) should have mean 0 and standard deviation {want:.4g}, "
-                         f"got mean {float(W.mean()):.3g}, std {got:.4g}", "distribution")
+                    fail(_("{what}['W{l}'] (fan-in {n_in}) should have mean 0 and standard deviation {want:.4g}, "
+                           "got mean {mean:.3g}, std {got:.4g}", what=what, l=l, n_in=n_in, want=want,
+                           mean=float(W.mean()), got=got), "distribution")
             if W.size >= 10000:  # a Gaussian has kurtosis 3 (standard error ~sqrt(24 / n) < 0.05 here)
                 centred = W - W.mean()
                 kurtosis = float(np.mean(centred**4) / np.mean(centred**2) ** 2)
                 if abs(kurtosis - 3.0) > 0.4:
-                    fail(f"{what}['W{l}'] should be Gaussian (rng.standard_normal times the std): its kurtosis is "
-                         f"{kurtosis:.2f}, a Gaussian's is 3 (a uniform's 1.8)", "distribution")
+                    fail(_("{what}['W{l}'] should be Gaussian (rng.standard_normal times the std): its kurtosis is "
+                           "{kurtosis:.2f}, a Gaussian's is 3 (a uniform's 1.8)", what=what, l=l, kurtosis=kurtosis),
+                         "distribution")
         again = call(fn, list(dims), scheme, np.random.default_rng(7))
         other = call(fn, list(dims), scheme, np.random.default_rng(8))
         if not np.array_equal(np.asarray(again["W1"]), np.asarray(params["W1"])):
-            fail(f"{what}: the same seed should give the same weights (draw every number from rng)", "rng_usage")
+            fail(_("{what}: the same seed should give the same weights (draw every number from rng)", what=what),
+                 "rng_usage")
         if np.array_equal(np.asarray(other["W1"]), np.asarray(params["W1"])):
-            fail(f"{what}: different seeds gave the same weights (draw every number from rng)", "rng_usage")
+            fail(_("{what}: different seeds gave the same weights (draw every number from rng)", what=what),
+                 "rng_usage")
     for rng in rngs(3606, 3):
         dims = [int(v) for v in rng.integers(1, 9, size=int(rng.integers(2, 6)))]
         seed = int(rng.integers(1 << 30))
@@ -220,11 +233,13 @@ def check_init_params(fn):
             raise
         ename = getattr(exc, "ename", None) or type(exc).__name__  # ename: raised in the student's process
         if ename == "NotImplementedError":
-            fail("init_params is not implemented yet: replace `raise NotImplementedError()` with your code.")
+            fail(_("init_params is not implemented yet: replace `raise NotImplementedError()` with your code."),
+                 "not_implemented")
         if ename != "ValueError":
-            fail(f"init_params with an unknown scheme should raise ValueError, raised {ename}", "raised_expected_error")
+            fail(_("init_params with an unknown scheme should raise ValueError, raised {error_type}",
+                   error_type=ename), "raised_expected_error")
     else:
-        fail("init_params with an unknown scheme ('lecun') should raise ValueError", "raised_expected_error")
+        fail(_("init_params with an unknown scheme ('lecun') should raise ValueError"), "raised_expected_error")
 
 
 def _net(rng, big=False):
@@ -244,27 +259,32 @@ def check_deep_forward(fn):
     """deep_forward(X, params) -> (probs (N,), caches) with caches[l-1] = ((A_prev, W, b), Z)."""
     for case, rng in enumerate(rngs(3707, 7)):
         dims, params, X, y = _net(rng, big=case == 6)
-        what = f"deep_forward(X {X.shape}, params for layer_dims {dims})"
+        what = _("deep_forward(X {shape}, params for layer_dims {dims})", shape=X.shape, dims=dims)
         probs, caches = expect_tuple(call(fn, X, params), 2, what, "probs, caches")
         ref_probs, ref_caches = ref.deep_forward(X, params)
-        expect_close(probs, ref_probs, f"{what}: probs (ReLU on the hidden layers, sigmoid on the last)", 1e-8,
-                     1e-12)
+        expect_close(probs, ref_probs, _("{what}: probs (ReLU on the hidden layers, sigmoid on the last)", what=what),
+                     1e-8, 1e-12)
         L = len(dims) - 1
-        if not isinstance(caches, (list, tuple)) or len(caches) != L:
-            fail(f"{what}: caches should be a list with one entry per layer ({L}), got {type(caches).__name__}"
-                 + (f" of length {len(caches)}" if isinstance(caches, (list, tuple)) else ""))
+        if isinstance(caches, (list, tuple)) and len(caches) != L:
+            fail(_("{what}: caches should be a list with one entry per layer ({layers}), got {kind} of length "
+                   "{length}", what=what, layers=L, kind=type(caches).__name__, length=len(caches)))
+        if not isinstance(caches, (list, tuple)):
+            fail(_("{what}: caches should be a list with one entry per layer ({layers}), got {kind}", what=what,
+                   layers=L, kind=type(caches).__name__))
         for l in range(1, L + 1):
             try:
                 (A_prev, W, b), Z = caches[l - 1]
             except (TypeError, ValueError):
-                fail(f"{what}: caches[{l - 1}] should be ((A_prev, W, b), Z) for layer {l} (the affine cache and the "
-                     f"pre-activation Z), got {type(caches[l - 1]).__name__}")
+                fail(_("{what}: caches[{i}] should be ((A_prev, W, b), Z) for layer {l} (the affine cache and the "
+                       "pre-activation Z), got {kind}", what=what, i=l - 1, l=l, kind=type(caches[l - 1]).__name__))
             (rA, rW, rb), rZ = ref_caches[l - 1]
-            expect_close(A_prev, rA, f"{what}: caches[{l - 1}][0][0] (the input A_prev of layer {l})", 1e-8, 1e-12)
-            expect_close(W, rW, f"{what}: caches[{l - 1}][0][1] (W{l})", 0, 0)
-            expect_close(b, rb, f"{what}: caches[{l - 1}][0][2] (b{l})", 0, 0)
-            expect_close(Z, rZ, f"{what}: caches[{l - 1}][1] (Z{l} = A_prev @ W{l} + b{l}, before the activation)",
-                         1e-8, 1e-12, hint="cache_contents")
+            expect_close(A_prev, rA, _("{what}: caches[{i}][0][0] (the input A_prev of layer {l})", what=what,
+                                       i=l - 1, l=l), 1e-8, 1e-12)
+            w_name, b_name = f"caches[{l - 1}][0][1] (W{l})", f"caches[{l - 1}][0][2] (b{l})"
+            expect_close(W, rW, _("{what}: {name}", what=what, name=w_name), 0, 0)
+            expect_close(b, rb, _("{what}: {name}", what=what, name=b_name), 0, 0)
+            expect_close(Z, rZ, _("{what}: caches[{i}][1] (Z{l} = A_prev @ W{l} + b{l}, before the activation)",
+                                  what=what, i=l - 1, l=l), 1e-8, 1e-12, hint="cache_contents")
 
 
 def check_deep_backward(fn):
@@ -272,16 +292,20 @@ def check_deep_backward(fn):
     for case, rng in enumerate(rngs(3808, 7)):
         dims, params, X, y = _net(rng, big=case == 6)
         probs, caches = ref.deep_forward(X, params)
-        what = f"deep_backward for layer_dims {dims} and N={X.shape[0]}"
+        what = _("deep_backward for layer_dims {dims} and N={n}", dims=dims, n=X.shape[0])
         grads = call(fn, probs, y, caches)
         if not isinstance(grads, dict):
-            fail(f"{what} should return a dict {{'W1': dW1, 'b1': db1, ...}}, got {type(grads).__name__}")
+            fail(_("{what} should return a dict {{'W1': dW1, 'b1': db1, ...}}, got {kind}", what=what,
+                   kind=type(grads).__name__))
         missing = sorted(set(params) - set(grads))
         if missing:
-            fail(f"{what}: no gradient for {missing} (grads has the same keys as params)")
+            fail(_("{what}: no gradient for {missing} (grads has the same keys as params)", what=what,
+                   missing=missing))
         extra = sorted(map(str, set(grads) - set(params)))
         if extra:
-            fail(f"{what}: grads has keys params does not have: {extra} (exactly the keys of params)")
+            fail(_("{what}: grads has keys params does not have: {extra} (exactly the keys of params)", what=what,
+                   extra=extra))
         ref_grads = ref.deep_backward(probs, y, caches)
         for key in sorted(params, key=lambda k: (int(k[1:]), k[0])):
-            expect_close(grads[key], ref_grads[key], f"{what}: grads[{key!r}]", 1e-7, 1e-10)
+            name = f"grads[{key!r}]"
+            expect_close(grads[key], ref_grads[key], _("{what}: {name}", what=what, name=name), 1e-7, 1e-10)
