@@ -94,6 +94,9 @@ result = run(relu_forward, x_r)
 assert_returns_tuple(result, 2, "relu_forward(x_r)", "out, cache")
 assert_close(result[0], [[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]], "relu_forward(x_r)[0]")
 assert_close(result[1], x_r, "relu_forward(x_r)[1] (the cache: the input x itself, negative entries included)")
+out32 = np.asarray(run(relu_forward, x_r.astype(np.float32))[0])
+assert out32.dtype == np.float32, (f"relu_forward on a float32 x returned dtype {out32.dtype}: keep the input's dtype "
+                                   "(float32 in, float32 out; the chapter trains in float32)")
 print("relu_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_relu_forward
@@ -118,6 +121,9 @@ x_r = np.array([[-2.0, 0.0, 3.0], [1.5, -0.5, 0.0]])
 dout_r = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 assert_close(run(relu_backward, dout_r, x_r), [[0.0, 0.0, 3.0], [4.0, 0.0, 0.0]],
              "relu_backward(dout_r, x_r) (zero where x <= 0, including x == 0)")
+dx32 = np.asarray(run(relu_backward, dout_r.astype(np.float32), x_r.astype(np.float32)))
+assert dx32.dtype == np.float32, (f"relu_backward on float32 inputs returned dtype {dx32.dtype}: keep the inputs' "
+                                  "dtype (float32 in, float32 out; np.zeros(shape) alone is float64)")
 print("relu_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_relu_backward
@@ -168,6 +174,9 @@ s_s = result[0]
 assert_close(s_s, [0.0, 2.0322e-313, 4.2483542552915889e-18, 0.2689414213699951, 0.5, 0.8807970779778823, 1.0],
              "sigmoid_forward(x_s)[0] (tiny values must not come out as 0)", rtol=1e-4, atol=0)
 assert_close(result[1], s_s, "the cache (the output s)")
+s32 = np.asarray(run(sigmoid_forward, np.array([-3.0, 0.0, 2.0], np.float32))[0])
+assert s32.dtype == np.float32, (f"sigmoid_forward on a float32 x returned dtype {s32.dtype}: keep the input's dtype "
+                                 "(float32 in, float32 out; the chapter trains in float32)")
 print("sigmoid_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sigmoid_forward
@@ -192,6 +201,9 @@ def sigmoid_backward(dout, cache):
 s_b = np.array([0.5, 0.25, 0.9])
 assert_close(run(sigmoid_backward, np.array([1.0, 2.0, -1.0]), s_b), [0.25, 0.375, -0.09],
              "sigmoid_backward(dout, s) with s = [0.5, 0.25, 0.9]")
+dx32 = np.asarray(run(sigmoid_backward, np.array([1.0, 2.0, -1.0], np.float32), s_b.astype(np.float32)))
+assert dx32.dtype == np.float32, (f"sigmoid_backward on float32 inputs returned dtype {dx32.dtype}: keep the inputs' "
+                                  "dtype (float32 in, float32 out)")
 print("sigmoid_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sigmoid_backward
@@ -243,6 +255,10 @@ loss_b, dz_b = result
 # per example: log 2, 2 + log(1 + e^-2), 1e4 (a confident mistake), 0
 assert_close(loss_b, (np.log(2) + 2 + np.log1p(np.exp(-2.0)) + 1e4) / 4, "loss (the mean over 4 examples)")
 assert_close(dz_b, [-0.125, 0.8807970779778823 / 4, -0.25, 0.0], "dlogits = (sigmoid(z) - y) / N")
+dz32 = np.asarray(run(bce_with_logits, np.array([0.0, 2.0, -3.0], np.float32),
+                      np.array([1.0, 0.0, 1.0], np.float32))[1])
+assert dz32.dtype == np.float32, (f"bce_with_logits on float32 logits returned dlogits of dtype {dz32.dtype}: keep the "
+                                  "inputs' dtype (float32 in, float32 out; the loss is a Python float)")
 print("bce_with_logits: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_bce_with_logits
@@ -386,6 +402,10 @@ assert_close(caches_t[0][0][0], X_small, "caches[0][0][0] (A0 = X, the input of 
 assert_close(caches_t[0][1], [[3.5, -1.5], [0.5, 0.25]], "caches[0][1] (Z1, before the ReLU: negative entries stay)")
 assert_close(caches_t[1][0][0], [[3.5, 0.0], [0.5, 0.25]], "caches[1][0][0] (A1 = relu(Z1), the input of layer 2)")
 assert_close(caches_t[1][1], [[3.75], [0.25]], "caches[1][1] (Z2, the logits before the sigmoid)")
+probs32 = np.asarray(run(deep_forward, X_small.astype(np.float32),
+                         {k: np.asarray(v, np.float32) for k, v in p_small.items()})[0])
+assert probs32.dtype == np.float32, (f"deep_forward on a float32 X and float32 params returned probs of dtype "
+                                     f"{probs32.dtype}: keep the inputs' dtype (float32 in, float32 out)")
 print("deep_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_deep_forward

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch03_activations import reference as ref
+from autograder.chapters.ch03_activations.dtype_cases import check_float32
 from autograder.chapters.messages import gettext as _
 from course.compare import (
     CheckFailure,
@@ -73,6 +74,7 @@ def check_relu_forward(fn):
                    error_type=type(exc).__name__, error=exc))
         expect_close(dx, ref.relu_backward(dout, x), _("{what}: the cache should be the input x; backward from it",
                                                        what=what), 0, 0, hint="cache_contents")
+    check_float32("relu_forward", fn)
 
 
 def check_relu_backward(fn):
@@ -84,6 +86,7 @@ def check_relu_backward(fn):
         dx = call(fn, dout, x)
         expect_close(dx, ref.relu_backward(dout, x), _("{what}: dx (the mask is x > 0, taken from the input x)",
                                                        what=what), 0, 0)
+    check_float32("relu_backward", fn)
 
 
 def _wide_inputs(rng, shape):
@@ -138,6 +141,7 @@ def check_sigmoid_forward(fn):
         expect_close(ref.sigmoid_backward(dout, np.asarray(cache)), ref.sigmoid_backward(dout, ref_cache),
                      _("{what}: the cache should be the output s (sigmoid_backward uses s * (1 - s)); backward from "
                        "your cache", what=what), 1e-8, 1e-12, hint="cache_contents")
+    check_float32("sigmoid_forward", fn)
 
 
 def check_sigmoid_backward(fn):
@@ -149,6 +153,7 @@ def check_sigmoid_backward(fn):
         what = _("sigmoid_backward(dout {shape}, cache=s) where s = sigmoid(x) is the forward output", shape=x.shape)
         dx = _strict(fn, dout, s, what=what)
         expect_close(dx, ref.sigmoid_backward(dout, s), _("{what}: {name}", what=what, name="dx"), 1e-8, 1e-12)
+    check_float32("sigmoid_backward", fn)
 
 
 def check_bce_with_logits(fn):
@@ -169,6 +174,7 @@ def check_bce_with_logits(fn):
                  else _("{what}: loss (the mean over the {n} examples)", what=what, n=N))
         expect_scalar(loss, ref_loss, about, rtol=1e-8, atol=1e-10)
         expect_close(dz, ref_dz, _("{what}: dlogits ((sigmoid(z) - y) / N)", what=what), 1e-8, 1e-12)
+    check_float32("bce_with_logits", fn)
 
 
 def check_init_params(fn):
@@ -285,6 +291,7 @@ def check_deep_forward(fn):
             expect_close(b, rb, _("{what}: {name}", what=what, name=b_name), 0, 0)
             expect_close(Z, rZ, _("{what}: caches[{i}][1] (Z{l} = A_prev @ W{l} + b{l}, before the activation)",
                                   what=what, i=l - 1, l=l), 1e-8, 1e-12, hint="cache_contents")
+    check_float32("deep_forward", fn)
 
 
 def check_deep_backward(fn):

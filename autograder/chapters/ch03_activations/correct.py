@@ -26,19 +26,26 @@ def relu_backward_where(dout, cache):
 
 def relu_backward_copy_and_zero(dout, cache):
     """Copies dout and zeroes it where the input was <= 0 (the copy, not the caller's array)."""
-    dx = np.array(dout, dtype=float, copy=True)
+    dx = np.array(dout, copy=True)
     dx[cache <= 0] = 0.0
     return dx
 
 
 def _sigmoid_masks(x):
-    x = np.asarray(x, dtype=float)
+    x = np.asarray(x)
+    x = x.astype(np.result_type(x, 1.0))  # integers become float64; float32 stays float32
     out = np.empty_like(x)
     pos = x >= 0
     out[pos] = 1.0 / (1.0 + np.exp(-x[pos]))
     ex = np.exp(x[~pos])
     out[~pos] = ex / (1.0 + ex)
     return out
+
+
+def _floats(x):
+    """x as a float array: float32 stays float32, anything else becomes float64."""
+    x = np.asarray(x)
+    return x.astype(np.result_type(x, 1.0))
 
 
 def sigmoid_forward_masks(x):
@@ -49,7 +56,7 @@ def sigmoid_forward_masks(x):
 
 def sigmoid_forward_logaddexp(x):
     """exp(-log(1 + exp(-x))) with np.logaddexp(0, -x), which never overflows."""
-    out = np.exp(-np.logaddexp(0.0, -np.asarray(x, dtype=float)))
+    out = np.exp(-np.logaddexp(0.0, -_floats(x)))
     return out, out
 
 
@@ -65,18 +72,18 @@ def sigmoid_backward_multiply(dout, cache):
 
 def bce_logaddexp(logits, y):
     """Per example logaddexp(0, z) - z y; the gradient from a masked stable sigmoid."""
-    z = np.asarray(logits, dtype=float)
-    loss = np.mean(np.logaddexp(0.0, z) - z * y)
-    return float(loss), (_sigmoid_masks(z) - y) / z.size
+    z = _floats(logits)
+    loss = np.mean(np.logaddexp(0.0, z.astype(np.float64)) - z * np.asarray(y, dtype=np.float64))
+    return float(loss), ((_sigmoid_masks(z) - y) / z.size).astype(z.dtype)
 
 
 def bce_softplus_of_minus_z(logits, y):
     """softplus(-z) + (1 - y) z, with softplus(t) = max(t, 0) + log1p(exp(-|t|)); dz = (1 - y) - sigmoid(-z)."""
-    z = np.asarray(logits, dtype=float)
-    t = -z
+    z = _floats(logits)
+    t = -z.astype(np.float64)
     per_example = np.maximum(t, 0.0) + np.log1p(np.exp(-np.abs(t))) + (1.0 - y) * z
     N = len(z)
-    return float(per_example.sum() / N), ((1.0 - y) - _sigmoid_masks(t)) / N
+    return float(per_example.sum() / N), (((1.0 - y) - _sigmoid_masks(-z)) / N).astype(z.dtype)
 
 
 _STD = {"he": lambda n: np.sqrt(2.0 / n), "xavier": lambda n: 1.0 / np.sqrt(n), "small": lambda n: 0.01}

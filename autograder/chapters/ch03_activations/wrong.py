@@ -3,6 +3,14 @@
 import numpy as np
 
 from autograder.chapters.ch03_activations.reference import init_params, sigmoid
+from autograder.chapters.ch03_activations.wrong_dtype import (
+    bce_dlogits_float64,
+    deep_forward_float64,
+    relu_backward_float64,
+    relu_forward_float64,
+    sigmoid_backward_float64,
+    sigmoid_forward_float64,
+)
 
 
 def relu_forward_in_place(x):
@@ -366,20 +374,23 @@ def init_xavier_glorot_average(layer_dims, scheme, rng):
 
 
 WRONG = {
-    "relu_forward": [relu_forward_in_place, relu_forward_abs, relu_forward_leaky, relu_forward_no_cache],
+    "relu_forward": [relu_forward_in_place, relu_forward_abs, relu_forward_leaky, relu_forward_no_cache,
+                     relu_forward_float64],
     "relu_backward": [relu_backward_ge, relu_backward_dout_mask, relu_backward_mask_only, relu_backward_inverted,
-                      relu_backward_in_place],
+                      relu_backward_in_place, relu_backward_float64],
     "sigmoid_forward": [sigmoid_forward_naive, sigmoid_forward_exp_ratio, sigmoid_forward_clipped,
-                        sigmoid_forward_cache_z, sigmoid_forward_where_both_branches, sigmoid_forward_clipped_500],
-    "sigmoid_backward": [sigmoid_backward_on_z, sigmoid_backward_no_dout, sigmoid_backward_s_only],
+                        sigmoid_forward_cache_z, sigmoid_forward_where_both_branches, sigmoid_forward_clipped_500,
+                        sigmoid_forward_float64],
+    "sigmoid_backward": [sigmoid_backward_on_z, sigmoid_backward_no_dout, sigmoid_backward_s_only,
+                         sigmoid_backward_float64],
     "bce_with_logits": [bce_naive, bce_clipped_probs, bce_softplus_overflow, bce_sum, bce_grad_no_1_over_N,
-                        bce_grad_sign, bce_where_both_branches],
+                        bce_grad_sign, bce_where_both_branches, bce_dlogits_float64],
     "init_params": [init_he_without_2, init_transposed, init_fan_out, init_random_bias, init_small_without_001,
                     init_global_random, init_variance_not_std, init_unknown_scheme_silently, init_he_uniform,
                     init_xavier_glorot_average],
     "deep_forward": [deep_forward_sigmoid_everywhere, deep_forward_relu_output, deep_forward_no_bias,
                      deep_forward_column, deep_forward_caches_activation, deep_forward_skips_last_layer,
-                     deep_forward_flat_caches],
+                     deep_forward_flat_caches, deep_forward_float64],
     "deep_backward": [deep_backward_no_1_over_N, deep_backward_db_wrong_axis, deep_backward_mask_on_dA,
                       deep_backward_mask_on_activation_threshold, deep_backward_no_bias_grad,
                       deep_backward_sigmoid_twice, deep_backward_missing_bias_keys, deep_backward_overwrites_cache],
@@ -392,4 +403,6 @@ MESSAGES = {
                                                         "!must not come out"),
                         "sigmoid_forward_clipped": ("clipped", "!must not come out")},
     "init_params": {"init_xavier_glorot_average": ("fan-in", "xavier_normal_")},
+    "relu_forward": {"relu_forward_float64": ("dtype float64", "float32 in, float32 out")},
+    "deep_forward": {"deep_forward_float64": ("dtype float64", "float32 in, float32 out")},
 }
