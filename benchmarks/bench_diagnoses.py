@@ -1,6 +1,6 @@
 """The monitor's diagnoses measured like a classifier on the labelled corpus of real training runs.
 
-Runs every run of ``tests/monitor_runs`` (20 healthy, 22 faulty; static mode, statistics and diagnoses on the
+Runs every run of ``tests/monitor_runs`` (23 healthy, 22 faulty; static mode, statistics and diagnoses on the
 monitor's call-count schedule, so the table is the same on every run) and prints two tables: per run its label,
 the codes that would name its fault, the codes found at warning/error level (in the whole log, withdrawn ones too)
 and the verdict; per diagnosis code its true positives (a correct code on a faulty run), false alarms (on healthy
