@@ -89,6 +89,9 @@ assert len(cache_t) == 3, f"the cache should be (x, W, b), got {len(cache_t)} it
 assert_close(cache_t[0], x_t, "cache[0] (the input x, which the backward pass needs for dW)")
 assert_close(cache_t[1], W_t, "cache[1] (W)")
 assert_close(cache_t[2], b_t, "cache[2] (b)")
+out32 = np.asarray(run(affine_forward, x_t.astype(np.float32), W_t.astype(np.float32), b_t.astype(np.float32))[0])
+assert out32.dtype == np.float32, (f"affine_forward on float32 inputs returned dtype {out32.dtype}: keep the inputs' "
+                                   "dtype (float32 in, float32 out; later chapters train in float32)")
 print("affine_forward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_affine_forward
@@ -142,6 +145,12 @@ assert_shape(db_t, b_t.shape, "db (the shape of b)")
 assert_close(db_t, [2.0, 2.0, 2.0], "db (dout summed over the batch)")
 assert_close(dW_t, [[4.0, 3.0, 5.0], [2.5, -0.5, 5.5]], "dW")
 assert_close(dx_t, [[-1.0, 2.5], [1.0, 1.0], [0.0, 3.5]], "dx")
+grads32 = run(affine_backward, dout_t.astype(np.float32), (x_t.astype(np.float32), W_t.astype(np.float32),
+                                                         b_t.astype(np.float32)))
+for name32, g32 in zip(("dx", "dW", "db"), grads32):
+    assert np.asarray(g32).dtype == np.float32, (f"affine_backward on float32 inputs returned {name32} of dtype "
+                                                 f"{np.asarray(g32).dtype}: keep the inputs' dtype (float32 in, "
+                                                 "float32 out; np.ones(N) alone is float64)")
 print("affine_backward: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_affine_backward
@@ -182,6 +191,9 @@ assert_returns_tuple(result, 2, "mse_loss(pred, target)", "loss, dpred")
 loss_t, dpred_t = result
 assert_close(loss_t, 1.25, "loss = (0 + 4 + 0 + 1) / 4")
 assert_close(dpred_t, [[0.0, 1.0], [0.0, -0.5]], "dpred = 2 (pred - target) / 4")
+dpred32 = np.asarray(run(mse_loss, np.array([[1.0, 2.0]], np.float32), np.array([[1.0, 0.0]], np.float32))[1])
+assert dpred32.dtype == np.float32, (f"mse_loss on float32 inputs returned dpred of dtype {dpred32.dtype}: keep the "
+                                     "inputs' dtype (float32 in, float32 out; the loss is a Python float)")
 print("mse_loss: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mse_loss

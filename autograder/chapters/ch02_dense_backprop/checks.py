@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch02_dense_backprop import reference as ref
+from autograder.chapters.ch02_dense_backprop.dtype_cases import check_float32
 from autograder.chapters.messages import gettext as _
 from course.compare import (
     HINT_KEYS,
@@ -62,6 +63,7 @@ def check_affine_forward(fn):
         for name, g, e in zip(("dx", "dW", "db"), got, ref.affine_backward(dout, ref_cache)):
             expect_close(g, e, _("{what}: the cache should be (x, W, b); backward from it gives a wrong {name}",
                                  what=what, name=name))
+    check_float32("affine_forward", fn)
 
 
 def check_affine_backward(fn):
@@ -79,6 +81,7 @@ def check_affine_backward(fn):
             if g is None:
                 fail(_("{what}: {name} is None; every gradient must be returned", what=what, name=name))
             expect_close(g, e, _("{what}: {name}", what=what, name=name))
+    check_float32("affine_backward", fn)
 
 
 def check_mse_loss(fn):
@@ -94,6 +97,7 @@ def check_mse_loss(fn):
         expect_scalar(loss, ref_loss, _("{what}: loss (the mean of the squared errors over all {size} elements)",
                                         what=what, size=pred.size))
         expect_close(dpred, ref_dpred, _("{what}: {name}", what=what, name="dpred"))
+    check_float32("mse_loss", fn)
 
 
 def _cubic(x):

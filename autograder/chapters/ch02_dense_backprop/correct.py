@@ -30,7 +30,7 @@ def affine_backward_einsum(dout, cache):
 def affine_backward_dot(dout, cache):
     """np.dot with W.transpose(), db as a ones vector times dout, cache read by index."""
     x, W = cache[0], cache[1]
-    ones = np.ones(dout.shape[0])
+    ones = np.ones(dout.shape[0], dtype=dout.dtype)
     return np.dot(dout, W.transpose()), np.dot(x.transpose(), dout), ones @ dout
 
 
@@ -44,7 +44,7 @@ def mse_sum_over_size(pred, target):
 def mse_square_mean(pred, target):
     """np.square(...).mean(), returned as a NumPy float64 scalar."""
     err = pred - target
-    return np.square(err).mean(), 2 * err / np.prod(err.shape)
+    return np.square(err).mean(), 2 * err / int(np.prod(err.shape))  # a Python int keeps float32
 
 
 def numgrad_flat(f, x, h=1e-5):

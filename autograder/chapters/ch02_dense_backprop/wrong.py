@@ -2,6 +2,12 @@
 
 import numpy as np
 
+from autograder.chapters.ch02_dense_backprop.wrong_dtype import (
+    affine_backward_db_ones_float64,
+    affine_forward_float64_buffer,
+    mse_dpred_astype_float,
+)
+
 
 def affine_forward_transposed_W(x, W, b):
     """Multiplies by W transposed (x @ W.T): runs only when W is square, and is wrong there."""
@@ -224,11 +230,12 @@ def relerr_floor_1e8(a, b):
 
 WRONG = {
     "affine_forward": [affine_forward_transposed_W, affine_forward_no_bias, affine_forward_cache_out,
-                       affine_forward_in_place, affine_forward_cache_no_bias],
+                       affine_forward_in_place, affine_forward_cache_no_bias, affine_forward_float64_buffer],
     "affine_backward": [affine_backward_transposed_dW, affine_backward_db_wrong_axis, affine_backward_db_mean,
                         affine_backward_extra_1_over_N, affine_backward_dx_no_transpose,
-                        affine_backward_no_bias_grad],
-    "mse_loss": [mse_sum, mse_mean_over_rows, mse_grad_no_2, mse_grad_no_1_over_N, mse_grad_sign],
+                        affine_backward_no_bias_grad, affine_backward_db_ones_float64],
+    "mse_loss": [mse_sum, mse_mean_over_rows, mse_grad_no_2, mse_grad_no_1_over_N, mse_grad_sign,
+                 mse_dpred_astype_float],
     "numerical_gradient": [numgrad_forward, numgrad_not_restored, numgrad_restore_by_arithmetic,
                            numgrad_divide_by_h, numgrad_ignores_h, numgrad_first_row_only, numgrad_perturbs_copy],
     "relative_error": [relerr_absolute, relerr_one_sided, relerr_nan_for_zeros, relerr_elementwise,
