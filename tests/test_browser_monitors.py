@@ -12,6 +12,7 @@ guards of 4x the chapter's stated time budget.
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 import urllib.request
@@ -38,6 +39,11 @@ RUNNING_MONITOR_DRAWN = """() => {
   }
   return -1;
 }"""
+# COURSE_MONITOR_PICTURES=full: the chapters in full mode and a tall page throughout, for the pictures of a
+# monitor mid-training in docs/images (quick-mode loops end within a second, before or right after their first
+# draw; a tall page while training runs slows the run, so the quick test keeps it for the end pictures)
+FULL = os.environ.get("COURSE_MONITOR_PICTURES") == "full"
+MID_POINTS = 8  # full mode: the mid-training picture waits (up to 10 s) for this many points on the loss panel
 DONE = "notebook-done.txt"  # written by a last cell the test appends: every cell before it has run
 
 
@@ -57,8 +63,8 @@ def lab(tmp_path_factory):
         nb = nbformat.read(source_path(chapter), as_version=4)
         nb.cells.append(nbformat.v4.new_code_cell(f"open({DONE!r}, 'w').write('done')"))
         nbformat.write(nb, nbdir / chapter / f"{chapter}.ipynb")
-    env = isolated_env(tmp, COURSE_QUICK="1", COURSE_DATA_FIXTURES=str(SHARED_DATA))
-    for var in ("COURSE_MONITOR", "NBGRADER_EXECUTION"):
+    env = isolated_env(tmp, COURSE_DATA_FIXTURES=str(SHARED_DATA), **({} if FULL else {"COURSE_QUICK": "1"}))
+    for var in ("COURSE_MONITOR", "NBGRADER_EXECUTION") + (("COURSE_QUICK",) if FULL else ()):
         env.pop(var, None)
     # every cell in the DOM: a windowed notebook leaves off-screen cells out of it, and Run All stopped short there
     tracker = tmp / ".env" / "jcfg" / "lab" / "user-settings" / "@jupyterlab" / "notebook-extension"
@@ -82,7 +88,7 @@ def lab(tmp_path_factory):
 def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
     browser, base, token, nbdir = lab
     done = nbdir / chapter / DONE
-    page = browser.new_page(viewport={"width": 1300, "height": 1000})
+    page = browser.new_page(viewport={"width": 1300, "height": 2400 if FULL else 1000})
     guard_ms = 4 * budget(chapter) * 1000 + 120_000  # a hang guard: 4x the budget, plus the kernel's start
     try:
         open_and_run_all(page, f"{base}/lab/tree/{chapter}/{chapter}.ipynb?token={token}&reset")
@@ -97,8 +103,18 @@ def test_monitor_screenshots_mid_training_and_at_the_end(lab, chapter):
             page.wait_for_timeout(100)
         if mid >= 0:
             cell = page.locator(".jp-CodeCell").nth(mid)
+            panel = cell.locator(f'{MONITOR} .ctm-panel[data-kind="main"]')
+            for _ in range(100 if FULL else 0):  # full mode: a few redraws in (the loops run for seconds)
+                if int(panel.get_attribute("data-points") or "0") >= MID_POINTS or \
+                        "*" not in cell.locator(".jp-InputPrompt").inner_text():
+                    break
+                page.wait_for_timeout(100)
             cell.locator(MONITOR).scroll_into_view_if_needed()
             cell.locator(MONITOR).screenshot(path=str(ARTIFACTS / f"{chapter}_1_mid.png"))
+            running = "*" in cell.locator(".jp-InputPrompt").inner_text()
+            print(f"[monitors] {chapter}: mid picture of cell {mid}, {'still running' if running else 'ended'}")
+            if FULL:  # the pictures mid-training only: the end pictures come from the QUICK run
+                return
         else:  # chapter 1's 6-epoch run can end before the first draw reaches the page: no mid-training picture
             print(f"[monitors] {chapter}: every training cell ended before its first plot showed; no mid screenshot")
 
