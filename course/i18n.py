@@ -37,7 +37,7 @@ LOCALE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
 # a space the template puts between a placeholder and Chinese text (for a Latin value) is dropped when the value is
 # Chinese too: "{what} 的形状" -> "out 的形状", "结果的形状"; and beside full-width punctuation:
 # "（应为 0） 不正确" -> "（应为 0）不正确"
-CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u3000-\u303f\uff01-\uff1f]) (?=[\u3400-\u9fff\u3000-\u303f\uff01-\uff1f])")
+CJK_GAP = re.compile(r"(?<=[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e]) (?=[\u3400-\u9fff\u3000-\u303f\uff01-\uff5e])")
 CHOSEN: contextvars.ContextVar[str | None] = contextvars.ContextVar("course_language", default=None)
 
 

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from course.i18n import ENGLISH, current, fill, join
 
-__all__ = ["gettext", "ngettext", "join", "translations"]  # join: a list inside a sentence ("a, b"; "a、b")
+__all__ = ["N_", "gettext", "ngettext", "join", "translations"]  # join: a list inside a sentence ("a, b"; "a、b")
 
 DOMAIN = "checks"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"
@@ -43,3 +43,8 @@ def ngettext(singular: str, plural: str, n: int, /, **names) -> str:
     """The singular or plural form for ``n`` in the language in effect (``n`` is also a placeholder)."""
     return fill(translations(current()).ngettext(singular, plural, n), singular if n == 1 else plural,
                 {"n": n, **names})
+
+
+def N_(message: str) -> str:  # noqa: N802 (the gettext convention)
+    """Mark ``message`` for the checks' catalog without translating it (a constant, translated where it is shown)."""
+    return message

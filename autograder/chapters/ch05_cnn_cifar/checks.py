@@ -12,7 +12,9 @@ import numpy as np
 from autograder.chapters.ch05_cnn_cifar import reference as ref
 from autograder.chapters.ch05_cnn_cifar.dtype_cases import check_float32
 from autograder.chapters.ch05_cnn_cifar.step_timing import POOL_FACTOR, check_batch_rule, check_step_rule
-from course.compare import as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
+from autograder.chapters.messages import N_, join
+from autograder.chapters.messages import gettext as _
+from course.compare import HINT_KEYS, as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
 
 __all__ = [
     "check_conv_forward_naive",
@@ -29,8 +31,8 @@ SPEEDUP = 50  # the fast convolution must beat the naive loops by at least this 
 SPEED_ROUNDS, FAST_RUNS = 3, 5  # see _check_speed
 SPEED_SHAPE = dict(x=(8, 3, 16, 16), w=(8, 3, 3, 3), stride=1, pad=1)
 
-LAYOUT = ("im2col layout: cols[(c * kh + p) * kw + q, (n * Ho + i) * Wo + j] = "
-          "x_pad[n, c, i * stride + p, j * stride + q]")
+LAYOUT = N_("im2col layout: cols[(c * kh + p) * kw + q, (n * Ho + i) * Wo + j] = "
+            "x_pad[n, c, i * stride + p, j * stride + q]")
 
 
 def _conv_case(rng, case):
@@ -52,7 +54,7 @@ def _conv_case(rng, case):
     x = rng.normal(size=(N, C, H, W))
     w = rng.normal(size=(F, C, KH, KW))
     b = rng.normal(size=F)
-    what = f"x {x.shape}, w {w.shape}, stride={stride}, pad={pad}"
+    what = f"x {x.shape}, w {w.shape}, stride={stride}, pad={pad}"  # code: the same in every language
     return x, w, b, stride, pad, what
 
 
@@ -64,19 +66,21 @@ def _check_conv_forward(fn, name, fast):
         x, w, b, stride, pad, what = _conv_case(rng, case)
         res = expect_tuple(call(fn, x, w, b, stride, pad), 2, f"{name}({what})", "out, cache")
         out_ref, cache_ref = (ref.conv_forward_fast if fast else ref.conv_forward_naive)(x, w, b, stride, pad)
-        expect_close(res[0], out_ref, f"{name}({what}): out", 1e-6, 1e-8)
+        call_text = f"{name}({what})"
+        expect_close(res[0], out_ref, _("{what}: {name}", what=call_text, name="out"), 1e-6, 1e-8)
         n_cache = 6 if fast else 5
         names = "(x, w, b, stride, pad, cols)" if fast else "(x, w, b, stride, pad)"
-        cache = expect_tuple(res[1], n_cache, f"{name}({what}): cache", names)
-        expect_close(cache[0], x, f"{name}({what}): cache[0] should be the input x (unpadded)", 0, 0,
+        cache = expect_tuple(res[1], n_cache, _("{what}: {name}", what=call_text, name="cache"), names)
+        expect_close(cache[0], x, _("{what}: cache[0] should be the input x (unpadded)", what=call_text), 0, 0,
                      "cache_contents")
-        expect_close(cache[1], w, f"{name}({what}): cache[1] should be the filters w", 0, 0, "cache_contents")
+        expect_close(cache[1], w, _("{what}: cache[1] should be the filters w", what=call_text), 0, 0,
+                     "cache_contents")
         if (cache[3], cache[4]) != (stride, pad):
-            fail(f"{name}({what}): cache[3:5] should be (stride, pad) = ({stride}, {pad}), got {cache[3:5]}",
-                 "cache_contents")
+            fail(_("{what}: cache[3:5] should be (stride, pad) = ({stride}, {pad}), got {got}", what=call_text,
+                   stride=stride, pad=pad, got=cache[3:5]), "cache_contents")
         if fast:
-            expect_close(cache[5], cache_ref[5], f"{name}({what}): cache[5] should be im2col(x, KH, KW, stride, "
-                         f"pad) ({LAYOUT})", 1e-12, 0, "layout")
+            expect_close(cache[5], cache_ref[5], _("{what}: cache[5] should be im2col(x, KH, KW, stride, pad) "
+                                                   "({layout})", what=call_text, layout=_(LAYOUT)), 1e-12, 0, "layout")
     check_float32(name, fn)
 
 
@@ -87,14 +91,16 @@ def _check_conv_backward(fn, name, fast):
         x, w, b, stride, pad, what = _conv_case(rng, case)
         out, cache = forward(x, w, b, stride, pad)
         dout = rng.normal(size=out.shape)
-        res = expect_tuple(call(fn, dout, cache), 3, f"{name}(dout, cache) for {what}", "dx, dw, db")
+        res = expect_tuple(call(fn, dout, cache), 3, _("{name}(dout, cache) for {case}", name=name, case=what),
+                           "dx, dw, db")
         dx, dw, db = backward(dout, cache)
+        call_text = f"{name}, {what}"
         if fast:
-            _expect_dout_layout(res, dout, cache, f"{name}, {what}")
-        expect_close(res[0], dx, f"{name}, {what}: dx", 1e-6, 1e-8)
-        expect_close(res[1], dw, f"{name}, {what}: dw (summed over the {x.shape[0]} images of the batch)",
-                     1e-6, 1e-8)
-        expect_close(res[2], db, f"{name}, {what}: db", 1e-6, 1e-8)
+            _expect_dout_layout(res, dout, cache, call_text)
+        expect_close(res[0], dx, _("{what}: {name}", what=call_text, name="dx"), 1e-6, 1e-8)
+        expect_close(res[1], dw, _("{what}: dw (summed over the {n} images of the batch)", what=call_text,
+                                   n=x.shape[0]), 1e-6, 1e-8)
+        expect_close(res[2], db, _("{what}: {name}", what=call_text, name="db"), 1e-6, 1e-8)
     check_float32(name, fn)
 
 
@@ -110,9 +116,10 @@ def _expect_dout_layout(res, dout, cache, what):
     hits = [name for name, got, bad in zip(("dx", "dw", "db"), res, scrambled)
             if np.shape(got) == bad.shape and np.allclose(np.asarray(got, dtype=np.float64), bad, 1e-6, 1e-8)]
     if hits and not np.allclose(scrambled[2], dout.sum(axis=(0, 2, 3))):
-        fail(f"{what}: {', '.join(hits)} match(es) what dout.reshape(F, -1) gives: dout is (N, F, Ho, Wo), so a plain "
-             "reshape mixes the images and the filters (it is right only for N = 1). Bring F first: "
-             "dout.transpose(1, 0, 2, 3).reshape(F, -1) has columns in im2col's (n, i, j) order", "dout_layout")
+        fail(_("{what}: {names} match(es) what dout.reshape(F, -1) gives: dout is (N, F, Ho, Wo), so a plain reshape "
+               "mixes the images and the filters (it is right only for N = 1). Bring F first: "
+               "dout.transpose(1, 0, 2, 3).reshape(F, -1) has columns in im2col's (n, i, j) order", what=what,
+               names=join(hits)), "dout_layout")
 
 
 def check_conv_forward_naive(fn):
@@ -128,13 +135,14 @@ def check_conv_backward_naive(fn):
 def check_im2col(fn):
     """im2col(x, kh, kw, stride, pad) -> cols (C*kh*kw, N*Ho*Wo) in the documented layout."""
     for case, rng in enumerate(rngs(521, CONV_CASES)):
-        x, w, _, stride, pad, what = _conv_case(rng, case)
+        x, w, _b, stride, pad, what = _conv_case(rng, case)
         F, C, KH, KW = w.shape
         expected = ref.im2col(x, KH, KW, stride, pad)
         cols = expect_shape(call(fn, x, KH, KW, stride, pad), expected.shape,
                             f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})")
-        expect_close(cols, expected, f"im2col(x {x.shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad}) "
-                     f"[{LAYOUT}]", 0, 0, "layout")
+        expect_close(cols, expected, _("im2col(x {shape}, kh={kh}, kw={kw}, stride={stride}, pad={pad}) [{layout}]",
+                                       shape=x.shape, kh=KH, kw=KW, stride=stride, pad=pad, layout=_(LAYOUT)), 0, 0,
+                     "layout")
     check_float32("im2col", fn)
 
 
@@ -145,7 +153,7 @@ def check_col2im(fn):
     """
     cases = []
     for case, rng in enumerate(rngs(531, CONV_CASES)):
-        x, w, _, stride, pad, what = _conv_case(rng, case)
+        x, w, _b, stride, pad, what = _conv_case(rng, case)
         cases.append((rng, x.shape, w.shape[2], w.shape[3], stride, pad))
     rng = np.random.default_rng(532)
     cases.append((rng, (2, 3, 6, 7), 3, 3, 1, 1))  # heavy overlap: a pixel is in up to 9 windows
@@ -156,12 +164,12 @@ def check_col2im(fn):
         N, C, H, W = shape
         Ho, Wo = (H + 2 * pad - KH) // stride + 1, (W + 2 * pad - KW) // stride + 1
         cols = rng.normal(size=(C * KH * KW, N * Ho * Wo))
-        what = f"col2im(cols {cols.shape}, x_shape={shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})"
+        call_text = f"col2im(cols {cols.shape}, x_shape={shape}, kh={KH}, kw={KW}, stride={stride}, pad={pad})"
         if stride < max(KH, KW):
-            what, key = what + " (windows overlap here: their contributions must be added, not overwritten)", \
-                "accumulate"
+            what, key = _("{what} (windows overlap here: their contributions must be added, not overwritten)",
+                          what=call_text), "accumulate"
         else:
-            what, key = what + f" (no windows overlap here; {LAYOUT})", "layout"
+            what, key = _("{what} (no windows overlap here; {layout})", what=call_text, layout=_(LAYOUT)), "layout"
         expect_close(call(fn, cols, shape, KH, KW, stride, pad), ref.col2im(cols, shape, KH, KW, stride, pad),
                      what, 1e-9, 1e-12, key)
     check_float32("col2im", fn)
@@ -179,25 +187,30 @@ def _check_speed(name, fn, args, naive, naive_args):
     """
     call(fn, *args)  # warm-up (caches, lazy imports); its result was checked above
     t_naive, t_fast = [], []
-    for _ in range(SPEED_ROUNDS):
+    for _round in range(SPEED_ROUNDS):
         t_naive += time_calls(naive, *naive_args, repeats=1)
         try:
             t_fast += time_calls(fn, *args, repeats=FAST_RUNS)
         except Exception as exc:
             if getattr(exc, "remote_died", False):
                 raise
-            fail(f"{name} raised {getattr(exc, 'ename', None) or type(exc).__name__} while being timed: {exc}")
+            ename = getattr(exc, "ename", None) or type(exc).__name__
+            fail(_("{name} raised {error_type} while being timed: {error}", name=name, error_type=ename, error=exc),
+                 f"raised_{ename}" if f"raised_{ename}" in HINT_KEYS else "raised")
         if min(t_naive) / max(min(t_fast), 1e-7) < SPEEDUP / 10:
             break
     own, loops = max(min(t_fast), 1e-7), min(t_naive)
     ratio = loops / own
     shape = f"x {SPEED_SHAPE['x']}, w {SPEED_SHAPE['w']}, stride={SPEED_SHAPE['stride']}, pad={SPEED_SHAPE['pad']}"
-    timing = f"{own * 1e3:.2f} ms vs {loops * 1e3:.1f} ms, fastest of {len(t_fast)} and {len(t_naive)} runs"
+    timing = _("{own:.2f} ms vs {loops:.1f} ms, fastest of {fast_runs} and {naive_runs} runs", own=own * 1e3,
+               loops=loops * 1e3, fast_runs=len(t_fast), naive_runs=len(t_naive))
     if ratio < SPEEDUP:
-        fail(f"{name} is only {ratio:.1f}x faster than the reference naive loops on {shape} ({timing}); it must "
-             f"be at least {SPEEDUP}x faster. Loop over the kernel offsets (kh * kw iterations) in im2col/col2im, "
-             "never over windows, pixels or images.", "too_slow")
-    print(f"{name}: {ratio:.0f}x faster than the naive loops on {shape} ({timing}; at least {SPEEDUP}x required)")
+        fail(_("{name} is only {ratio:.1f}x faster than the reference naive loops on {shape} ({timing}); it must be "
+               "at least {speedup}x faster. Loop over the kernel offsets (kh * kw iterations) in im2col/col2im, never "
+               "over windows, pixels or images.", name=name, ratio=ratio, shape=shape, timing=timing,
+               speedup=SPEEDUP), "too_slow")
+    print(_("{name}: {ratio:.0f}x faster than the naive loops on {shape} ({timing}; at least {speedup}x required)",
+            name=name, ratio=ratio, shape=shape, timing=timing, speedup=SPEEDUP))
     return ratio
 
 
@@ -226,7 +239,7 @@ def check_conv_backward_fast(fn):
     _check_conv_backward(fn, "conv_backward_fast", fast=True)
     x, w, b, stride, pad = _speed_inputs()
     out, cache_fast = ref.conv_forward_fast(x, w, b, stride, pad)
-    _, cache_naive = ref.conv_forward_naive(x, w, b, stride, pad)
+    _out, cache_naive = ref.conv_forward_naive(x, w, b, stride, pad)
     dout = np.random.default_rng(541).normal(size=out.shape)
     _check_speed("conv_backward_fast", fn, (dout, cache_fast), ref.conv_backward_naive, (dout, cache_naive))
     check_batch_rule("conv_backward_fast", fn, backward=True)
@@ -256,14 +269,15 @@ def _pool_cases():
 def check_maxpool_forward(fn):
     """maxpool_forward(x, size, stride) -> (out, cache=(x, size, stride))."""
     for x, size, stride in _pool_cases():
-        what = f"maxpool_forward(x {x.shape}, size={size}, stride={stride})"
+        what = f"maxpool_forward(x {x.shape}, size={size}, stride={stride})"  # code: the same in every language
         res = expect_tuple(call(fn, x, size, stride), 2, what, "out, cache")
-        out, _ = ref.maxpool_forward(x, size, stride)
-        expect_close(res[0], out, f"{what}: out", 0, 0)
-        cache = expect_tuple(res[1], 3, f"{what}: cache", "(x, size, stride)")
-        expect_close(cache[0], x, f"{what}: cache[0] should be the input x", 0, 0)
+        out, _cache = ref.maxpool_forward(x, size, stride)
+        expect_close(res[0], out, _("{what}: {name}", what=what, name="out"), 0, 0)
+        cache = expect_tuple(res[1], 3, _("{what}: {name}", what=what, name="cache"), "(x, size, stride)")
+        expect_close(cache[0], x, _("{what}: cache[0] should be the input x", what=what), 0, 0)
         if (cache[1], cache[2]) != (size, stride):
-            fail(f"{what}: cache should be (x, size, stride), got (x, {cache[1]!r}, {cache[2]!r})")
+            fail(_("{what}: cache should be (x, size, stride), got (x, {size!r}, {stride!r})", what=what,
+                   size=cache[1], stride=cache[2]))
     check_float32("maxpool_forward", fn)
     check_step_rule("maxpool_forward", fn, layer_factor=POOL_FACTOR)
 
@@ -274,28 +288,31 @@ def check_maxpool_backward(fn):
     x = np.array([[[[1.0, 2.0], [4.0, 3.0]]]])
     dx = as_array(call(fn, np.array([[[[5.0]]]]), (x, 2, 2)), "maxpool_backward")
     if dx.shape == x.shape and np.count_nonzero(dx) > 1:
-        fail("maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 gave gradient to "
-             f"{np.count_nonzero(dx)} positions ({dx.reshape(-1).tolist()}): only the window's maximum (the 4, the "
-             "value the forward pass passed on) gets dout; the other positions did not affect the output and get "
-             "0", "pool_max_only")
-    expect_close(dx, [[[[0.0, 0.0], [5.0, 0.0]]]], "maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 "
-                 "(no ties: the maximum 4 gets all of dout)", 0, 0)
+        fail(_("maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 gave gradient to {count} positions "
+               "({values}): only the window's maximum (the 4, the value the forward pass passed on) gets dout; the "
+               "other positions did not affect the output and get 0", count=np.count_nonzero(dx),
+               values=dx.reshape(-1).tolist()), "pool_max_only")
+    expect_close(dx, [[[[0.0, 0.0], [5.0, 0.0]]]], _("maxpool_backward for the window [[1, 2], [4, 3]] with dout 5 "
+                                                    "(no ties: the maximum 4 gets all of dout)"), 0, 0)
     # A hand case: ties in a 2x2 window; the whole gradient goes to the first maximum in row-major order.
     x = np.array([[[[1.0, 1.0], [0.0, 1.0]]]])
     dx = call(fn, np.array([[[[5.0]]]]), (x, 2, 2))
-    expect_close(dx, [[[[5.0, 0.0], [0.0, 0.0]]]], "maxpool_backward for the window [[1, 1], [0, 1]] with "
-                 "dout 5 (tied maxima: only the first one, in row-major order, gets the gradient)", 0, 0)
+    expect_close(dx, [[[[5.0, 0.0], [0.0, 0.0]]]], _("maxpool_backward for the window [[1, 1], [0, 1]] with dout 5 "
+                                                    "(tied maxima: only the first one, in row-major order, gets the "
+                                                    "gradient)"), 0, 0)
     for x, size, stride in _pool_cases():
         out, cache = ref.maxpool_forward(x, size, stride)
         dout = np.random.default_rng(int(x.size)).normal(size=out.shape)
-        what = f"maxpool_backward for x {x.shape}, size={size}, stride={stride}"
-        notes = []
-        if len(np.unique(x)) < x.size:
-            notes.append("tied maxima: only the first in each window gets the gradient")
-        if stride < size:
-            notes.append("overlapping windows: a pixel's gradient is the sum over the windows it wins")
-        if notes:
-            what += " (" + "; ".join(notes) + ")"
+        what = _("maxpool_backward for x {shape}, size={size}, stride={stride}", shape=x.shape, size=size,
+                 stride=stride)
+        tied, overlap = len(np.unique(x)) < x.size, stride < size
+        if tied and overlap:
+            what = _("{what} (tied maxima: only the first in each window gets the gradient; overlapping windows: a "
+                     "pixel's gradient is the sum over the windows it wins)", what=what)
+        elif tied:
+            what = _("{what} (tied maxima: only the first in each window gets the gradient)", what=what)
+        elif overlap:
+            what = _("{what} (overlapping windows: a pixel's gradient is the sum over the windows it wins)", what=what)
         expect_close(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what, 1e-9, 1e-12)
     check_float32("maxpool_backward", fn)
     check_step_rule("maxpool_backward", fn)
