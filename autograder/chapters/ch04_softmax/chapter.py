@@ -94,6 +94,9 @@ assert_close(p_small.sum(axis=1), [1.0, 1.0], "row sums of softmax(z_small)")
 p_big = run(softmax, np.array([[1000.0, 0.0], [-1000.0, -1000.0]]))
 assert np.all(np.isfinite(p_big)), f"softmax overflowed for large logits: {p_big}"
 assert_close(p_big, [[1.0, 0.0], [0.5, 0.5]], "softmax of large logits")
+p32 = np.asarray(run(softmax, np.array([[1.0, 2.0, 3.0]], np.float32)))
+assert p32.dtype == np.float32, (f"softmax of float32 logits returned dtype {p32.dtype}: keep the input's dtype "
+                                 "(float32 in, float32 out; the chapter trains in float32)")
 print("softmax: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_softmax
@@ -153,6 +156,9 @@ loss_zero, _ = run(softmax_cross_entropy, np.zeros((5, 10)), np.arange(5))
 assert_close(loss_zero, np.log(10), "loss when all 10 classes get the same score (should be ln 10)")
 loss_big, d_big = run(softmax_cross_entropy, np.array([[1e4, 0.0, -1e4]]), np.array([2]))
 assert_close(loss_big, 2e4, "loss for logits [1e4, 0, -1e4] and label 2 (should be 2e4, not inf)")
+d32 = np.asarray(run(softmax_cross_entropy, np.array([[1.0, 2.0, 3.0]], np.float32), np.array([2]))[1])
+assert d32.dtype == np.float32, (f"softmax_cross_entropy on float32 logits returned dlogits of dtype {d32.dtype}: "
+                                 "keep the input's dtype (float32 in, float32 out; the loss is a Python float)")
 print("softmax_cross_entropy: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_softmax_cross_entropy

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch04_softmax import reference as ref
+from autograder.chapters.ch04_softmax.dtype_cases import check_float32
 from autograder.chapters.messages import gettext as _
 from autograder.chapters.messages import join
 from course.compare import (
@@ -58,6 +59,7 @@ def check_softmax(fn):
     # A single example (N = 1) and the largest logit taking (almost) all the mass.
     z = np.array([[1e4, 0.0, -1e4]])
     expect_close(call(fn, z), [[1.0, 0.0, 0.0]], "softmax([[1e4, 0, -1e4]])", 0, 1e-12)
+    check_float32("softmax", fn)
 
 
 def _expect_loss(loss, loss_ref, z, what):
@@ -105,6 +107,7 @@ def check_softmax_cross_entropy(fn):
     z, y = np.zeros((4, 10)), np.array([0, 3, 9, 5])
     loss, _dlogits = expect_tuple(call(fn, z, y), 2, "softmax_cross_entropy(zeros((4, 10)), y)", "loss, dlogits")
     expect_scalar(loss, np.log(10), _("loss for all-zero logits over 10 classes (should be ln 10)"), 1e-9)
+    check_float32("softmax_cross_entropy", fn)
 
 
 def check_one_hot(fn):

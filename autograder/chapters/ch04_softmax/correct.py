@@ -16,8 +16,10 @@ def softmax_logsumexp(z):
 
 def softmax_row_loop(z):
     """A Python loop over the rows, each normalised on its own (subtracting its own maximum)."""
-    out = np.empty(np.shape(z), dtype=np.float64)
-    for i, row in enumerate(np.asarray(z, dtype=np.float64)):
+    z = np.asarray(z)
+    z = z.astype(np.result_type(z, 1.0))  # integers become float64; float32 stays float32
+    out = np.empty(z.shape, dtype=z.dtype)
+    for i, row in enumerate(z):
         e = np.exp(row - row.max())
         out[i] = e / e.sum()
     return out
@@ -29,7 +31,7 @@ def ce_one_hot_matrix(logits, y):
     N, K = logits.shape
     log_p = logits - logits.max(axis=1, keepdims=True)
     log_p = log_p - np.log(np.exp(log_p).sum(axis=1, keepdims=True))
-    target = np.eye(K)[np.asarray(y, dtype=np.int64)]
+    target = np.eye(K, dtype=log_p.dtype)[np.asarray(y, dtype=np.int64)]
     loss = -np.sum(target * log_p) / N
     return np.float64(loss), (np.exp(log_p) - target) / N
 
@@ -37,7 +39,7 @@ def ce_one_hot_matrix(logits, y):
 def ce_example_loop(logits, y):
     """One example at a time with math.fsum; the loss returned as a Python float."""
     N, K = logits.shape
-    d = np.empty((N, K))
+    d = np.empty((N, K), dtype=np.result_type(logits, 1.0))
     terms = []
     for i in range(N):
         row = logits[i] - logits[i].max()

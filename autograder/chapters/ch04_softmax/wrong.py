@@ -2,6 +2,8 @@
 
 import numpy as np
 
+from autograder.chapters.ch04_softmax.wrong_dtype import ce_one_hot_float64, softmax_float64
+
 
 # -- softmax ------------------------------------------------------------------------------------------------------
 def softmax_wrong_axis(z):
@@ -294,9 +296,9 @@ def accuracy_float32(logits, y):
 
 WRONG = {
     "softmax": [softmax_wrong_axis, softmax_unstable, softmax_global_max, softmax_no_keepdims,
-                softmax_plain_exp_ratio],
+                softmax_plain_exp_ratio, softmax_float64],
     "softmax_cross_entropy": [ce_not_divided_by_n, ce_sum_loss, ce_log_of_unstable_softmax, ce_log_eps,
-                              ce_gradient_sign, ce_forgets_one_hot, ce_wrong_axis_softmax],
+                              ce_gradient_sign, ce_forgets_one_hot, ce_wrong_axis_softmax, ce_one_hot_float64],
     "one_hot": [one_hot_off_by_one, one_hot_width_from_labels, one_hot_transposed, one_hot_extra_column],
     "iterate_minibatches": [batches_drop_last, batches_with_replacement, batches_overlapping, batches_no_shuffle,
                             batches_misaligned, batches_global_rng, batches_fixed_seed, batches_shuffle_in_place,
