@@ -12,6 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
+from autograder.chapters.messages import gettext as _
 from course.compare import as_array, call, expect_close, expect_tuple, fail
 
 
@@ -27,44 +28,52 @@ def _problem(seed=570):
 def _expect(value, expected, what):
     arr = as_array(value, what)
     if arr.dtype != np.float32:
-        effect = ("doubles the memory and time of every later layer of a training step"
-                  if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 else "is not the training dtype")
-        fail(f"{what} has dtype {arr.dtype}, but every input was float32: keep the inputs' dtype (float32 in, "
-             f"float32 out, as the docstring says; the chapter trains in float32 and a {arr.dtype} result {effect}). "
-             "Create buffers with the input's dtype (np.zeros(shape, dtype=x.dtype); np.zeros(shape) alone is "
-             "float64).", "dtype")
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+            fail(_("{what} has dtype {dtype}, but every input was float32: keep the inputs' dtype (float32 in, float32 "
+                   "out, as the docstring says; the chapter trains in float32 and a {dtype} result doubles the memory "
+                   "and time of every later layer of a training step). Create buffers with the input's dtype "
+                   "(np.zeros(shape, dtype=x.dtype); np.zeros(shape) alone is float64).", what=what, dtype=arr.dtype),
+                 "dtype")
+        fail(_("{what} has dtype {dtype}, but every input was float32: keep the inputs' dtype (float32 in, float32 "
+               "out, as the docstring says; the chapter trains in float32 and a {dtype} result is not the training "
+               "dtype). Create buffers with the input's dtype (np.zeros(shape, dtype=x.dtype); np.zeros(shape) alone "
+               "is float64).", what=what, dtype=arr.dtype), "dtype")
     expect_close(arr, expected, what, 1e-5, 1e-6)
 
 
 def check_float32(name: str, fn) -> None:
     """``fn`` (the graded function ``name``) on float32 inputs: float32 outputs with the reference's values."""
     rng, x, w, b, stride, pad = _problem()
-    what = f"{name} on float32 inputs (x {x.shape}, w {w.shape}, stride={stride}, pad={pad})"
+    what = _("{name} on float32 inputs (x {x}, w {w}, stride={stride}, pad={pad})", name=name, x=x.shape, w=w.shape,
+             stride=stride, pad=pad)
     if name in ("conv_forward_naive", "conv_forward_fast"):
         out = expect_tuple(call(fn, x, w, b, stride, pad), 2, what, "out, cache")[0]
-        _expect(out, ref.conv_forward_naive(x, w, b, stride, pad)[0], f"{what}: out")
+        _expect(out, ref.conv_forward_naive(x, w, b, stride, pad)[0], _("{what}: {name}", what=what, name="out"))
     elif name in ("conv_backward_naive", "conv_backward_fast"):
         forward = ref.conv_forward_fast if name.endswith("fast") else ref.conv_forward_naive
         out, cache = forward(x, w, b, stride, pad)
         dout = rng.normal(size=out.shape).astype(np.float32)
         res = expect_tuple(call(fn, dout, cache), 3, what, "dx, dw, db")
         for label, got, expected in zip(("dx", "dw", "db"), res, ref.conv_backward_naive(dout, cache[:5])):
-            _expect(got, expected, f"{what}: {label}")
+            _expect(got, expected, _("{what}: {name}", what=what, name=label))
     elif name == "im2col":
-        what = f"im2col on a float32 x {x.shape} (kh=3, kw=3, stride={stride}, pad={pad})"
+        what = _("im2col on a float32 x {shape} (kh=3, kw=3, stride={stride}, pad={pad})", shape=x.shape,
+                 stride=stride, pad=pad)
         _expect(call(fn, x, 3, 3, stride, pad), ref.im2col(x, 3, 3, stride, pad), what)
     elif name == "col2im":
         cols = ref.im2col(x, 3, 3, stride, pad)
-        what = f"col2im on float32 cols {cols.shape} (x_shape={x.shape}, kh=3, kw=3, stride={stride}, pad={pad})"
+        what = _("col2im on float32 cols {cols} (x_shape={shape}, kh=3, kw=3, stride={stride}, pad={pad})",
+                 cols=cols.shape, shape=x.shape, stride=stride, pad=pad)
         _expect(call(fn, cols, x.shape, 3, 3, stride, pad), ref.col2im(cols, x.shape, 3, 3, stride, pad), what)
     elif name == "maxpool_forward":
-        what = f"maxpool_forward on a float32 x {x.shape} (size=2, stride=2)"
+        what = _("maxpool_forward on a float32 x {shape} (size=2, stride=2)", shape=x.shape)
         out = expect_tuple(call(fn, x, 2, 2), 2, what, "out, cache")[0]
-        _expect(out, ref.maxpool_forward(x, 2, 2)[0], f"{what}: out")
+        _expect(out, ref.maxpool_forward(x, 2, 2)[0], _("{what}: {name}", what=what, name="out"))
     elif name == "maxpool_backward":
         out, cache = ref.maxpool_forward(x, 2, 2)
         dout = rng.normal(size=out.shape).astype(np.float32)
-        what = f"maxpool_backward on float32 dout {dout.shape} and x {x.shape} (size=2, stride=2)"
+        what = _("maxpool_backward on float32 dout {dout} and x {shape} (size=2, stride=2)", dout=dout.shape,
+                 shape=x.shape)
         _expect(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what)
     else:
-        raise ValueError(f"no float32 case for {name}")
+        raise ValueError(f"no float32 case for {name}")  # a course error (instructor-side), never a learner's

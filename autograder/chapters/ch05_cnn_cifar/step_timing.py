@@ -26,7 +26,8 @@ from __future__ import annotations
 import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
-from course.compare import fail, time_calls
+from autograder.chapters.messages import gettext as _
+from course.compare import HINT_KEYS, fail, time_calls
 
 BATCH_FACTOR = 10
 STEP_FACTOR = 5.0  # correct layers measured up to 2.9x on a loaded 2-core machine (bench_step_rule.py)
@@ -70,7 +71,7 @@ def step_problem(batch: int = 64, seed: int = 560):
     p, c3 = ref.maxpool_forward(h, 2, 2)
     flat = p.reshape(batch, -1)
     s = flat @ W2 + b2
-    _, ds = _softmax_ce(s, y)
+    _loss, ds = _softmax_ce(s, y)
     dp = (ds @ W2.T).reshape(p.shape)
     da = _relu_back(ref.maxpool_backward(dp, c3), a)
     return {
@@ -97,7 +98,9 @@ def _timed(name, fn, args):
     except Exception as exc:
         if getattr(exc, "remote_died", False):
             raise
-        fail(f"{name} raised {getattr(exc, 'ename', None) or type(exc).__name__} while being timed: {exc}")
+        ename = getattr(exc, "ename", None) or type(exc).__name__
+        fail(_("{name} raised {error_type} while being timed: {error}", name=name, error_type=ename, error=exc),
+             f"raised_{ename}" if f"raised_{ename}" in HINT_KEYS else "raised")
 
 
 def step_measure(name, fn, layers, args):
@@ -110,7 +113,7 @@ def _measure(name, fn, layers, args):
     """(step slowdown, the layer's share of the step, summary, the layer's time over the reference layer's)."""
     ref_times: dict[str, list[list[float]]] = {k: [] for k in layers}
     own: list[list[float]] = []
-    for _ in range(ROUNDS):  # interleaved: a burst of load hits the reference layers and the student's alike
+    for _round in range(ROUNDS):  # interleaved: a burst of load hits the reference layers and the student's alike
         for layer, (ref_fn, ref_args) in layers.items():
             ref_times[layer].append(time_calls(ref_fn, *ref_args, repeats=REPEATS))
         own.append(_timed(name, fn, args))
@@ -119,10 +122,11 @@ def _measure(name, fn, layers, args):
     mine = _median(own)
     step = total - med[name] + mine
     rows = "; ".join(f"{k} {v * 1e3:.2f} ms" for k, v in med.items())
-    summary = (f"{name}: {mine * 1e3:.2f} ms per call at batch 64 (reference {med[name] * 1e3:.2f} ms, "
-               f"{mine / max(med[name], 1e-9):.1f}x); the training step takes {step * 1e3:.1f} ms with it, "
-               f"{step / total:.2f}x the {total * 1e3:.1f} ms of the reference step (reference layers: {rows}; "
-               f"{ROUNDS} rounds of {REPEATS} runs)")
+    summary = _("{name}: {mine:.2f} ms per call at batch 64 (reference {theirs:.2f} ms, {ratio:.1f}x); the training "
+                "step takes {step:.1f} ms with it, {slowdown:.2f}x the {total:.1f} ms of the reference step (reference "
+                "layers: {rows}; {rounds} rounds of {repeats} runs)", name=name, mine=mine * 1e3,
+                theirs=med[name] * 1e3, ratio=mine / max(med[name], 1e-9), step=step * 1e3, slowdown=step / total,
+                total=total * 1e3, rows=rows, rounds=ROUNDS, repeats=REPEATS)
     return step / total, mine / step, summary, mine / max(med[name], 1e-9)
 
 
@@ -139,16 +143,17 @@ def check_step_rule(name: str, fn, args=None, layer_factor=None) -> float:
     if slowdown > STEP_FACTOR or ratio > limit:
         slowdown, share, summary, ratio = min((slowdown, share, summary, ratio), _measure(name, fn, layers, args))
     if ratio > limit and slowdown <= STEP_FACTOR:
-        fail(f"{summary}. Your {name} is {ratio:.0f}x the reference layer, which must be within {limit:g}x: "
-             f"max-pooling is a few element-wise maxima, and yours is {share:.0%} of every training step. Reducing "
-             "over a reshaped or strided window view (.reshape(N, C, Ho, size, Wo, size).max(axis=(3, 5)), "
-             "sliding_window_view) is slow in NumPy: take np.maximum over the size * size strided slices "
-             "x[:, :, p::stride, q::stride] instead.", "too_slow")
+        fail(_("{summary}. Your {name} is {ratio:.0f}x the reference layer, which must be within {limit:g}x: "
+               "max-pooling is a few element-wise maxima, and yours is {share:.0%} of every training step. Reducing "
+               "over a reshaped or strided window view (.reshape(N, C, Ho, size, Wo, size).max(axis=(3, 5)), "
+               "sliding_window_view) is slow in NumPy: take np.maximum over the size * size strided slices "
+               "x[:, :, p::stride, q::stride] instead.", summary=summary, name=name, ratio=ratio, limit=limit,
+               share=share), "too_slow")
     if slowdown > STEP_FACTOR:
-        fail(f"{summary}. It must keep the step within {STEP_FACTOR:g}x: your {name} is "
-             f"{share:.0%} of every training step. Use whole-array NumPy operations over the batch (strided "
-             "slices over the kernel offsets, one matrix product), no Python loops over images, windows or "
-             "pixels, and no large temporary copies.", "too_slow")
+        fail(_("{summary}. It must keep the step within {factor:g}x: your {name} is {share:.0%} of every training "
+               "step. Use whole-array NumPy operations over the batch (strided slices over the kernel offsets, one "
+               "matrix product), no Python loops over images, windows or pixels, and no large temporary copies.",
+               summary=summary, factor=STEP_FACTOR, name=name, share=share), "too_slow")
     print(summary)
     return slowdown
 
@@ -171,9 +176,9 @@ def check_batch_rule(name: str, fn, backward: bool) -> float:
     ref_fn, args = batch_problem(backward)
     _timed(name, fn, args)  # warm-up
     best = None
-    for _ in range(2):  # a failing measurement is repeated once; the better one counts
+    for _attempt in range(2):  # a failing measurement is repeated once; the better one counts
         mine, theirs = [], []
-        for _ in range(ROUNDS):
+        for _round in range(ROUNDS):
             theirs.append(time_calls(ref_fn, *args, repeats=REPEATS))
             mine.append(_timed(name, fn, args))
         ratio = _median(mine) / max(_median(theirs), 1e-9)
@@ -183,11 +188,13 @@ def check_batch_rule(name: str, fn, backward: bool) -> float:
             break
     ratio, mine, theirs = best
     shape = f"x {BATCH_SHAPE['x']}, w {BATCH_SHAPE['w']}"
-    timing = f"{_median(mine) * 1e3:.2f} ms vs {_median(theirs) * 1e3:.2f} ms, {ROUNDS} rounds of {REPEATS} runs"
+    timing = _("{mine:.2f} ms vs {theirs:.2f} ms, {rounds} rounds of {repeats} runs", mine=_median(mine) * 1e3,
+               theirs=_median(theirs) * 1e3, rounds=ROUNDS, repeats=REPEATS)
     if ratio > BATCH_FACTOR:
-        fail(f"{name} is {ratio:.0f}x slower than the reference layer on a batch of many small images ({shape}; "
-             f"{timing}): it must stay within {BATCH_FACTOR}x. A loop over the images of the batch pays Python's "
-             "cost once per image; handle the whole batch at once (im2col over all N images, one matrix product).",
-             "too_slow")
-    print(f"{name}: {ratio:.1f}x the reference layer's time on {shape} ({timing}; at most {BATCH_FACTOR}x allowed)")
+        fail(_("{name} is {ratio:.0f}x slower than the reference layer on a batch of many small images ({shape}; "
+               "{timing}): it must stay within {factor}x. A loop over the images of the batch pays Python's cost "
+               "once per image; handle the whole batch at once (im2col over all N images, one matrix product).",
+               name=name, ratio=ratio, shape=shape, timing=timing, factor=BATCH_FACTOR), "too_slow")
+    print(_("{name}: {ratio:.1f}x the reference layer's time on {shape} ({timing}; at most {factor}x allowed)",
+            name=name, ratio=ratio, shape=shape, timing=timing, factor=BATCH_FACTOR))
     return ratio
