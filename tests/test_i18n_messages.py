@@ -29,7 +29,16 @@ SINK_CALLS = {"fail", "print", "warn", "SystemExit", "CheckFailure", "NotImpleme
 SINK_KEYWORDS = {"description", "tooltip", "label"}
 WORDS = re.compile(r"[A-Za-z]{2,}[ ,:;]+[A-Za-z]{2,}")  # two words: a sentence, not a name, a key or a format
 # text that reaches instructors, not learners: {start of the text: why}
-ALLOWED = {"f'[grade] ": "course-grade's progress log for the instructor"}
+ALLOWED = {"f'[grade] ": "course-grade's progress log for the instructor",
+           "raise ValueError(f'no float32 case for ": "a course error (a check asked for a case it lacks), never a "
+                                                       "learner's"}
+# the chapters' checks (their failures and case descriptions, through the instructor-side 'checks' catalog of
+# autograder.chapters.messages): every chapter module that builds failures with course.compare
+CHECK_MODULES = sorted(p for p in (ROOT / "autograder" / "chapters").rglob("*.py") if "__pycache__" not in p.parts
+                       and "course.compare import" in p.read_text(encoding="utf-8"))
+# the argument of a comparison helper that describes the case a learner reads (its ``what``), by position
+WHAT_ARGS = {"expect_close": 2, "expect_scalar": 2, "expect_shape": 2, "expect_tuple": 2, "as_array": 1,
+             "expect_float32": 2}
 
 
 def is_text(node) -> bool:
@@ -67,12 +76,17 @@ def unwrapped(path: Path) -> list[str]:
                 found.append(f"{rel}:{node.lineno}: {name}() of a built string cannot be extracted")
             continue
         exprs = list(node.args[:1]) if name in SINK_CALLS else []
-        exprs += [k.value for k in node.keywords if k.arg in SINK_KEYWORDS]
+        exprs += list(node.args[WHAT_ARGS[name]:WHAT_ARGS[name] + 1]) if name in WHAT_ARGS else []
+        exprs += [k.value for k in node.keywords if k.arg in SINK_KEYWORDS or (k.arg == "what" and name in WHAT_ARGS)]
         found += [f"{rel}:{e.lineno}: {ast.unparse(e)[:80]}" for e in exprs if is_text(e)]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
                 and is_text(node.exc.args[0]):
             found.append(f"{rel}:{node.lineno}: raise {ast.unparse(node.exc)[:80]}")
+        # a case description built for the messages: ``what = f"..."``
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "what" for t in node.targets) \
+                and is_text(node.value):
+            found.append(f"{rel}:{node.lineno}: what = {ast.unparse(node.value)[:80]}")
     return sorted({f for f in found if not any(f.split(": ", 1)[1].startswith(a) for a in ALLOWED)})
 
 
@@ -94,6 +108,12 @@ UNWRAPPED_CASES = [
     ('fail(gettext("{what} is wrong", what=w), "values")', 0),
     ('raise KeyError(name)', 0),
     ('print(f"  {line}")', 0),
+    ('expect_close(g, e, f"{what}: the gradient of W")', 1),
+    ('expect_shape(out, shape, what=f"softmax on {what} rows")', 1),
+    ('what = f"case {i}: logits {shape}"', 1),
+    ('what = _("case {i}: logits {shape}", i=i, shape=shape)', 0),
+    ('expect_tuple(out, 2, what, "loss, grads")', 0),
+    ('expect_close(g, e, _("{what}: the gradient of W", what=what))', 0),
 ]
 
 
@@ -113,6 +133,31 @@ def test_the_scan_fails_when_a_real_message_is_unwrapped(tmp_path):
     module.write_text(src.replace(wrapped, 'f"{what} has shape {arr.shape}, expected {tuple(shape)}"'))
     assert unwrapped(ROOT / "course" / "compare.py") == []
     assert [f for f in unwrapped(module) if "has shape" in f], unwrapped(module)
+
+
+def test_every_check_message_goes_through_the_checks_catalog():
+    """The chapters' checks: failures, case descriptions and what the comparison helpers are told."""
+    checks = [p for p in CHECK_MODULES if p.name == "checks.py"]
+    assert len(checks) == 6, CHECK_MODULES
+    found = [f for path in CHECK_MODULES for f in unwrapped(path)]
+    assert not found, "wrap these in autograder.chapters.messages' gettext and translate them:\n" + "\n".join(found)
+
+
+def test_the_scan_fails_when_a_real_check_message_is_unwrapped(tmp_path):
+    """Undo the wrapping of a real failure and a real case description of chapter 1's checks: the scan names both."""
+    path = ROOT / "autograder" / "chapters" / "ch01_perceptron" / "checks.py"
+    src = path.read_text(encoding="utf-8")
+    wrapped = ('_("perceptron_train (case {case}: N={n}, D={d}, lr={lr}, epochs={epochs})", case=case + 1, n=len(X),\n'
+               '                 d=D, lr=lr, epochs=epochs)')
+    message = '_("{what}: mistakes per epoch", what=what)'
+    assert wrapped in src and message in src
+    module = tmp_path / "checks.py"
+    module.write_text(src.replace(wrapped, 'f"perceptron_train on case {case + 1} with N={len(X)}, D={D}"')
+                      .replace(message, 'f"{what}: mistakes per epoch"'))
+    assert unwrapped(path) == []
+    found = unwrapped(module)
+    assert [f for f in found if "what = f'perceptron_train on case" in f], found
+    assert [f for f in found if "mistakes per epoch" in f], found
 
 
 def table_messages() -> list[str]:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from autograder.chapters.messages import gettext as _
 from course.compare import as_array, expect_close, fail
 
 
@@ -17,10 +18,13 @@ def expect_float32(value, expected, what: str, rtol: float = 1e-5, atol: float =
     """``value`` (an output computed from float32 inputs) must be a float32 array close to ``expected``."""
     arr = as_array(value, what)
     if arr.dtype != np.float32:
-        effect = ("doubles the memory and time of every later step of training"
-                  if arr.dtype.kind == "f" and arr.dtype.itemsize > 4 else "is not the training dtype")
-        fail(f"{what} has dtype {arr.dtype}, but every input was float32: keep the inputs' dtype (float32 in, "
-             f"float32 out, as the docstring says; the chapter trains in float32 and a {arr.dtype} result {effect}). "
-             "Create arrays with the input's dtype (np.zeros(shape, dtype=x.dtype); np.zeros(shape) alone is "
-             "float64).", "dtype")
+        if arr.dtype.kind == "f" and arr.dtype.itemsize > 4:
+            fail(_("{what} has dtype {dtype}, but every input was float32: keep the inputs' dtype (float32 in, float32 "
+                   "out, as the docstring says; the chapter trains in float32 and a {dtype} result doubles the memory "
+                   "and time of every later step of training). Create arrays with the input's dtype (np.zeros(shape, "
+                   "dtype=x.dtype); np.zeros(shape) alone is float64).", what=what, dtype=arr.dtype), "dtype")
+        fail(_("{what} has dtype {dtype}, but every input was float32: keep the inputs' dtype (float32 in, float32 "
+               "out, as the docstring says; the chapter trains in float32 and a {dtype} result is not the training "
+               "dtype). Create arrays with the input's dtype (np.zeros(shape, dtype=x.dtype); np.zeros(shape) alone is "
+               "float64).", what=what, dtype=arr.dtype), "dtype")
     return expect_close(arr, np.asarray(expected, dtype=np.float32), what, rtol, atol)

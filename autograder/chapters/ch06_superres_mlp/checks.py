@@ -70,7 +70,7 @@ def _random_upsampling(fn, reference, seed, max_side, rtol):
         if case == 6:
             f, lr = 4, _images(rng, 8, 16, 16, 3)  # the chapter's thumbnails
         n, h, w, c = lr.shape
-        what = f"{name}(lr {lr.shape}, factor={f})"
+        what = _("{name}(lr {shape}, factor={f})", name=name, shape=lr.shape, f=f)
         out = expect_shape(call(fn, lr, f), (n, h * f, w * f, c), what)
         expect_close(out, reference(lr, f), what, rtol, 1e-12)
 
@@ -103,7 +103,7 @@ def check_psnr(fn):
         shape = (int(rng.integers(1, 4)), int(rng.integers(2, 9)), int(rng.integers(2, 9)), 3)
         target = rng.random(shape) * data_range
         pred = target + rng.normal(scale=float(rng.choice([0.01, 0.05, 0.2])) * data_range, size=shape)
-        what = f"psnr(pred, target {shape}, data_range={data_range})"  # code: the same in every language
+        what = _("psnr(pred, target {shape}, data_range={data_range})", shape=shape, data_range=data_range)
         got = call(fn, pred, target, data_range)
         arr = np.asarray(got)
         if arr.size != 1:
@@ -117,7 +117,7 @@ def check_psnr(fn):
     for shape in [(2, 6, 6, 3), (8, 64, 64, 3)]:
         target = rng.integers(0, 256, size=shape).astype(np.uint8)
         pred = np.clip(target + rng.normal(scale=20, size=shape), 0, 255).astype(np.uint8)
-        what = f"psnr(pred, target uint8 {shape}, data_range=255)"
+        what = _("psnr(pred, target uint8 {shape}, data_range=255)", shape=shape)
         got = np.asarray(call(fn, pred, target, 255.0))
         if got.size != 1:
             fail(_("{what} should return one number, got shape {shape}", what=what, shape=got.shape))
