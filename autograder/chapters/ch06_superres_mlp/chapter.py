@@ -120,6 +120,9 @@ for bad_shape in [(1, 6, 8, 1), (1, 8, 6, 1)]:  # the height, then the width, is
         raised = type(exc).__name__
     assert raised == "ValueError", (f"downsample_box(hr of shape {bad_shape}, 4) should raise ValueError (4 does not "
                                     f"divide H and W), {'raised ' + raised if raised else 'but returned a result'}")
+lr32 = np.asarray(run(downsample_box, block.astype(np.float32), 2))
+assert lr32.dtype == np.float32, (f"downsample_box of a float32 hr returned dtype {lr32.dtype}: keep a float input's "
+                                  "dtype (float32 in, float32 out; only integer photos become float64)")
 print("downsample_box: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_downsample_box
@@ -165,6 +168,9 @@ tiny = np.array([[1.0, 2.0], [3.0, 4.0]]).reshape(1, 2, 2, 1)
 up = run(upsample_nearest, tiny, 2)
 assert_shape(up, (1, 4, 4, 1), "upsample_nearest of a 2x2 image, factor 2")
 assert_close(up[0, :, :, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]], "upsample_nearest(tiny, 2)")
+up32 = np.asarray(run(upsample_nearest, tiny.astype(np.float32), 2))
+assert up32.dtype == np.float32, (f"upsample_nearest of a float32 lr returned dtype {up32.dtype}: keep lr's dtype "
+                                  "(pixels are only repeated)")
 print("upsample_nearest: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_upsample_nearest
@@ -533,6 +539,12 @@ for k in p:
         num[idx] = (up - down) / 2e-6
     err = relative_error(grads_t[k], num)
     assert err < 1e-6, f"gradient check failed for {k}: relative error {err:.2e} (should be < 1e-6)"
+p32 = {k: v.astype(np.float32) for k, v in p.items()}
+grads32 = run(mlp_loss_grads, p32, x_t.astype(np.float32), y_t.astype(np.float32))[1]
+for k in p32:
+    assert np.asarray(grads32[k]).dtype == np.float32, (f"mlp_loss_grads on a float32 network returned grads['{k}'] of "
+                                                        f"dtype {np.asarray(grads32[k]).dtype}: keep the inputs' dtype "
+                                                        "(float32 in, float32 out)")
 print("mlp_loss_grads: visible tests passed (gradient check on every parameter)")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mlp_loss_grads
@@ -581,6 +593,12 @@ for _ in range(10):
     losses_s.append(float(loss_s))
 assert np.all(np.isfinite(losses_s)), f"the loss should stay finite, got {losses_s}"
 assert all(b < a for a, b in zip(losses_s, losses_s[1:])), f"the loss should fall every step, got {losses_s}"
+new32 = run(mlp_train_step, {k: np.asarray(v, np.float32) for k, v in p.items()}, x_s.astype(np.float32),
+            y_s.astype(np.float32), 0.1)[1]
+for k in new32:
+    assert np.asarray(new32[k]).dtype == np.float32, (f"mlp_train_step on a float32 network returned new params['{k}'] "
+                                                      f"of dtype {np.asarray(new32[k]).dtype}: keep the inputs' dtype "
+                                                      "(float32 in, float32 out)")
 print("mlp_train_step: visible tests passed; losses", np.round(losses_s, 4))
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mlp_train_step

@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from autograder.chapters.ch06_superres_mlp import reference as ref
+from autograder.chapters.ch06_superres_mlp.dtype_cases import check_float32
 from autograder.chapters.messages import gettext as _
 from autograder.chapters.messages import join
 from course.compare import CheckFailure, NotImplementedYet, call, expect_close, expect_shape, expect_tuple, fail, rngs
@@ -57,6 +58,7 @@ def check_downsample_box(fn):
     for shape, f in [((1, 6, 8, 1), 4), ((2, 8, 6, 3), 4), ((1, 9, 9, 2), 2)]:
         _expect_value_error(fn, np.zeros(shape), f, _("downsample_box(hr {shape}, factor={f}) (H or W not a multiple "
                                                       "of {f})", shape=shape, f=f))
+    check_float32("downsample_box", fn)
 
 
 def _random_upsampling(fn, reference, seed, max_side, rtol):
@@ -78,6 +80,7 @@ def _random_upsampling(fn, reference, seed, max_side, rtol):
 def check_upsample_nearest(fn):
     """upsample_nearest(lr, factor) -> every pixel repeated factor x factor times."""
     _random_upsampling(fn, ref.upsample_nearest, seed=602, max_side=5, rtol=1e-12)
+    check_float32("upsample_nearest", fn)
 
 
 def check_upsample_bilinear(fn):
@@ -235,6 +238,7 @@ def check_mlp_loss_grads(fn):
                            "(central difference) {num:.6g}", what=what, key=k, index=idx, got=float(g[idx]),
                            num=num))
             expect_close(g, ref_grads[k], _("{what}: {name}", what=what, name=name), 1e-6, 1e-10)
+    check_float32("mlp_loss_grads", fn)
 
 
 def check_mlp_train_step(fn):
@@ -271,3 +275,4 @@ def check_mlp_train_step(fn):
     if not all(b < a for a, b in zip(losses, losses[1:])):
         fail(_("mlp_train_step: the loss should fall at every one of the first 20 steps, got {losses}",
                losses=np.round(losses, 5)))
+    check_float32("mlp_train_step", fn)

@@ -12,13 +12,19 @@ def _blocks_ok(h, w, factor):
         raise ValueError(f"height {h} and width {w} must be multiples of {factor}")
 
 
+def _floats(a):
+    """a as a float array: float32 stays float32; integers (uint8 photos) become float64."""
+    a = np.asarray(a)
+    return a if a.dtype.kind == "f" else a.astype(np.float64)
+
+
 # -- resampling ----------------------------------------------------------------------------------------------
 def downsample_offset_sum(hr, factor):
     """Adds the factor * factor strided sub-images (one per offset in the block) and divides by their count."""
-    hr = np.asarray(hr, dtype=np.float64)
+    hr = _floats(hr)
     n, h, w, c = hr.shape
     _blocks_ok(h, w, factor)
-    total = np.zeros((n, h // factor, w // factor, c))
+    total = np.zeros((n, h // factor, w // factor, c), dtype=hr.dtype)
     for p in range(factor):
         for q in range(factor):
             total += hr[:, p::factor, q::factor]
@@ -27,7 +33,7 @@ def downsample_offset_sum(hr, factor):
 
 def downsample_two_means(hr, factor):
     """Averages the width blocks first, then the height blocks (two reshapes, one mean each)."""
-    hr = np.asarray(hr, dtype=np.float64)
+    hr = _floats(hr)
     n, h, w, c = hr.shape
     _blocks_ok(h, w, factor)
     across = hr.reshape(n, h, w // factor, factor, c).mean(axis=3)
@@ -43,7 +49,8 @@ def upsample_nearest_index(lr, factor):
 
 def upsample_nearest_kron(lr, factor):
     """A Kronecker product with a block of ones, (1, factor, factor, 1)."""
-    return np.kron(np.asarray(lr, dtype=np.float64), np.ones((1, factor, factor, 1)))
+    lr = np.asarray(lr)
+    return np.kron(lr, np.ones((1, factor, factor, 1), dtype=lr.dtype))
 
 
 def _interp_matrix(size, factor):

@@ -5,6 +5,12 @@ import math
 import numpy as np
 
 from autograder.chapters.ch06_superres_mlp import reference as ref
+from autograder.chapters.ch06_superres_mlp.wrong_dtype import (
+    downsample_always_float64,
+    loss_grads_float64,
+    train_step_float64,
+    upsample_nearest_kron_float64,
+)
 
 # -- resampling ----------------------------------------------------------------------------------------------
 
@@ -289,17 +295,18 @@ def upsample_bilinear_float32(lr, factor):
 
 WRONG = {
     "downsample_box": [downsample_stride, downsample_sum, downsample_swapped_reshape, downsample_crops_silently,
-                       downsample_assert_instead_of_error],
-    "upsample_nearest": [upsample_nearest_tile, upsample_nearest_height_only],
+                       downsample_assert_instead_of_error, downsample_always_float64],
+    "upsample_nearest": [upsample_nearest_tile, upsample_nearest_height_only, upsample_nearest_kron_float64],
     "upsample_bilinear": [upsample_bilinear_align_corners, upsample_bilinear_top_left, upsample_bilinear_width_only,
                           upsample_bilinear_is_nearest, upsample_bilinear_float32],
     "psnr": [psnr_natural_log, psnr_range_not_squared, psnr_fixed_255, psnr_rmse_10, psnr_per_image_mean,
              psnr_no_inf, psnr_no_float_cast],
     "init_mlp": [init_unscaled_randn, init_xavier, init_fan_out, init_he_uniform],
     "mlp_loss_grads": [loss_grads_through_dw, loss_grads_relu_output, loss_grads_no_relu_mask,
-                       loss_grads_per_example_sum, loss_grads_missing_factor_2, loss_grads_times_d_out],
+                       loss_grads_per_example_sum, loss_grads_missing_factor_2, loss_grads_times_d_out,
+                       loss_grads_float64],
     "mlp_train_step": [train_step_ascent, train_step_through_dw, train_step_weights_only, train_step_loss_after,
-                       train_step_in_place, train_step_shallow_copy],
+                       train_step_in_place, train_step_shallow_copy, train_step_float64],
 }
 
 # The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
