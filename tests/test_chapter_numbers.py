@@ -51,7 +51,8 @@ def _fill(template: str) -> str:
 @pytest.mark.parametrize("chapter,key,template", QUOTES)
 def test_quoted_number_is_the_results_file_figure(chapter, key, template):
     phrase = _fill(template)
-    assert phrase in markdown_cell(chapter, key), f"{chapter} cell {key} should say {phrase!r} (benchmarks/results.json)"
+    assert phrase in markdown_cell(chapter, key), \
+        f"{chapter} cell {key} should say {phrase!r} (benchmarks/results.json)"
 
 
 def test_ch03_prose_says_where_the_cost_rose():

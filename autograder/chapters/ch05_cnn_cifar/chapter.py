@@ -1149,8 +1149,9 @@ for name in ("train accuracy", "validation accuracy"):
 axes[1].set_xlabel("epoch")
 axes[1].legend()
 plt.show()
+gap = curves["train accuracy"][-1] - curves["validation accuracy"][-1]
 print(f"after {len(epochs_seen)} epochs: training accuracy {curves['train accuracy'][-1]:.1%}, validation accuracy "
-      f"{curves['validation accuracy'][-1]:.1%} (gap {curves['train accuracy'][-1] - curves['validation accuracy'][-1]:+.1%})")
+      f"{curves['validation accuracy'][-1]:.1%} (gap {gap:+.1%})")
 
 few = np.random.default_rng(4).permutation(len(X_train))[:len(X_train) // 10]
 few_epochs = 2 if quick_mode() else 15
