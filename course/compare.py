@@ -52,7 +52,7 @@ from contextlib import contextmanager
 
 import numpy as np
 
-from course.hints import HINTS
+from course.hints import HINTS, hint_key
 from course.i18n import gettext as _
 
 #: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has its text in :mod:`course.hints`.
@@ -65,7 +65,8 @@ class CheckFailure(AssertionError):
 
     def __init__(self, message: str = "", hint: str | None = None):
         super().__init__(message)
-        self.hint = hint
+        # no key: the pattern found in the English (a catalog message remembers it), the same in every language
+        self.hint = hint if hint is not None else hint_key(message)
 
 
 class NotImplementedYet(CheckFailure, NotImplementedError):

@@ -3,12 +3,14 @@
 A check fails with ``fail(message, hint=KEY)`` (:mod:`course.compare`); course-selfcheck (and the grader's report)
 shows the hint of that key below the message, in the learner's language (the texts are catalog messages, marked
 with ``N_`` and translated by :func:`hint_for`). Messages from places that set no key (the sandbox, older checks)
-get the hint of the first matching pattern in :data:`PATTERNS`.
+get the hint of the first pattern in :data:`PATTERNS` found in the message's English (a :class:`course.i18n.Text`
+remembers it; a failure gets that key where it is raised, in :class:`course.compare.CheckFailure`), so the hint does
+not depend on the language.
 """
 
 from __future__ import annotations
 
-from course.i18n import N_, gettext
+from course.i18n import N_, english_of, gettext
 
 HINTS = {
     "not_implemented": N_("Replace `raise NotImplementedError()` in the exercise cell with your code, run the cell, "
@@ -118,12 +120,19 @@ PATTERNS = [
 ]
 
 
+def hint_key(message: str, key: str | None = None) -> str | None:
+    """The failing property: ``key`` (from the check), else the first pattern found in the message's English
+    (:func:`course.i18n.english_of`: a message filled through the catalog remembers it), else None."""
+    if key in HINTS:
+        return key
+    english = english_of(message)
+    return next((k for pattern, k in PATTERNS if pattern in english), None)
+
+
 def hint_for(message: str, key: str | None = None) -> str:
     """The hint for the failing property ``key`` (from the check), else for the first matching pattern."""
-    if key in HINTS:
+    key = hint_key(message, key)
+    if key is not None:
         return gettext(HINTS[key])
-    for pattern, k in PATTERNS:
-        if pattern in message:
-            return gettext(HINTS[k])
     return gettext("The message above names the input case and what differs from the docstring's promise: "
                    "reproduce that case in a cell and compare step by step.")

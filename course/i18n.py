@@ -104,15 +104,31 @@ def translations(lang: str) -> stdlib_gettext.NullTranslations:
     return stdlib_gettext.translation(DOMAIN, str(LOCALE_DIR), languages=[lang], fallback=True)
 
 
+class Text(str):
+    """A filled message in the learner's language that keeps its English (``english``, with the English of the values
+    it was filled with): a failure's hint is chosen on the English, so it is the same in every language."""
+
+
+def english_of(value):
+    """The English of a :class:`Text` (any other value as it is)."""
+    return getattr(value, "english", value)
+
+
 def fill(text: str, english: str, names: dict) -> str:
-    """``text.format(**names)``; a translation whose placeholders do not match falls back to the English."""
+    """``text.format(**names)``; a translation whose placeholders do not match falls back to the English. The result
+    is a :class:`Text` that remembers the English."""
+    source = english.format(**{k: english_of(v) for k, v in names.items()}) if names else english
     if not names:
-        return text
-    try:
-        filled = text.format(**names)
-    except (KeyError, IndexError, ValueError):
-        return english.format(**names)
-    return filled if text == english else CJK_GAP.sub("", filled)
+        filled = text
+    else:
+        try:
+            filled = text.format(**names)
+            filled = filled if text == english else CJK_GAP.sub("", filled)
+        except (KeyError, IndexError, ValueError):
+            filled = english.format(**names)
+    out = Text(filled)
+    out.english = source
+    return out
 
 
 def gettext(message: str, /, **names) -> str:

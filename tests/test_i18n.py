@@ -91,3 +91,49 @@ def test_every_wrapped_message_is_extracted(tmp_path):
     module = tmp_path / "m.py"
     module.write_text('from course.i18n import gettext as _\nraise ValueError(_("got {n} items", n=3))\n')
     assert [m.id for m in catalog.extract([module]) if m.id] == ["got {n} items"]
+
+
+def test_the_checks_catalog_is_checked_like_courses(tmp_path, monkeypatch):
+    """The chapters' check messages (domain 'checks', instructor-side): extracted from every chapter's checks, kept
+    apart from course's catalog, and checked the same way (missing catalog or message, empty, placeholders, stale)."""
+    from babel.messages.pofile import write_po
+
+    checks = catalog.sources(domain=catalog.CHECKS)
+    assert len([p for p in checks if p.name == "checks.py"]) == 6
+    assert not set(checks) & set(catalog.sources()), "a module in both catalogs"
+    real = catalog.read("zh_CN", catalog.CHECKS)
+    template = catalog.extract(checks, catalog.CHECKS)
+    assert len([m for m in template if m.id]) > 150 and catalog.problems(template, real, "zh_CN") == []
+    _folder, mark, reader = catalog.DOMAINS[catalog.CHECKS]
+    monkeypatch.setitem(catalog.DOMAINS, catalog.CHECKS, (tmp_path, mark, reader))
+    assert [p for p in catalog.sync_domain(catalog.CHECKS, check=True) if "missing (run update)" in p]
+    po = tmp_path / "zh_CN" / "LC_MESSAGES" / "checks.po"
+    po.parent.mkdir(parents=True)
+
+    def found(edit, extra=None):
+        """Write a copy of the real catalog changed by ``edit``, compile it, then (after ``extra``) check it."""
+        c = Catalog(locale="zh_CN", domain="checks")
+        for m in real:
+            if m.id:
+                c.add(m.id, m.string)
+        edit(c)
+        with po.open("wb") as f:
+            write_po(f, c)
+        catalog.sync_domain(catalog.CHECKS, check=False)
+        if extra:
+            extra(c)
+        return catalog.sync_domain(catalog.CHECKS, check=True)
+
+    def add_after_compiling(c):
+        c.add("an old message", "旧消息")
+        with po.open("wb") as f:
+            write_po(f, c)
+
+    first = next(m.id for m in template if m.id and "{what}" in m.id)
+    assert found(lambda c: None) == []
+    assert [p for p in found(lambda c: c.delete(first)) if p.startswith("checks: zh_CN: missing")]
+    assert [p for p in found(lambda c: setattr(c[first], "string", "")) if "empty translation" in p]
+    assert [p for p in found(lambda c: setattr(c[first], "string", c[first].string.replace("{what}", "{was}")))
+            if "placeholders" in p]
+    stale = found(lambda c: None, add_after_compiling)  # the .po changed after it was compiled: the .mo is stale
+    assert [p for p in stale if "out of date" in p] and [p for p in stale if "obsolete" in p]

@@ -289,3 +289,39 @@ def test_the_language_never_changes_a_verdict():
                 except AssertionError as exc:
                     outcome[lang] = (False, getattr(exc, "hint", None))
         assert outcome["en"] == outcome["zh_CN"] and outcome["en"][0] is False, (fn, name, outcome)
+
+
+def test_a_failure_without_a_key_gets_the_same_hint_in_every_language():
+    """A failure raised without a hint key gets the key of the pattern found in its English (a catalog message
+    remembers its English), so a Chinese failure gets the same hint as the English one, not the generic hint."""
+    from course.compare import CheckFailure
+    from course.hints import HINTS, hint_for, hint_key
+
+    message = "{what} contains nan or inf (first at index {index}); expected finite values"
+    failures = {}
+    for lang in ("en", "zh_CN"):
+        with i18n.using(lang):
+            failures[lang] = CheckFailure(i18n.gettext(message, what="out", index=(1,)))
+    assert str(failures["zh_CN"]) != str(failures["en"])
+    assert failures["en"].hint == failures["zh_CN"].hint == "nonfinite"
+    with i18n.using("zh_CN"):
+        assert hint_for(str(failures["zh_CN"]), failures["zh_CN"].hint) == i18n.gettext(HINTS["nonfinite"])
+    # the Chinese text alone (its English forgotten) matches no English pattern: the key is what carries the hint
+    assert hint_key(str(failures["zh_CN"])) is None and hint_key(str(failures["en"])) == "nonfinite"
+    # a check's message (the checks' catalog) built from a described case remembers the English of both
+    from autograder.chapters.messages import gettext as checks_gettext
+
+    with i18n.using("zh_CN"):
+        what = checks_gettext("relative_error of two zero arrays (should be 0.0, not nan)")
+        text = checks_gettext("{what} should return one number (a float), got {shape}", what=what, shape=(2,))
+    assert i18n.english_of(text) == ("relative_error of two zero arrays (should be 0.0, not nan) should return one "
+                                     "number (a float), got (2,)")
+    assert text.startswith("两个全零数组的 relative_error")
+
+
+def test_lists_in_a_sentence_use_the_languages_separator():
+    assert i18n.join(["W1", "b1", "W2"]) in ("W1, b1, W2", "W1、b1、W2")
+    with i18n.using("en"):
+        assert i18n.join(["W1", "b1", "W2"]) == "W1, b1, W2"
+    with i18n.using("zh_CN"):
+        assert i18n.join(["W1", "b1", "W2"]) == "W1、b1、W2"

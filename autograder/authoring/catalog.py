@@ -138,20 +138,25 @@ def sync(check: bool = False) -> list[str]:
     return found
 
 
+def shown(path: Path) -> Path:
+    """``path`` relative to the checkout when it is inside it."""
+    return path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
+
+
 def sync_domain(domain: str, check: bool) -> list[str]:
     """:func:`sync` for one domain."""
     template = extract(sources(domain=domain), domain)
     found = []
     for lang in languages():  # course's languages: every domain has a catalog for each
         if not po_path(lang, domain).exists():
-            found.append(f"{po_path(lang, domain).relative_to(ROOT)} is missing (run update)")
+            found.append(f"{shown(po_path(lang, domain))} is missing (run update)")
             continue
         catalog = read(lang, domain)
         mo = po_path(lang, domain).with_suffix(".mo")
         if check:
             found += [p if domain == DOMAIN else f"{domain}: {p}" for p in problems(template, catalog, lang)]
             if not mo.exists() or mo.read_bytes() != compiled(catalog):
-                found.append(f"{mo.relative_to(ROOT)} is out of date (run `python -m autograder.build`)")
+                found.append(f"{shown(mo)} is out of date (run `python -m autograder.build`)")
         else:
             mo.write_bytes(compiled(catalog))
     return found
