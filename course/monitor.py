@@ -50,7 +50,7 @@ import time
 
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
 from course.fonts import plot_text
-from course.i18n import N_, gettext
+from course.i18n import N_, gettext, ngettext
 from course.monitor_budget import WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
 from course.monitor_stats import EVAL_DENSE, StatsSampler, sample_due
@@ -65,12 +65,20 @@ FIRST_DRAW_AFTER = 0.25  # seconds of the loop before the first live draw
 # the monitor's summaries (catalog messages, shown in the learner's language); the usual x labels are in the catalog
 SO_FAR_CLEAN = N_("✔ no problems detected so far")
 FINISHED_CLEAN = N_("✔ Finished at {x_label} {step}: no problems detected.")
-FINISHED_FOUND = N_("Finished at {x_label} {step}: {active} finding(s) at the end, listed below.")
-FINISHED_EARLIER = N_("{earlier} earlier finding(s) no longer held at the end (greyed below).")
 STOPPED_CLEAN = N_("✔ Stopped by you at {x_label} {step}: no problems detected.")
-STOPPED_FOUND = N_("Stopped by you at {x_label} {step}: {active} finding(s) at the end, listed below.")
 X_LABELS = (N_("step"), N_("epoch"), N_("iteration"), N_("update"), N_("images seen"))
 RUNS: list[dict] = []  # one summary per closed monitor in this process (benchmarks/bench_monitor.py reads it)
+
+
+def found_summary(stopped: bool, active: int, **values) -> str:
+    """The closing summary of a run with findings, in the learner's language (singular or plural)."""
+    if stopped:
+        return ngettext("Stopped by you at {x_label} {step}: {active} finding at the end, listed below.",
+                        "Stopped by you at {x_label} {step}: {active} findings at the end, listed below.", active,
+                        active=active, **values)
+    return ngettext("Finished at {x_label} {step}: {active} finding at the end, listed below.",
+                    "Finished at {x_label} {step}: {active} findings at the end, listed below.", active,
+                    active=active, **values)
 
 
 def _as_float(value) -> float:
@@ -364,12 +372,14 @@ class TrainingMonitor:
             active = sum(d.active for d in found)
             values = dict(x_label=html.escape(gettext(self.x_label)), step=self.step if self.step is not None else 0,
                           active=active, earlier=len(found) - active)
-            if self.stopped:
-                summary = gettext(STOPPED_CLEAN if not found else STOPPED_FOUND, **values)
+            if not found:
+                summary = gettext(STOPPED_CLEAN if self.stopped else FINISHED_CLEAN, **values)
             else:
-                summary = gettext(FINISHED_CLEAN if not found else FINISHED_FOUND, **values)
+                summary = found_summary(self.stopped, **values)
             if len(found) > active:
-                summary += " " + gettext(FINISHED_EARLIER, **values)
+                summary += " " + ngettext("{earlier} earlier finding no longer held at the end (greyed below).",
+                                          "{earlier} earlier findings no longer held at the end (greyed below).",
+                                          len(found) - active, **values)
             return f"<div style='color:{'#2e7d32' if not found else '#333'}'>{summary}</div>" + (
                 diagnoses_html(found, self.x_label) if found else "")
         if found:

@@ -166,8 +166,8 @@ def table_messages() -> list[str]:
     from course import diagnosis, hints, monitor, monitor_plot
 
     out = list(hints.HINTS.values()) + list(diagnosis.MESSAGES.values()) + [diagnosis.STEP_CAUSES]
-    out += [monitor.SO_FAR_CLEAN, monitor.FINISHED_CLEAN, monitor.FINISHED_FOUND, monitor.FINISHED_EARLIER,
-            monitor.STOPPED_CLEAN, monitor.STOPPED_FOUND, *monitor.X_LABELS, verdict_box.VERDICT_PREFIX]
+    out += [monitor.SO_FAR_CLEAN, monitor.FINISHED_CLEAN, monitor.STOPPED_CLEAN, *monitor.X_LABELS,
+            verdict_box.VERDICT_PREFIX]
     return out + list(monitor_plot.TITLES.values()) + list(monitor_plot.ROW_TITLES.values())
 
 
@@ -325,3 +325,16 @@ def test_lists_in_a_sentence_use_the_languages_separator():
         assert i18n.join(["W1", "b1", "W2"]) == "W1, b1, W2"
     with i18n.using("zh_CN"):
         assert i18n.join(["W1", "b1", "W2"]) == "W1、b1、W2"
+
+
+def test_a_count_of_findings_is_singular_or_plural():
+    from course.monitor import found_summary
+
+    values = dict(x_label="step", step=5, earlier=0)
+    with i18n.using("en"):
+        assert found_summary(False, 1, **values) == "Finished at step 5: 1 finding at the end, listed below."
+        assert found_summary(True, 3, **values) == "Stopped by you at step 5: 3 findings at the end, listed below."
+    with i18n.using("zh_CN"):
+        assert found_summary(False, 1, **values) == "在 step 5 时结束：结束时有 1 项发现，列在下面。"
+        assert found_summary(False, 3, **values) == "在 step 5 时结束：结束时有 3 项发现，列在下面。"
+
