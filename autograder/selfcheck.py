@@ -20,20 +20,20 @@ from autograder.chapters import chapter_names
 from autograder.paths import ROOT, source_path
 from course.hints import hint_for
 from course.i18n import gettext as _
-from course.i18n import using
+from course.i18n import join, using
 
 
 def chapter_of(path: Path, chapter: str | None) -> str:
     known = chapter_names()
     if chapter:
         if chapter not in known:
-            raise SystemExit(_("unknown chapter {chapter!r}; known: {known}", chapter=chapter, known=", ".join(known)))
+            raise SystemExit(_("unknown chapter {chapter!r}; known: {known}", chapter=chapter, known=join(known)))
         return chapter
     for name in known:
         if path.stem.startswith(name) or name in path.parts:
             return name
     raise SystemExit(_("cannot tell the chapter of {path}; pass --chapter (one of {known})", path=path,
-                       known=", ".join(known)))
+                       known=join(known)))
 
 
 def source_notebook(chapter: str):

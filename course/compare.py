@@ -54,6 +54,7 @@ import numpy as np
 
 from course.hints import HINTS, hint_key
 from course.i18n import gettext as _
+from course.i18n import join
 
 #: Hint keys a check may attach with ``fail(message, hint=KEY)``; each has its text in :mod:`course.hints`.
 HINT_KEYS = frozenset(HINTS)
@@ -232,7 +233,7 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
         ename = getattr(exc, "ename", None) or type(exc).__name__
         if ename == "NotImplementedError":
             raise _skeleton(name) from None
-        shapes = ", ".join(_describe(a) for a in args)
+        shapes = join(_describe(a) for a in args)
         key = f"raised_{ename}" if f"raised_{ename}" in HINT_KEYS else "raised"
         fail(_("{name} raised {error_type}: {error}\n  (called with: {inputs})", name=name, error_type=ename, error=exc,
                inputs=shapes), key)
@@ -241,7 +242,7 @@ def call(fn, *args, name: str | None = None, check_inputs_unchanged: bool = True
     bad = _forbidden(records, forbid_warnings)
     if bad:
         key = next((k for text, k in _FP_KEYS if text in bad[1]), "warning")
-        inputs = ", ".join(_describe_input(a) for a in args)
+        inputs = join(_describe_input(a) for a in args)
         fail(_("{name} raised {warning_type}: {warning} (called with: {inputs}); it must not warn on these inputs",
                name=name, warning_type=bad[0], warning=bad[1], inputs=inputs), key)
     if check_inputs_unchanged:

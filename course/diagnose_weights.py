@@ -18,7 +18,7 @@ import math
 
 from course.curve_stats import median, recent, values
 from course.diagnosis import HEALTHY_RATIO, MESSAGES, finding
-from course.i18n import gettext
+from course.i18n import gettext, join
 from course.monitor_stats import fan_in
 
 SMALL_SCALE = 0.3  # weight_scale below this: not (yet) at the size of a scaled initialization
@@ -195,8 +195,9 @@ def check_zero_gradients(stats: dict, n: int = 3) -> list:
     if not dead:
         return []
     if evidence is not None:
-        names = ", ".join(d[0] for d in dead)
-        return [finding("weights_frozen_after_huge_step", dead[0][2], names, layers=names, evidence=evidence)]
+        names = ", ".join(d[0] for d in dead)  # the subject: the same in every language
+        return [finding("weights_frozen_after_huge_step", dead[0][2], names, layers=join(d[0] for d in dead),
+                        evidence=evidence)]
     return [finding("zero_gradients", step, layer, layer=layer, frac=frac, count=n) for layer, frac, step in dead]
 
 

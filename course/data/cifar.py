@@ -36,6 +36,7 @@ from course.data.cifar_jpeg import JPEG_NPZ, jpeg_source, load_jpeg_folder, shuf
 from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import fixture_dir, load_fixture
 from course.i18n import gettext as _
+from course.i18n import join
 
 SPLITS = ("train", "test")
 CIFAR10_CLASSES = ("airplane", "automobile", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
@@ -132,7 +133,7 @@ def _read_tarball(path: Path) -> dict[str, bytes]:
     missing = sorted(set(wanted.values()) - set(found))
     if missing:
         raise DataError(_("{path}: the archive lacks {members}", path=path,
-                          members=", ".join(f"{FOLDER}/{m}" for m in missing)))
+                          members=join(f"{FOLDER}/{m}" for m in missing)))
     return found
 
 

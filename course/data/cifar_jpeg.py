@@ -19,7 +19,7 @@ import numpy as np
 
 from course.data import fetching
 from course.data.fetching import DataError
-from course.i18n import gettext
+from course.i18n import gettext, join
 
 JPEG_NPZ = "cifar10-full-jpeg.npz"
 LOCAL_ENV = "COURSE_CIFAR10_DIR"
@@ -58,7 +58,7 @@ def load_jpeg_folder(folder: str | os.PathLike, split: str, classes: tuple[str, 
     if missing:
         raise DataError(gettext("{root}: missing class folders {missing}; expected {split}/<class>/NNNN.jpg for the "
                                 "classes {classes}", root=root, missing=missing, split=split,
-                                classes=", ".join(classes)))
+                                classes=join(classes)))
     files = [(label, p) for label, c in enumerate(classes) for p in sorted((root / c).glob("*.jpg"))]
     key = fetching.md5_bytes(f"{root.resolve()}:{len(files)}".encode())[:12]
     cache = fetching.cache_dir(data_dir, "cifar10-jpeg") / f"{split}-folder-{key}.npz"

@@ -26,7 +26,7 @@ import numpy as np
 from course.data import fetching
 from course.data.fetching import ChecksumError, DataError, DownloadError
 from course.data.fixtures import load_fixture
-from course.i18n import gettext
+from course.i18n import gettext, join
 
 SPLITS = ("train", "test")
 LOCAL_ENV = "COURSE_MNIST_DIR"
@@ -116,7 +116,7 @@ def _help(folder: Path) -> str:
                    "set the environment variable {env} to that folder\n(set {cache_env} to move the whole data cache "
                    "elsewhere); the files may be gzipped or unzipped.\nFor tests: COURSE_DATA_FIXTURES=<folder with "
                    "mnist-subset.npz> makes load_mnist return the 12,000-image offline subset.",
-                   files="\n".join(f"  {MIRRORS[0]}{name}" for name in names), mirrors=", ".join(MIRRORS[1:]),
+                   files="\n".join(f"  {MIRRORS[0]}{name}" for name in names), mirrors=join(MIRRORS[1:]),
                    folder=folder, env=LOCAL_ENV, cache_env=fetching.CACHE_ENV)
 
 
@@ -133,7 +133,7 @@ def _local_copy(name: str) -> Path | None:
             return candidate
     raise DataError(gettext("{env}={value!r} does not contain {name} (nor its unzipped form); it should hold the "
                             "four MNIST files {files}", env=LOCAL_ENV, value=value, name=name,
-                            files=", ".join(n for p in FILES.values() for n in p)))
+                            files=join(n for p in FILES.values() for n in p)))
 
 
 def _load_file(name: str, magic: int, folder: Path, download: bool, progress: bool) -> np.ndarray:
