@@ -31,11 +31,14 @@ WORDS = re.compile(r"[A-Za-z]{2,}[ ,:;]+[A-Za-z]{2,}")  # two words: a sentence,
 # text that reaches instructors, not learners: {start of the text: why}
 ALLOWED = {"f'[grade] ": "course-grade's progress log for the instructor",
            "raise ValueError(f'no float32 case for ": "a course error (a check asked for a case it lacks), never a "
-                                                       "learner's"}
+                                                       "learner's",
+           "raise KeyError(f'unknown target ": "the judge's protocol, never a learner's"}
 # the chapters' checks (their failures and case descriptions, through the instructor-side 'checks' catalog of
 # autograder.chapters.messages): every chapter module that builds failures with course.compare
 CHECK_MODULES = sorted(p for p in (ROOT / "autograder" / "chapters").rglob("*.py") if "__pycache__" not in p.parts
                        and "course.compare import" in p.read_text(encoding="utf-8"))
+# and the judge's own verdicts and the kernel's client of it (the channel's crash messages are not wrapped yet)
+CHECK_MODULES += [ROOT / "autograder" / "trusted" / "judge.py", ROOT / "autograder" / "trusted" / "client.py"]
 # the argument of a comparison helper that describes the case a learner reads (its ``what``), by position
 WHAT_ARGS = {"expect_close": 2, "expect_scalar": 2, "expect_shape": 2, "expect_tuple": 2, "as_array": 1,
              "expect_float32": 2}

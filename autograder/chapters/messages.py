@@ -18,9 +18,10 @@ import functools
 import gettext as stdlib_gettext
 from pathlib import Path
 
-from course.i18n import ENGLISH, current, fill, join
+from course.i18n import ENGLISH, current, english_of, fill, join
 
-__all__ = ["N_", "gettext", "ngettext", "join", "translations"]  # join: a list inside a sentence ("a, b"; "a、b")
+# join: a list inside a sentence ("a, b"; "a、b"); english_of: the English a filled message remembers
+__all__ = ["N_", "english_of", "gettext", "ngettext", "join", "translations"]
 
 DOMAIN = "checks"
 LOCALE_DIR = Path(__file__).resolve().parent.parent / "locale"

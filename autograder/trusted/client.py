@@ -12,6 +12,7 @@ import os
 import subprocess
 import sys
 
+from autograder.chapters.messages import gettext as _
 from course.compare import CheckFailure, NotImplementedYet
 
 _judge = None
@@ -45,13 +46,14 @@ def remote_check(name: str):
         from autograder.trusted.errors import RemoteDied
 
         if not callable(fn):
-            raise CheckFailure(f"{name[6:]} should be a function, got {type(fn).__name__}")
+            raise CheckFailure(_("{name} should be a function, got {kind}", name=name[6:], kind=type(fn).__name__))
         try:
-            verdict, _ = _endpoint().call(f"check:{name}", (fn,), {})
+            verdict, _info = _endpoint().call(f"check:{name}", (fn,), {})
         except RemoteDied as exc:
-            raise CheckFailure(f"the checker stopped while checking your function ({exc})") from None
+            raise CheckFailure(_("the checker stopped while checking your function ({error})", error=exc)) from None
         if not isinstance(verdict, dict) or not verdict.get("ok"):
-            message = verdict.get("message", "check failed") if isinstance(verdict, dict) else "check failed"
+            message = verdict.get("message") if isinstance(verdict, dict) else None
+            message = message or _("check failed")
             hint = verdict.get("hint") if isinstance(verdict, dict) else None
             if isinstance(verdict, dict) and verdict.get("not_implemented") :
                 raise NotImplementedYet(message, hint) from None

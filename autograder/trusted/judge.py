@@ -41,6 +41,8 @@ from __future__ import annotations
 import os
 import sys
 
+from autograder.chapters.messages import english_of
+from autograder.chapters.messages import gettext as _
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
 
@@ -61,19 +63,22 @@ def run_check(check, fn) -> dict:
         check(fn)
     except StudentError as exc:  # raised outside `call`: the check called fn directly
         key = "not_implemented" if exc.ename == "NotImplementedError" else "raised"
-        return {"ok": False, "message": f"{getattr(fn, '__name__', 'your function')} raised {exc.ename}: {exc}",
-                "hint": key}
+        name = getattr(fn, "__name__", None) or _("your function")
+        return {"ok": False, "message": _("{name} raised {error_type}: {error}", name=name, error_type=exc.ename,
+                                          error=exc), "hint": key}
     except CheckFailure as exc:
         return {"ok": False, "message": str(exc), "not_implemented": isinstance(exc, NotImplementedError),
                 "hint": getattr(exc, "hint", None)}
     except RemoteDied as exc:
-        return {"ok": False, "message": str(exc), "hint": "timeout" if "did not finish" in str(exc) else "crashed"}
+        english = english_of(exc.args[0]) if exc.args else str(exc)  # the key, whatever the language
+        return {"ok": False, "message": str(exc), "hint": "timeout" if "did not finish" in english else "crashed"}
     except AssertionError as exc:
         return {"ok": False, "message": str(exc) or "check failed"}
     except ProtocolError as exc:
-        return {"ok": False, "message": f"could not talk to your code ({exc})"}
+        return {"ok": False, "message": _("could not talk to your code ({error})", error=exc)}
     except Exception as exc:  # a crash while judging student data counts as wrong, with the reason
-        return {"ok": False, "message": f"your result could not be checked: {type(exc).__name__}: {exc}"}
+        return {"ok": False, "message": _("your result could not be checked: {error_type}: {error}",
+                                          error_type=type(exc).__name__, error=exc)}
     return {"ok": True, "message": ""}
 
 

@@ -8,6 +8,7 @@ import numpy as np
 
 from autograder.chapters.ch06_superres_mlp import reference as ref
 from autograder.chapters.float32_contract import expect_float32
+from autograder.chapters.messages import gettext as _
 from course.compare import call, expect_tuple, fail
 
 
@@ -20,7 +21,7 @@ def _problem():
 
 def _expect_dict(value, params, what):
     if not isinstance(value, dict) or set(value) != set(params):
-        fail(f"{what} should be a dict with the keys {sorted(params)}")
+        fail(_("{what} should be a dict with the keys {keys}", what=what, keys=sorted(params)))
     return value
 
 
@@ -28,24 +29,26 @@ def check_float32(name: str, fn) -> None:
     """``fn`` (the graded function ``name``) on float32 inputs: float32 outputs with the reference's values."""
     img = np.random.default_rng(6901).random((2, 8, 8, 3)).astype(np.float32)
     if name == "downsample_box":
-        what = "downsample_box on a float32 hr (2, 8, 8, 3), factor=2"
+        what = _("downsample_box on a float32 hr (2, 8, 8, 3), factor=2")
         expect_float32(call(fn, img, 2), ref.downsample_box(img, 2), what)
     elif name == "upsample_nearest":
-        what = "upsample_nearest on a float32 lr (2, 8, 8, 3), factor=2"
+        what = _("upsample_nearest on a float32 lr (2, 8, 8, 3), factor=2")
         expect_float32(call(fn, img, 2), ref.upsample_nearest(img, 2), what)
     elif name == "mlp_loss_grads":
         params, x, y = _problem()
-        what = "mlp_loss_grads on float32 params, x (5, 12) and y (5, 16) (layer sizes [12, 8, 16])"
+        what = _("mlp_loss_grads on float32 params, x (5, 12) and y (5, 16) (layer sizes [12, 8, 16])")
         grads = _expect_dict(expect_tuple(call(fn, params, x, y), 2, what, "loss, grads")[1], params,
-                             f"{what}: grads")
+                             _("{what}: {name}", what=what, name="grads"))
         for k, g in ref.mlp_loss_grads(params, x, y)[1].items():
-            expect_float32(grads[k], g, f"{what}: grads['{k}']")
+            name = f"grads['{k}']"
+            expect_float32(grads[k], g, _("{what}: {name}", what=what, name=name))
     elif name == "mlp_train_step":
         params, x, y = _problem()
-        what = "mlp_train_step on float32 params, x (5, 12) and y (5, 16) (layer sizes [12, 8, 16]), lr=0.1"
+        what = _("mlp_train_step on float32 params, x (5, 12) and y (5, 16) (layer sizes [12, 8, 16]), lr=0.1")
         new = _expect_dict(expect_tuple(call(fn, params, x, y, 0.1), 2, what, "loss, new_params")[1], params,
-                           f"{what}: the new params")
+                           _("{what}: the new params", what=what))
         for k, p in ref.mlp_train_step(params, x, y, 0.1)[1].items():
-            expect_float32(new[k], p, f"{what}: new params['{k}']")
+            name = f"new params['{k}']"
+            expect_float32(new[k], p, _("{what}: {name}", what=what, name=name))
     else:
         raise ValueError(f"no float32 case for {name}")
