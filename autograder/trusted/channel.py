@@ -31,7 +31,6 @@ import time
 
 import numpy as np
 
-from autograder.chapters.messages import gettext as _
 from autograder.trusted.codec import BIT_GENERATORS, Puller, after_state, apply_after, decode, encode
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
 from autograder.trusted.proxies import RemoteFunction, RemoteIterator
@@ -134,8 +133,7 @@ class Endpoint:
         detail = f" (exit code {code})" if code is not None and not timeout else ""
         self.dead = what
         if timeout:
-            raise RemoteDied(_("your code did not finish within {seconds:g} s (infinite loop? far too slow?)",
-                               seconds=self.timeout))
+            raise RemoteDied(f"your code did not finish within {self.timeout:g} s (infinite loop? far too slow?)")
         raise RemoteDied(f"the Python process running your code {what}{detail}: it crashed, called "
                          "os._exit, or ran out of memory")
 
@@ -255,8 +253,8 @@ class Endpoint:
             after = after_state(track, self)
         except TypeError as exc:
             self._send({"op": "raise", "id": call_id, "ename": "TypeError",
-                        "message": _("returned {error}, which the checks cannot compare; return NumPy arrays, "
-                                     "numbers, or tuples/lists/dicts of them", error=exc), "warnings": log})
+                        "message": f"returned {exc}, which the checks cannot compare; return NumPy arrays, "
+                                   "numbers, or tuples/lists/dicts of them", "warnings": log})
             return
         self._send({"op": "return", "id": call_id, "value": value, "after": after, "rngs": self._rng_states(),
                     "warnings": log})
