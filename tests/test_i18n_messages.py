@@ -341,3 +341,29 @@ def test_a_count_of_findings_is_singular_or_plural():
         assert found_summary(False, 1, **values) == "在 step 5 时结束：结束时有 1 项发现，列在下面。"
         assert found_summary(False, 3, **values) == "在 step 5 时结束：结束时有 3 项发现，列在下面。"
 
+
+
+def test_the_sandbox_side_never_imports_the_checks_catalog():
+    """The checks' catalog lives in autograder.chapters, which the sandbox running an answer refuses to import: the
+    modules the sandbox loads (transitively) must not import it, or the sandbox dies on start (every check fails)."""
+    from autograder.trusted.sandbox import INSTRUCTOR_ONLY
+
+    def imported(module: str) -> set[str]:
+        path = ROOT / Path(*module.split(".")).with_suffix(".py")
+        out = set()
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.ImportFrom) and node.module:
+                out |= {node.module} | {f"{node.module}.{a.name}" for a in node.names}
+            elif isinstance(node, ast.Import):
+                out |= {a.name for a in node.names}
+        return {m for m in out if m.startswith(("autograder", "course"))}
+
+    seen, todo = set(), ["autograder.trusted.sandbox"]
+    while todo:
+        module = todo.pop()
+        if module in seen or not (ROOT / Path(*module.split(".")).with_suffix(".py")).is_file():
+            continue
+        seen.add(module)
+        todo += sorted(imported(module))
+    assert "autograder.trusted.channel" in seen and "course.compare" in seen
+    assert [m for m in seen if m.startswith(INSTRUCTOR_ONLY)] == []
