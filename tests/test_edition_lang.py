@@ -88,3 +88,28 @@ def test_cli_writes_a_chinese_edition(tmp_path):
     nb = json.loads((dest / "release" / FIRST / f"{FIRST}.ipynb").read_text(encoding="utf-8"))
     assert nb["metadata"]["course"]["language"] == "zh_CN"
     assert (dest / "start").stat().st_mode & 0o111 and (dest / "apt.txt").is_file()
+
+
+def test_the_edition_ships_the_compiled_catalog_and_its_messages_read_in_chinese(tmp_path):
+    """The edition's ``course`` package carries course.mo (files and package data), so a learner of the Chinese
+    edition reads the visible-test messages in Chinese, not the English fallback."""
+    import subprocess
+    import sys
+    import tomllib
+
+    files = se.edition_files(fake_root(tmp_path), lang="zh_CN")
+    assert "course/locale/zh_CN/LC_MESSAGES/course.mo" in files
+    package_data = tomllib.loads(files["pyproject.toml"].decode())["tool"]["setuptools"]["package-data"]["course"]
+    assert "locale/*/LC_MESSAGES/course.mo" in package_data
+    edition = tmp_path / "edition"
+    for name, data in files.items():
+        if name.startswith("course/"):
+            (edition / name).parent.mkdir(parents=True, exist_ok=True)
+            (edition / name).write_bytes(data)
+    code = ("from course.i18n import available, gettext\n"
+            "print(available(), gettext('{name} is not implemented yet: replace `raise NotImplementedError()` with "
+            "your code.', name='f'))")
+    out = subprocess.run([sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(edition)!r})\n{code}"],
+                         capture_output=True, text=True, env={"COURSE_LANG": "zh_CN", "PATH": "/usr/bin:/bin"},
+                         cwd=edition, check=True).stdout
+    assert "['zh_CN']" in out and "is not implemented" not in out and "NotImplementedError" in out, out

@@ -8,6 +8,7 @@
     DIR/postBuild          installs the package; hides nbgrader's instructor panels
     DIR/.gitignore
     DIR/course/**.py       the package the notebooks import (never imports ``autograder``)
+    DIR/course/locale/     the compiled message catalogs (course.mo), so messages read in the learner's language
     DIR/release/NN_name/   the release notebooks (nbgrader generate_assignment output, as committed)
 
 and nothing else: no ``source/``, no ``autograder`` (references, checks, corpus, self-check), no hidden test.
@@ -176,6 +177,8 @@ def edition_files(root: Path = ROOT, chapters: list[str] | None = None,
             dropped[name] = open_
         else:
             files[name] = data
+    for path in sorted((root / "course" / "locale").glob("*/LC_MESSAGES/course.mo")):
+        files[path.relative_to(root).as_posix()] = path.read_bytes()  # the messages' translations (course.i18n)
     problems = []
     for chapter in wanted:
         for path in sorted((root / "release" / chapter).rglob("*")):
