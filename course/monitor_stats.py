@@ -87,7 +87,7 @@ class StatsSampler:
         self.cost = 0.0
         self._snapshot = None  # (updates, step, {name: copy of weight}, {name: copy of gradient})
         self._relu_outputs = False
-        self._always_zero: dict[str, np.ndarray] = {}  # weight -> entries whose gradient was 0 in every sample
+        self._always_zero: dict[str, np.ndarray | None] = {}  # weight -> entries with gradient 0 in every sample
         self._alive: dict[str, tuple[np.ndarray, int]] = {}  # layer -> (units seen > 0, examples seen)
         self.facts: dict[str, dict[str, tuple]] = {"params": {}, "grads": {}}
 
@@ -181,8 +181,9 @@ class StatsSampler:
                     self.add("grad_rms", name, step, norm(g) / math.sqrt(max(g.size, 1)))
                     if g.ndim >= 2 and g.size:
                         zero = g == 0
-                        self.add("zero_grad_frac", name, step, float(np.count_nonzero(zero)) / g.size)
-                        self._never_moved(name, step, zero)
+                        count = np.count_nonzero(zero)
+                        self.add("zero_grad_frac", name, step, float(count) / g.size)
+                        self._never_moved(name, step, zero if count else None)
             if activations is not None:
                 for name, a in activations.items():
                     self._dead(name, step, np.asarray(a))
@@ -202,9 +203,14 @@ class StatsSampler:
 
     def _never_moved(self, name, step, zero) -> None:
         """``zero_grad_always``: the fraction of a weight's entries whose gradient was exactly 0 in every sample
-        so far (they still have their initial values, as far as the samples show)."""
-        prev = self._always_zero.get(name)
-        if prev is not None and prev.shape == zero.shape:
+        so far (they still have their initial values, as far as the samples show). ``zero`` None: no zero in this
+        sample, so none from now on (no more passes over this weight's gradient)."""
+        prev = self._always_zero.get(name, True)
+        if zero is None or prev is None:
+            self._always_zero[name] = None
+            self.add("zero_grad_always", name, step, 0.0)
+            return
+        if prev is not True and prev.shape == zero.shape:
             zero = zero & prev
         self._always_zero[name] = zero
         self.add("zero_grad_always", name, step, float(np.count_nonzero(zero)) / zero.size)
