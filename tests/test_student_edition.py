@@ -144,7 +144,9 @@ def test_stated_rule_leaves_out_only_what_the_release_states():
 def test_edition_holds_exactly_the_student_files():
     expected = {"README.md", "pyproject.toml", "environment.yml", "postBuild", ".gitignore"}
     expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "course").rglob("*.py")}
+    expected |= {p.relative_to(ROOT).as_posix() for p in (ROOT / "course" / "locale").glob("*/LC_MESSAGES/course.mo")}
     expected |= {f"release/{c}/{c}.ipynb" for c in chapters()}
+    assert "course/locale/zh_CN/LC_MESSAGES/course.mo" in expected  # the messages' translations ship (course.i18n)
     assert set(EDITION) == expected
     assert not any(n.startswith(("source/", "autograder/")) or "selfcheck" in n for n in EDITION)
 

@@ -1149,9 +1149,10 @@ for name in ("train accuracy", "validation accuracy"):
 axes[1].set_xlabel("epoch")
 axes[1].legend()
 plt.show()
-gap = curves["train accuracy"][-1] - curves["validation accuracy"][-1]
-print(f"after {len(epochs_seen)} epochs: training accuracy {curves['train accuracy'][-1]:.1%}, validation accuracy "
-      f"{curves['validation accuracy'][-1]:.1%} (gap {gap:+.1%})")
+if curves["train loss"]:  # empty when the training cell above stopped at an exercise not written yet
+    gap = curves["train accuracy"][-1] - curves["validation accuracy"][-1]
+    print(f"after {len(epochs_seen)} epochs: training accuracy {curves['train accuracy'][-1]:.1%}, validation "
+          f"accuracy {curves['validation accuracy'][-1]:.1%} (gap {gap:+.1%})")
 
 few = np.random.default_rng(4).permutation(len(X_train))[:len(X_train) // 10]
 few_epochs = 2 if quick_mode() else 15
