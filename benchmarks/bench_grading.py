@@ -94,11 +94,11 @@ def chapter_course(root: Path, chapter: str, n: int, stock: bool) -> Path:
 CPUACCT = Path("/sys/fs/cgroup/cpuacct")  # cgroup v1 CPU accounting (the grader's pids cgroups are another tree)
 
 
-def timed(cmd: list[str], course: Path, env: dict) -> tuple[float, float | None]:
-    """(wall seconds, CPU seconds) of ``cmd``: the CPU of every process it starts, in a cpuacct cgroup of its own
-    (forks of the fork server, kernels and sandboxes included, even those that outlive their parent); None when
-    no such cgroup can be made. CPU time is what the load of other users' work inflates least."""
-    group = CPUACCT / f"bench-grading-{os.getpid()}-{time.monotonic_ns()}"
+def cpu_seconds_of(run, prefix: str) -> float | None:
+    """Calls ``run(preexec_fn)`` with every process it starts in a cpuacct cgroup of its own (forks of the fork
+    server, kernels and sandboxes included, even those that outlive their parent) and returns their CPU seconds;
+    None when no such cgroup can be made. CPU time is what the load of other users' work inflates least."""
+    group = CPUACCT / f"{prefix}-{os.getpid()}-{time.monotonic_ns()}"
     try:
         group.mkdir()
     except OSError:
@@ -108,12 +108,9 @@ def timed(cmd: list[str], course: Path, env: dict) -> tuple[float, float | None]
         if group is not None:
             (group / "cgroup.procs").write_text(str(os.getpid()))
 
-    t0 = time.perf_counter()
-    subprocess.run(cmd, cwd=course, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                   preexec_fn=join)
-    wall = time.perf_counter() - t0
+    run(join)
     if group is None:
-        return wall, None
+        return None
     cpu = int((group / "cpuacct.usage").read_text()) / 1e9
     for _ in range(50):  # an orphan may still be ending
         try:
@@ -121,7 +118,21 @@ def timed(cmd: list[str], course: Path, env: dict) -> tuple[float, float | None]
             break
         except OSError:
             time.sleep(0.1)
-    return wall, cpu
+    return cpu
+
+
+def timed(cmd: list[str], course: Path, env: dict) -> tuple[float, float | None]:
+    """(wall seconds, CPU seconds or None) of ``cmd`` (:func:`cpu_seconds_of`)."""
+    wall = []
+
+    def run(join):
+        t0 = time.perf_counter()
+        subprocess.run(cmd, cwd=course, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                       preexec_fn=join)
+        wall.append(time.perf_counter() - t0)
+
+    cpu = cpu_seconds_of(run, "bench-grading")
+    return wall[0], cpu
 
 
 def side_by_side(chapter: str, n: int, timeout: int, tmp: Path) -> dict:

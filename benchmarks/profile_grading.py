@@ -32,7 +32,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from bench_grading import CPUACCT, chapter_course  # noqa: E402
+from bench_grading import chapter_course, cpu_seconds_of  # noqa: E402
 
 
 def _seconds(stamp: str) -> float:
@@ -91,31 +91,15 @@ def one_run(chapter: str, n: int, mode: str, tmp: Path, timeout: int) -> dict:
     env["PATH"] = os.path.dirname(sys.executable) + os.pathsep + env.get("PATH", "")
     subprocess.run([sys.executable, "-m", "nbgrader", "generate_assignment", chapter, "--force", "--log-level=ERROR"],
                    cwd=course, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    group = CPUACCT / f"profile-grading-{os.getpid()}-{time.monotonic_ns()}"
-    try:
-        group.mkdir()
-    except OSError:
-        group = None
-
-    def join():
-        if group is not None:
-            (group / "cgroup.procs").write_text(str(os.getpid()))
-
     out = tmp / f"phases-{mode}.json"
     load = os.getloadavg()[0]
-    subprocess.run([sys.executable, __file__, chapter, "--child", mode, "--course", str(course), "--out", str(out),
-                    "--timeout", str(timeout)], cwd=course, env=env, check=True, stdout=subprocess.DEVNULL,
-                   stderr=subprocess.DEVNULL, preexec_fn=join)
+    cpu = cpu_seconds_of(lambda join: subprocess.run(
+        [sys.executable, __file__, chapter, "--child", mode, "--course", str(course), "--out", str(out), "--timeout",
+         str(timeout)], cwd=course, env=env, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=join), "profile-grading")
     phases = json.loads(out.read_text())
-    phases["cpu"] = [int((group / "cpuacct.usage").read_text()) / 1e9] if group is not None else []
+    phases["cpu"] = [cpu] if cpu is not None else []
     phases["load"] = [load, os.getloadavg()[0]]
-    if group is not None:
-        for _ in range(50):
-            try:
-                group.rmdir()
-                break
-            except OSError:
-                time.sleep(0.1)
     return phases
 
 
