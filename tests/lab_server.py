@@ -81,6 +81,22 @@ def end_processes(server: subprocess.Popen, marker: str) -> None:
         time.sleep(0.5)
 
 
+def wait_until_serving(url: str, proc: subprocess.Popen, timeout: float, log_path: Path, name: str) -> None:
+    """Return once ``url`` answers 200; fail with the end of ``log_path`` if ``proc`` exits or ``timeout`` s pass (a
+    hang guard, not a speed requirement)."""
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as r:
+                if r.status == 200:
+                    return
+        except OSError:
+            pass
+        assert proc.poll() is None, f"{name} exited:\n" + log_path.read_text()[-4000:]
+        assert time.monotonic() < deadline, f"no answer from {name} in {timeout:g} s:\n" + log_path.read_text()[-4000:]
+        time.sleep(0.5)
+
+
 @contextlib.contextmanager
 def lab_server(tmp_path: Path, root_dir: Path, env: dict | None = None, start_timeout: float = 120):
     """Yield ``(base_url, token, env)`` of a JupyterLab serving ``root_dir``; end it and its children after."""
@@ -100,17 +116,7 @@ def lab_server(tmp_path: Path, root_dir: Path, env: dict | None = None, start_ti
             env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True, cwd=tmp_path)
         base = f"http://127.0.0.1:{port}"
         try:
-            deadline = time.monotonic() + start_timeout  # a hang guard, not a speed requirement
-            while True:
-                try:
-                    with urllib.request.urlopen(f"{base}/api/status?token={token}", timeout=2) as r:
-                        if r.status == 200:
-                            break
-                except OSError:
-                    pass
-                assert server.poll() is None, "JupyterLab exited: " + log_path.read_text()[-3000:]
-                assert time.monotonic() < deadline, f"JupyterLab did not start within {start_timeout:g} s"
-                time.sleep(0.5)
+            wait_until_serving(f"{base}/api/status?token={token}", server, start_timeout, log_path, "JupyterLab")
             yield base, token, env
         finally:
             end_processes(server, str(tmp_path))

@@ -28,15 +28,21 @@ import shutil
 import signal
 import subprocess
 import sys
-import time
-import urllib.request
 from pathlib import Path
 
 import pytest
 
 from autograder.notebook import grade_id, solution_cells
 from autograder.paths import ROOT
-from tests.lab_server import CHROMIUM, CHROMIUM_ARGS, KERNEL_IDLE, free_port, need_chromium, pids_mentioning
+from tests.lab_server import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    KERNEL_IDLE,
+    free_port,
+    need_chromium,
+    pids_mentioning,
+    wait_until_serving,
+)
 from tests.test_class_run import CHAPTER, GUIDE_COURSE, GUIDE_EXCHANGE, guide_blocks
 from tests.unix_class import VENV_BIN, UnixClass, need_root_tools, run_locked
 
@@ -111,17 +117,7 @@ class Hub:
             self.proc = subprocess.Popen(
                 [*k.prefix, sys.executable, "-m", "jupyterhub", "-f", str(self.dir / "jupyterhub_config.py")],
                 cwd=self.dir, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-        deadline = time.monotonic() + 180  # a hang guard, not a speed requirement
-        while True:
-            try:
-                with urllib.request.urlopen(f"{self.url}/hub/api", timeout=2) as r:
-                    if r.status == 200:
-                        return
-            except OSError:
-                pass
-            assert self.proc.poll() is None, "JupyterHub exited:\n" + self.log.read_text()[-4000:]
-            assert time.monotonic() < deadline, "no answer from JupyterHub in 180 s:\n" + self.log.read_text()[-4000:]
-            time.sleep(0.5)
+        wait_until_serving(f"{self.url}/hub/api", self.proc, 180, self.log, "JupyterHub")
 
     def stop(self):
         if self.proc.poll() is None:
