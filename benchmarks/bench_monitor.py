@@ -176,7 +176,8 @@ def chapters_run(names, modes):
                 ratios = ", ".join(f"{n} {v:.1e}" for n, v in r["median_update_ratio"].items())
                 print(f"{chapter:16s} {r['title'][:42]:42s} {r['mode']:6s} {r['calls']:6d} {r['samples']:7d} "
                       f"{r['redraws']:7d} {r['seconds']:7.2f} {share:10.1%} {r['close_seconds']:7.2f} "
-                      f"{r.get('messages', 0):5d} {r.get('bytes_sent', 0) / 1000:7.1f}  {ratios}",
+                      f"{r.get('messages', 0):5d} {r.get('bytes_sent', 0) / 1000:7.1f}  {ratios}"
+                      + "  ms: " + " ".join(f"{k} {v * 1e3:.1f}" for k, v in r.get("parts", {}).items()),
                       flush=True)
         print("  load average now (1/5/15 min): " + " ".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
 

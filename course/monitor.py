@@ -36,8 +36,9 @@ out on long ones), and the diagnoses evaluated on a sparser one. No decision abo
 the same run gives the same samples and findings on any machine: static mode follows the schedules; live mode
 also keeps statistics and diagnoses within their shares of ``overhead_budget`` of the loop's *modelled* work
 (:class:`course.monitor_budget.WorkBudget`: from the array sizes handed over and the updates between calls).
-Only the live redraws follow the clock (every ``every_seconds``, the first after :data:`FIRST_DRAW_AFTER` seconds,
-within their share of the time): what a person sees refreshes in real time, and a redraw changes no finding. Both
+Only drawing follows the clock, within its share of the elapsed time: the widget is displayed once the loop has run
+long enough to pay for it (about 1.5 s at a 5% budget; a shorter loop is drawn once, at close), then redrawn every
+``every_seconds``: what a person sees refreshes in real time, and a redraw changes no finding. Both
 modes evaluate once more at the end.
 """
 
@@ -51,17 +52,17 @@ import time
 from course.diagnose import Diagnosis, DiagnosisLog, diagnose
 from course.fonts import plot_text
 from course.i18n import N_, gettext, ngettext
-from course.monitor_budget import WorkBudget
+from course.monitor_budget import NS, WorkBudget
 from course.monitor_plot import CurvesFigure, HistogramsFigure
 from course.monitor_stats import EVAL_DENSE, StatsSampler, sample_due
 from course.monitor_widget import LiveView, diagnoses_html
 
 MODES = ("live", "static", "off")
 HEALTHY_UPDATE_RATIO = 1e-3  # CS231n: "somewhere around 1e-3"; see course.diagnose.HEALTHY_RATIO
-# shares of overhead_budget; their sum stays below 1 to leave room for the first samples, evaluations and draw,
-# which are taken whatever they cost (live drawing only sends points: a small share is plenty)
-SHARES = {"stats": 0.45, "diagnose": 0.25, "draw": 0.1}
-FIRST_DRAW_AFTER = 0.25  # seconds of the loop before the first live draw
+# shares of overhead_budget; their sum stays below 1 to leave room for the first samples and evaluation, which are
+# taken whatever they cost, and each call's bookkeeping. "draw": creating the live widget with its first draw (on
+# the modelled work: a loop too short for it is drawn once, at close), then the redraws (in time: every_seconds)
+SHARES = {"stats": 0.45, "diagnose": 0.2, "draw": 0.2}
 # the monitor's summaries (catalog messages, shown in the learner's language); the usual x labels are in the catalog
 SO_FAR_CLEAN = N_("✔ no problems detected so far")
 FINISHED_CLEAN = N_("✔ Finished at {x_label} {step}: no problems detected.")
@@ -161,6 +162,7 @@ class TrainingMonitor:
         self.monitor_error: str | None = None  # the last exception the monitor caught in itself (never raised)
         self._started = time.monotonic()
         self._calls = 0
+        self._first_call = 0.0
         self._next_stats = -math.inf  # only with stats_every_seconds
         self._diag_cost = 0.0
         self._diag_calls = 0
@@ -172,9 +174,9 @@ class TrainingMonitor:
         self._closed = False
         self._curves = CurvesFigure(title, x_label, log_scale, smoothing)
         self._hists = HistogramsFigure()
-        self._view = (LiveView(title, self.stop, stop_button, history=self.history, stats=self.stats,
-                               x_label=x_label, log_scale=log_scale, smoothing=smoothing)
-                      if self.mode == "live" else None)
+        self._live = self.mode == "live"
+        self._view_args = dict(stop_button=stop_button, x_label=x_label, log_scale=log_scale, smoothing=smoothing)
+        self._view: LiveView | None = None  # live: displayed at the first redraw (see _work), or at close
 
     # -- recording ------------------------------------------------------------------------------------------
     def update(self, step: int, *, params=None, grads=None, activations=None, outputs=None, updates=None,
@@ -205,14 +207,17 @@ class TrainingMonitor:
                            t0)
             except Exception as exc:  # noqa: BLE001
                 self.monitor_error = f"{type(exc).__name__}: {exc}"
-        self.monitor_seconds += time.monotonic() - t0
+        spent = time.monotonic() - t0
+        if self._calls == 1:
+            self._first_call = spent
+        self.monitor_seconds += spent
         return self.stopped
 
     def _work(self, step, updates, params, grads, activations, outputs, t0) -> None:
         """Everything but the appends: statistics, diagnoses, widget messages, redraws (each on its schedule)."""
         sampler, budget = self._sampler, self._budget
         elapsed = t0 - self._started
-        live = self._view is not None
+        live = self._live
         if live:  # the loop's modelled work since the last call
             since = 1 if self._last_updates is None else updates - self._last_updates
             self._last_updates = updates
@@ -227,7 +232,7 @@ class TrainingMonitor:
                 if due:
                     self._next_stats = t0 + self.stats_every_seconds
             if due and live:  # live: within the share of the modelled work (reproducible, not timed)
-                work = budget.sample_work(params, grads, activations, outputs)
+                work = budget.sample_cost(params, grads, activations, outputs)
                 due = budget.allow("stats", work, sampler.samples)
                 if due:
                     budget.spend("stats", work)
@@ -246,16 +251,20 @@ class TrainingMonitor:
                     self._evaluate()
         if not live:
             return
+        # drawing changes no finding, so it follows the clock within its share of the elapsed time: the widget
+        # (its creation taken as NS["view"]) once the loop has run long enough to pay for it (about 1.5 s; a shorter
+        # loop is drawn once, at close), then a redraw (the log as last evaluated) every every_seconds
+        share = SHARES["draw"] * self.overhead_budget * elapsed
         view = self._view
-        if view.pump is not None and t0 >= self._next_poll:
+        if view is None:
+            if NS["view"] * 1e-9 <= share:
+                self._redraw()
+            return
+        if view.pump is not None and t0 >= self._next_poll:  # the Stop button (a few microseconds, 20 times a second)
             self._next_poll = t0 + 0.05
             view.pump.pump()
-        # live: a redraw (the log as last evaluated) every every_seconds, the first one once the loop has run
-        # FIRST_DRAW_AFTER seconds (a loop shorter than that is drawn once, at close), within the drawing share of
-        # the elapsed time, the first whatever it costs
-        if elapsed >= FIRST_DRAW_AFTER and t0 >= self._last_draw + self.every_seconds:
-            if self.redraws == 0 or self._draw_cost <= SHARES["draw"] * self.overhead_budget * elapsed:
-                self._redraw()
+        if t0 >= self._last_draw + self.every_seconds and self._draw_cost <= share:
+            self._redraw()
 
     def _evaluate(self) -> None:
         """Run the diagnoses on everything recorded so far and merge them into the log."""
@@ -300,7 +309,7 @@ class TrainingMonitor:
         t0 = time.monotonic()
         if self.mode != "off":
             self._evaluate()
-        if self._view is not None:
+        if self._live:
             self._redraw()
             self._view.finish(self.stopped)
         elif self.mode == "static":
@@ -321,6 +330,8 @@ class TrainingMonitor:
         RUNS.append({"title": self.title, "mode": self.mode, "calls": self._calls, "samples": self._sampler.samples,
                      "redraws": self.redraws, "seconds": t0 - self._started, "monitor_seconds": self.monitor_seconds,
                      "close_seconds": self.close_seconds, "median_update_ratio": ratios,
+                     "parts": {"stats": self._sampler.cost, "diagnose": self._diag_cost, "draw": self._draw_cost,
+                               "first_call": self._first_call},
                      "messages": self._view.plots.messages if self._view else 0,
                      "bytes_sent": self._view.plots.bytes_sent if self._view else 0,
                      "diagnoses": [d.code for d in self.log.entries]})
@@ -387,8 +398,11 @@ class TrainingMonitor:
         return f"<div style='color:#2e7d32'>{gettext(SO_FAR_CLEAN)}</div>" if self.step is not None else ""
 
     def _redraw(self) -> None:
-        """Live mode: send the new points (and histogram counts) to the browser, update status and diagnoses."""
+        """Live mode: send the new points (and histogram counts) to the browser, update status and diagnoses; the
+        first time, display the widget panel."""
         t0 = time.monotonic()
+        if self._view is None:
+            self._view = LiveView(self.title, self.stop, history=self.history, stats=self.stats, **self._view_args)
         view = self._view
         self.redraws += 1
         if self.params is not None or self.grads is not None:

@@ -17,14 +17,16 @@ from __future__ import annotations
 import numpy as np
 
 # modelled nanoseconds: one NumPy call's overhead, one multiply-add in a matrix product (BLAS), one element of an
-# elementwise pass; calls in one training step, in one sample per parameter / activation, and one evaluation of the
-# diagnoses with its cost per recorded point. Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03):
-# the model is within 2x of the measured times, erring towards a cheaper loop and a dearer monitor (an evaluation:
-# 40 us + 75 ns per point measured, modelled at twice that).
-NS = {"call": 800.0, "matmul": 0.05, "element": 0.5, "step_calls": 30, "sample_element": 6.0, "sample_big": 16.0,
-      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 100_000.0,
-      "evaluate_per_point": 150.0}
-BIG = 256 * 1024
+# elementwise pass; calls in one training step, in one sample per parameter / activation (the monitor's calls are
+# Python-heavy: "monitor_call"), one evaluation of the diagnoses with its cost per recorded point, and creating and
+# first drawing the live widget. Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03, re-measured
+# after the sampler reused its float64 buffers): a sample 0.10 / 0.12 / 1.4 / 3.7 / 24 ms measured for 2-8-1,
+# 784-10-10, 784-128-64-10, 12288-20-7-5-1 and 768-256-12288 (modelled 0.10 / 0.19 / 1.6 / 3.6 / 47 ms); an
+# evaluation 0.3-1.2 ms measured (modelled 0.45-1.4 ms); the widget 10-14 ms in a kernel (modelled 15 ms). The
+# model errs towards a cheaper loop and a dearer monitor.
+NS = {"call": 800.0, "matmul": 0.05, "element": 0.5, "step_calls": 30, "sample_element": 7.0, "monitor_call": 2000.0,
+      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 400_000.0,
+      "evaluate_per_point": 300.0, "view": 15_000_000.0}
 ASSUMED_BATCH = 64  # examples per step when the loop hands over no activations or outputs to count them
 ALWAYS = 3  # the first samples and evaluations are taken whatever they cost
 
@@ -55,6 +57,7 @@ class WorkBudget:
         self.loop = 0.0  # modelled work of the training loop so far
         self.spent = {kind: 0.0 for kind in shares}  # modelled work of the monitor so far, per kind
         self._step = None  # (sizes key, modelled work of one training step)
+        self._sample = None  # (sizes key, modelled work of one statistics sample)
 
     @staticmethod
     def step_work(params, grads, activations, outputs) -> float:
@@ -71,23 +74,32 @@ class WorkBudget:
         parameter and gradient, the dead-unit and output statistics, and their NumPy calls."""
         arrays = [*(params or {}).values(), *(grads or {}).values()]
         acts = list((activations or {}).values()) + ([outputs] if outputs is not None else [])
-        sizes = [_size(a) for a in arrays]  # arrays past BIG elements no longer fit a cache: dearer per element
-        return (sum((NS["sample_big"] if n > BIG else NS["sample_element"]) * n for n in sizes)
-                + 4 * NS["element"] * sum(_size(a) for a in acts)
-                + NS["call"] * (NS["sample_calls"] + NS["sample_calls_per_weight"] * len(params or {})
-                                + NS["sample_calls_per_activation"] * len(acts)))
+        return (NS["sample_element"] * sum(_size(a) for a in arrays) + 4 * NS["element"] * sum(_size(a) for a in acts)
+                + NS["monitor_call"] * (NS["sample_calls"] + NS["sample_calls_per_weight"] * len(params or {})
+                                        + NS["sample_calls_per_activation"] * len(acts)))
 
     @staticmethod
     def evaluate_work(points: int) -> float:
         """One evaluation of the diagnoses over ``points`` recorded statistics and metric points."""
         return NS["evaluate"] + NS["evaluate_per_point"] * points
 
+    @staticmethod
+    def _key(params, grads, activations, outputs) -> tuple:
+        return len(params or {}), len(grads or {}), len(activations or {}), outputs is not None
+
     def add_loop(self, updates: int, params, grads, activations, outputs) -> None:
         """Account for the loop's work since the last call: ``updates`` steps (at least 1) of the sizes given."""
-        key = (len(params or {}), len(activations or {}), outputs is not None)
+        key = self._key(params, grads, activations, outputs)
         if self._step is None or self._step[0] != key:
             self._step = (key, self.step_work(params, grads, activations, outputs))
         self.loop += max(1, updates) * self._step[1]
+
+    def sample_cost(self, params, grads, activations, outputs) -> float:
+        """:meth:`sample_work`, computed again only when what the loop hands over changes (not on every call)."""
+        key = self._key(params, grads, activations, outputs)
+        if self._sample is None or self._sample[0] != key:
+            self._sample = (key, self.sample_work(params, grads, activations, outputs))
+        return self._sample[1]
 
     def allow(self, kind: str, work: float, done: int, always: int = ALWAYS) -> bool:
         """Whether ``work`` more of ``kind`` fits within its share of the loop's modelled work (``done``: how

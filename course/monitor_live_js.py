@@ -105,9 +105,11 @@ function logLabel(k) {
 }
 
 // ---- scales -----------------------------------------------------------------------------------------------
-function xRange(panel) {
+function xRange(panels) {  // one range for every panel: a statistic sampled up to step 20 of 120 ends mid-panel
   let lo = Infinity, hi = -Infinity;
-  for (const ser of Object.values(panel)) for (const x of ser.x) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  for (const panel of panels) {
+    for (const ser of Object.values(panel)) for (const x of ser.x) { if (x < lo) lo = x; if (x > hi) hi = x; }
+  }
   if (lo === hi) { lo -= 1; hi += 1; }  // one step: a range of whole steps around it
   return [lo, hi];
 }
@@ -241,13 +243,13 @@ function drawLine(ctx, xs, ys, X, Y, sc, color, width, alpha, markers) {
   ctx.restore();
 }
 
-function drawPanel(box, kind, panel, model) {
+function drawPanel(box, kind, panel, model, range) {
   const smoothing = model.get("smoothing");
   const logWanted = LOG_KINDS.has(kind) || (kind === "main" && model.get("log_scale"));
   const names = Object.keys(panel);
   const longest = Math.max(...names.map(n => panel[n].x.length));
   const xs = {integer: true};
-  [xs.lo, xs.hi] = xRange(panel);
+  [xs.lo, xs.hi] = range;
   for (const n of names) for (const x of panel[n].x) if (!Number.isInteger(x)) xs.integer = false;
   const ys = yScale(kind, panel, logWanted);
   const ctx = canvasOf(box.querySelector(".ctm-plot"), W, H);
@@ -342,6 +344,7 @@ function drawAll(root, s, model) {
   const avail = availableWidth(root);
   const fit = Math.floor((avail + 14) / (W + 14));
   grid.style.gridTemplateColumns = `repeat(${Math.max(1, Math.min(3, kinds.length, fit))}, ${W}px)`;
+  const range = xRange(kinds.map(k => s.panels[k]));
   for (const kind of kinds) {
     let box = grid.querySelector(`[data-kind="${kind}"]`);
     if (!box) {
@@ -356,7 +359,7 @@ function drawAll(root, s, model) {
                          .map(k => grid.querySelector(`[data-kind="${k}"]`)).find(Boolean);
       grid.insertBefore(box, after || null);
     }
-    drawPanel(box, kind, s.panels[kind], model);
+    drawPanel(box, kind, s.panels[kind], model, range);
   }
   const hists = root.querySelector(".ctm-hists");
   if (s.hist) {

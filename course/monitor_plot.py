@@ -160,11 +160,20 @@ class CurvesFigure:
         nrows = math.ceil(n / ncols)
         self.fig = Figure(figsize=(5.0 * ncols, 2.9 * nrows + 0.2), dpi=80, layout="constrained")
         self.axes, self.notes = [], {}
+        # one x range for every panel: statistics sampled up to step 20 of a 120-step run end where they end, not
+        # at the right edge (where each panel's own range would put them)
+        steps = [st for _, series in panels for p in series.values() for st, _ in p]
+        x_range = None
+        if steps and min(steps) < max(steps):
+            pad = 0.03 * (max(steps) - min(steps))
+            x_range = (min(steps) - pad, max(steps) + pad)
         for i, (kind, series) in enumerate(panels):
             ax = self.fig.add_subplot(nrows, ncols, i + 1)
             self.axes.append(ax)
             notes = self._draw_panel(kind, series, ax, self._style(kind, series))
             self.notes[kind] = "\n".join(notes)
+            if x_range is not None:
+                ax.set_xlim(*x_range)
             ax.set_title(self.title if kind == "main" else gettext(TITLES[kind]), fontsize=10)
             ax.set_xlabel(gettext(self.x_label), fontsize=8)
             ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True, min_n_ticks=2))

@@ -89,6 +89,7 @@ class StatsSampler:
         self._relu_outputs = False
         self._always_zero: dict[str, np.ndarray | None] = {}  # weight -> entries with gradient 0 in every sample
         self._alive: dict[str, tuple[np.ndarray, int]] = {}  # layer -> (units seen > 0, examples seen)
+        self._buffers: dict[tuple[str, str], np.ndarray] = {}  # float64 copies reused between samples (_buffer)
         self.facts: dict[str, dict[str, tuple]] = {"params": {}, "grads": {}}
 
     def add(self, kind, name, step, value) -> None:
@@ -122,7 +123,11 @@ class StatsSampler:
                     if name not in params:
                         end = math.nan
                         continue
-                    delta = np.asarray(params[name], dtype=np.float64) - old
+                    new = np.asarray(params[name])
+                    if new.shape != old.shape:
+                        end = math.nan
+                        continue
+                    delta = np.subtract(new, old, out=self._buffer(("delta", name), old.shape), dtype=np.float64)
                     denom, diff = norm(old), norm(delta)
                     if denom > 0 and math.isfinite(denom):  # a weight that starts at 0 has no ratio yet
                         self.add("update_ratio", name, step, diff / denom / n)
@@ -136,7 +141,7 @@ class StatsSampler:
                         self.add("update_cos", name, step, -dot / (gnorm * diff))
                         self.add("step_size", name, step, diff / gnorm)
                     predicted += dot
-                    end += self._end_dot(grads, name, delta)
+                    end += self._end_dot(grads, name, delta, self._buffer(("end", name), delta.shape))
                 start = predicted  # <g_t, W_t+1 - W_t> over the weights and (below) every other parameter
                 if complete and math.isfinite(end):
                     for name, (old, g) in extra.items():
@@ -155,12 +160,32 @@ class StatsSampler:
         self.cost += time.monotonic() - t0
 
     @staticmethod
-    def _end_dot(grads, name, delta) -> float:
-        """<this call's gradient of ``name``, delta>, nan when it is missing or of another shape."""
+    def _end_dot(grads, name, delta, buffer=None) -> float:
+        """<this call's gradient of ``name``, delta>, nan when it is missing or of another shape (``buffer``: a
+        float64 array of delta's shape to convert the gradient into)."""
         g = grads.get(name) if grads is not None else None
         if g is None or np.shape(g) != delta.shape:
             return math.nan
-        return float(np.vdot(np.asarray(g, dtype=np.float64), delta))
+        if buffer is None:
+            return float(np.vdot(np.asarray(g, dtype=np.float64), delta))
+        np.copyto(buffer, g, casting="unsafe")
+        return float(np.vdot(buffer, delta))
+
+    def _buffer(self, key, shape) -> np.ndarray:
+        """A float64 array of ``shape`` kept for ``key`` from one sample to the next: large weights are copied and
+        compared in the same memory every time, not in fresh allocations (whose page faults cost more than the
+        arithmetic: a 3.1M-weight layer's sample 35 -> ~15 ms)."""
+        buf = self._buffers.get(key)
+        if buf is None or buf.shape != shape:
+            buf = self._buffers[key] = np.empty(shape, np.float64)
+        return buf
+
+    def _copy64(self, key, a) -> np.ndarray:
+        """A float64 copy of ``a`` in the buffer kept for ``key``."""
+        a = np.asarray(a)
+        buf = self._buffer(key, a.shape)
+        np.copyto(buf, a, casting="unsafe")
+        return buf
 
     def sample(self, step, updates, params, grads, activations, outputs) -> None:
         """Compute every statistic the arguments allow, and copy the weights for the next update ratio."""
@@ -193,11 +218,11 @@ class StatsSampler:
             names = weight_names(params)
             gsnap, extra = {}, None
             if grads is not None:
-                gsnap = {n: np.array(grads[n], dtype=np.float64, copy=True) for n in names if n in grads}
+                gsnap = {n: self._copy64(("g", n), grads[n]) for n in names if n in grads}
                 if set(params) <= set(grads):  # every parameter has a gradient: the rest copied for the trapezoid
                     extra = {n: (np.array(params[n], dtype=np.float64, copy=True),
                                  np.array(grads[n], dtype=np.float64, copy=True)) for n in params if n not in names}
-            self._snapshot = (updates, step, {n: np.array(params[n], dtype=np.float64, copy=True) for n in names},
+            self._snapshot = (updates, step, {n: self._copy64(("w", n), params[n]) for n in names},
                               gsnap, extra)
         self.cost += time.monotonic() - t0
 

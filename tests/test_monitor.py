@@ -214,9 +214,11 @@ LOOP = """
 import sys, time
 from course.monitor import TrainingMonitor
 mon = TrainingMonitor("t", metrics=["loss"], every_seconds=0.2)
-print("COMM", mon._view.button.comm.comm_id if mon._view.pump else None, flush=True)
-t_end, step = time.monotonic() + 60, 0
+t_end, step, shown = time.monotonic() + 60, 0, False
 while time.monotonic() < t_end and not mon.update(step, loss=1.0 / (step + 1)):
+    if not shown and mon._view is not None:  # the widget is displayed once the loop has run about 1.5 s
+        shown = True
+        print("COMM", mon._view.button.comm.comm_id if mon._view.pump else None, flush=True)
     step += 1
     time.sleep(0.001)
 mon.close()

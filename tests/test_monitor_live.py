@@ -106,6 +106,7 @@ def test_unchanged_histograms_are_not_sent_again():
 
 def test_live_monitor_sends_kilobytes_not_images():
     mon = TrainingMonitor("t", mode="live", every_seconds=0.0, stats_every_seconds=0)
+    mon._redraw()  # the first redraw displays the widget
     plots = mon._view.plots
     plots.send = lambda content, buffers=None: None
     _ready(plots)
@@ -261,6 +262,30 @@ console.log(JSON.stringify(out));
     for labels in json.loads(result.stdout):
         assert labels and all(NUMBER.match(t) for t in labels), labels
         assert len(set(labels)) == len(labels), labels
+
+
+def test_every_panel_spans_the_same_steps():
+    """Statistics sampled only up to step 20 of a 120-step run end mid-panel, below the loss panel's step 120 (the
+    Chinese chapter-3 picture read 0..20 next to 0..120): one x range for every panel, static and live."""
+    history = {"cost": [(s, 1.0 / (s + 1)) for s in range(0, 121, 10)]}
+    stats = {"grad_rms": {"W1": [(0, 1e-3), (10, 1e-3), (20, 1e-3)]}}
+    fig = CurvesFigure("t", "iteration", False, 0.6)
+    fig.render(history, stats)
+    ranges = [ax.get_xlim() for ax in fig.axes]
+    assert len(ranges) == 2 and ranges[0] == ranges[1] and ranges[1][1] >= 120, ranges
+    node = shutil.which("node")
+    if node is None:
+        pytest.skip("node is not installed")
+    from course.monitor_live_js import ESM
+
+    start = ESM.index("function xRange(")
+    script = ESM[start:ESM.index("\n}\n", start) + 3] + """
+const panels = [{cost: {x: [0, 10, 120], y: [1, 2, 3]}}, {W1: {x: [0, 10, 20], y: [1, 1, 1]}}];
+console.log(JSON.stringify([xRange(panels), xRange([{W1: {x: [5], y: [1]}}])]));
+"""
+    result = subprocess.run([node, "--input-type=module", "-e", script], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout) == [[0, 120], [4, 6]]
 
 
 def _budgeted_run(monkeypatch, slow: float):
