@@ -97,7 +97,8 @@ check_perceptron_predict(perceptron_predict)
 #
 # The contract (the tests replay your run with the same seed, so follow it exactly):
 #
-# - start from `w = np.zeros(D)` and `b = 0.0`;
+# - start from `w = np.zeros(D, dtype=X.dtype)` and `b = 0.0`, and update `w` in place (`w += ...`): `w` keeps
+#   X's dtype (float32 in, float32 out, as in every chapter of the course);
 # - at the start of every epoch, get the visiting order with `order = rng.permutation(N)` (once per epoch);
 # - for each `i` in `order`: predict example `i` with the current weights; if wrong, update `w` and `b`;
 # - count the mistakes made during each epoch;
@@ -114,7 +115,7 @@ def perceptron_train(X, y, lr, epochs, rng):
     """
     ### BEGIN SOLUTION
     N, D = X.shape
-    w = np.zeros(D)
+    w = np.zeros(D, dtype=X.dtype)
     b = 0.0
     errors = []
     for _ in range(epochs):
@@ -156,6 +157,12 @@ assert list(errors_t) == [5, 1, 1, 2, 1], (
     "with rng.permutation(N) at the start of every epoch, and predict each example with the CURRENT w and b")
 assert_close(w_t, [2.5, 5.0], "w after 5 epochs with default_rng(0)")
 assert_close(b_t, 0.0, "b after 5 epochs with default_rng(0)")
+# float32 in, float32 out: the same run on a float32 X gives a float32 w.
+w32 = np.asarray(run(perceptron_train, X_t.astype(np.float32), y_t, 1.0, 5, np.random.default_rng(0))[0])
+assert w32.dtype == np.float32, (f"perceptron_train on a float32 X returned w of dtype {w32.dtype}: keep X's dtype "
+                                 "(float32 in, float32 out): start from w = np.zeros(D, dtype=X.dtype) and update it "
+                                 "in place (w += ...)")
+assert_close(w32, np.array([2.5, 5.0], dtype=np.float32), "w after 5 epochs on the float32 X with default_rng(0)")
 print("perceptron_train: visible tests passed")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_perceptron_train

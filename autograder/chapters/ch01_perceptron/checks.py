@@ -6,7 +6,7 @@ import numpy as np
 
 from autograder.chapters.ch01_perceptron import reference as ref
 from autograder.chapters.messages import gettext as _
-from course.compare import call, expect_close, expect_shape, expect_tuple, fail, rngs
+from course.compare import as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs
 
 __all__ = ["check_perceptron_predict", "check_perceptron_train"]
 
@@ -106,3 +106,22 @@ def check_perceptron_train(fn):
     if errors[-1] != 0 or not np.array_equal(ref.perceptron_predict(X, np.asarray(w), float(b)), y):
         fail(_("perceptron_train should separate linearly separable data: after 50 epochs there were still "
                "{mistakes} mistakes", mistakes=errors[-1]))
+    _check_float32(fn)
+
+
+def _check_float32(fn):
+    """float32 in, float32 out: a run on a float32 X gives a float32 w with the reference's values."""
+    X, y = _separable(np.random.default_rng(404), 30, 3)
+    X = X.astype(np.float32)
+    what = _("perceptron_train on a float32 X {shape}", shape=X.shape)
+    out = expect_tuple(call(fn, X, y, 0.5, 4, np.random.default_rng(5)), 3, what, "w, b, errors")
+    w_ref, b_ref, err_ref = ref.perceptron_train(X, y, 0.5, 4, np.random.default_rng(5))
+    w = as_array(out[0], what)
+    if w.dtype != np.float32:
+        fail(_("{what} returned w of dtype {dtype}: keep X's dtype (float32 in, float32 out, as the docstring says). "
+               "Start from w = np.zeros(D, dtype=X.dtype) (np.zeros(D) alone is float64) and update w in place "
+               "(w += ...): w = w + step * X[i] becomes float64 when step is a NumPy float64, such as "
+               "lr * (y[i] - pred).", what=what, dtype=w.dtype), "dtype")
+    expect_close(np.asarray(out[2]), err_ref, _("{what}: mistakes per epoch", what=what), 0, 0)
+    expect_close(w, w_ref, _("{what}: {name}", what=what, name="w"), 1e-5, 1e-6)
+    expect_close(np.asarray(out[1]).reshape(()), b_ref, _("{what}: {name}", what=what, name="b"), 1e-5, 1e-6)

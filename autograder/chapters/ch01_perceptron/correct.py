@@ -24,14 +24,14 @@ def predict_einsum_bool_cast(X, w, b):
 def train_always_update(X, y, lr, epochs, rng):
     """Applies w += lr * (y - pred) * x for every example (a zero step when right); counts mistakes apart."""
     n_examples, n_features = X.shape
-    w, b = np.zeros(n_features), 0.0
+    w, b = np.zeros(n_features, dtype=X.dtype), 0.0
     errors = []
     for _epoch in range(epochs):
         order = rng.permutation(n_examples)
         wrong = 0
         for i in order:
             pred = int(np.dot(w, X[i]) + b > 0)
-            delta = y[i] - pred
+            delta = int(y[i]) - pred  # a Python int: lr * delta * X[i] keeps X's dtype
             if delta:
                 w = w + lr * delta * X[i]
                 b = b + lr * delta
@@ -43,7 +43,7 @@ def train_always_update(X, y, lr, epochs, rng):
 def train_while_index(X, y, lr, epochs, rng):
     """A while loop over the permuted positions; returns b as a NumPy float and errors built with append."""
     N = X.shape[0]
-    w = np.zeros(X.shape[1])
+    w = np.zeros_like(X[0])
     b = np.float64(0.0)
     errors = []
     epoch = 0

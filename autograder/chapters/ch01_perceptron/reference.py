@@ -15,12 +15,13 @@ def perceptron_predict(X, w, b):
 def perceptron_train(X, y, lr, epochs, rng):
     """Rosenblatt's rule on X (N, D), labels y (N,) in {0, 1}.
 
-    Starts from w = 0 (D,), b = 0.0. Each epoch visits the examples in the order ``rng.permutation(N)``;
-    on a mistake, ``w += lr * (y_i - pred_i) * x_i`` and ``b += lr * (y_i - pred_i)``.
-    Returns (w (D,) float, b float, errors: list of the number of mistakes in each epoch).
+    Starts from w = 0 (D,) in X's float dtype, b = 0.0. Each epoch visits the examples in the order
+    ``rng.permutation(N)``; on a mistake, ``w += lr * (y_i - pred_i) * x_i`` (in place: w keeps X's dtype) and
+    ``b += lr * (y_i - pred_i)``.
+    Returns (w (D,) of X's dtype, b float, errors: list of the number of mistakes in each epoch).
     """
     N, D = X.shape
-    w = np.zeros(D)
+    w = np.zeros(D, dtype=X.dtype)
     b = 0.0
     errors = []
     for _ in range(epochs):

@@ -139,10 +139,51 @@ def train_stale_predictions(X, y, lr, epochs, rng):
     return w, b, errors
 
 
+def train_float64_w(X, y, lr, epochs, rng):
+    """Right run, but w starts as np.zeros(D) (float64) whatever X's dtype: float64 w for a float32 X."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D), 0.0, []
+    for _ in range(epochs):
+        mistakes = 0
+        for i in rng.permutation(N):
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                w += lr * (y[i] - pred) * X[i]
+                b += lr * (y[i] - pred)
+                mistakes += 1
+        errors.append(mistakes)
+    return w, b, errors
+
+
+def train_upcasting_update(X, y, lr, epochs, rng):
+    """Starts from w in X's dtype, but w = w + step * X[i] with step a NumPy float64 (lr * (y[i] - pred)) makes
+    w float64 at the first mistake."""
+    N, D = X.shape
+    w, b, errors = np.zeros(D, dtype=X.dtype), 0.0, []
+    for _ in range(epochs):
+        mistakes = 0
+        for i in rng.permutation(N):
+            pred = 1 if X[i] @ w + b > 0 else 0
+            if pred != y[i]:
+                step = lr * (y[i] - pred)
+                w = w + step * X[i]
+                b += step
+                mistakes += 1
+        errors.append(mistakes)
+    return w, b, errors
+
+
 WRONG = {
     "perceptron_predict": [predict_ge_zero, predict_no_bias, predict_sign_labels, predict_column,
                            predict_fixed_buffer],
     "perceptron_train": [train_no_shuffle, train_no_bias, train_wrong_sign, train_reset_each_epoch,
                          train_counts_after_epoch, train_batch_update, train_permutation_once,
-                         train_global_permutation, train_stale_predictions],
+                         train_global_permutation, train_stale_predictions, train_float64_w,
+                         train_upcasting_update],
+}
+
+# The words each of these answers' check message must contain, case-insensitive (tests/test_check_messages.py).
+MESSAGES = {
+    "perceptron_train": {"train_float64_w": ("dtype float64", "float32 in, float32 out", "np.zeros(D, dtype=X.dtype)"),
+                         "train_upcasting_update": ("dtype float64", "float32 in, float32 out", "in place")},
 }

@@ -11,7 +11,12 @@ import numpy as np
 
 from autograder.chapters.ch05_cnn_cifar import reference as ref
 from autograder.chapters.ch05_cnn_cifar.dtype_cases import check_float32
-from autograder.chapters.ch05_cnn_cifar.step_timing import POOL_FACTOR, check_batch_rule, check_step_rule
+from autograder.chapters.ch05_cnn_cifar.step_timing import (
+    POOL_FACTOR,
+    check_batch_rule,
+    check_step_rule,
+    check_window_rule,
+)
 from autograder.chapters.messages import N_, join
 from autograder.chapters.messages import gettext as _
 from course.compare import HINT_KEYS, as_array, call, expect_close, expect_shape, expect_tuple, fail, rngs, time_calls
@@ -315,4 +320,5 @@ def check_maxpool_backward(fn):
             what = _("{what} (overlapping windows: a pixel's gradient is the sum over the windows it wins)", what=what)
         expect_close(call(fn, dout, cache), ref.maxpool_backward(dout, cache), what, 1e-9, 1e-12)
     check_float32("maxpool_backward", fn)
+    check_window_rule("maxpool_backward", fn)
     check_step_rule("maxpool_backward", fn)

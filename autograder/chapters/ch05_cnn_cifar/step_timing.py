@@ -17,8 +17,15 @@ rounds:
   every whole-array way of writing it (np.maximum over the kernel offsets, a stack of the offsets) is within 1-2x,
   while reducing over a reshaped or strided window view (the reshape trick, sliding_window_view) is 25-100x, which
   the step rule lets through (2-4x the step) although it is most of every training step.
+* **window rule** (``check_window_rule``, max-pool backward): on few large images (x ``WINDOW_SHAPE``, 2x2
+  windows, stride 2: 4096 windows per channel of each image) the layer must be at most ``WINDOW_FACTOR`` times the
+  reference layer. A Python loop over the windows pays its per-iteration cost 4096 times there (150-480x), while
+  every whole-array way (masks per offset, argmax over the stacked offsets, a scatter with np.add.at or np.bincount)
+  is within 1-9x. At batch 64 the two overlap (a window loop 10-15x the reference layer, a bincount scatter up to
+  10x), so no limit there separates them; np.add.at itself (4.5-11x at batch 64, 4-7x here) is not a fault the
+  rules can tell from correct code.
 
-Measured margins: benchmarks/bench_speed_rule.py.
+Measured margins: benchmarks/bench_speed_rule.py (the 50x rule), benchmarks/bench_step_rule.py (these).
 """
 
 from __future__ import annotations
@@ -32,8 +39,10 @@ from course.compare import HINT_KEYS, fail, time_calls
 BATCH_FACTOR = 10
 STEP_FACTOR = 5.0  # correct layers measured up to 2.9x on a loaded 2-core machine (bench_step_rule.py)
 POOL_FACTOR = 10.0  # correct max-pool forwards 0.7-1.3x, the reshape trick 29x, window views 68x (load 6.6)
+WINDOW_FACTOR = 30  # correct max-pool backwards 1.2-8.5x, a loop over the windows 150-480x (bench_step_rule.py)
 ROUNDS, REPEATS = 5, 3
 BATCH_SHAPE = dict(x=(512, 2, 4, 4), w=(4, 2, 3, 3))
+WINDOW_SHAPE = (2, 4, 128, 128)
 
 
 def _relu(x):
@@ -170,13 +179,12 @@ def batch_problem(backward: bool):
     return ref.conv_backward_fast, (rng.normal(size=out.shape), cache)
 
 
-def check_batch_rule(name: str, fn, backward: bool) -> float:
-    """``fn`` on 512 small images: at most BATCH_FACTOR times slower than the reference layer (catches loops over
-    the images of the batch). Returns the ratio."""
-    ref_fn, args = batch_problem(backward)
+def _ratio_rule(name: str, fn, ref_fn, args, factor: float):
+    """(ratio, summary of the timing) of ``fn`` over ``ref_fn`` on ``args``: ROUNDS interleaved rounds of REPEATS runs,
+    the median of each side's fastest; a measurement above ``factor`` is repeated once and the better one counts."""
     _timed(name, fn, args)  # warm-up
     best = None
-    for _attempt in range(2):  # a failing measurement is repeated once; the better one counts
+    for _attempt in range(2):
         mine, theirs = [], []
         for _round in range(ROUNDS):
             theirs.append(time_calls(ref_fn, *args, repeats=REPEATS))
@@ -184,12 +192,19 @@ def check_batch_rule(name: str, fn, backward: bool) -> float:
         ratio = _median(mine) / max(_median(theirs), 1e-9)
         if best is None or ratio < best[0]:
             best = (ratio, mine, theirs)
-        if ratio <= BATCH_FACTOR:
+        if ratio <= factor:
             break
     ratio, mine, theirs = best
+    return ratio, _("{mine:.2f} ms vs {theirs:.2f} ms, {rounds} rounds of {repeats} runs", mine=_median(mine) * 1e3,
+                    theirs=_median(theirs) * 1e3, rounds=ROUNDS, repeats=REPEATS)
+
+
+def check_batch_rule(name: str, fn, backward: bool) -> float:
+    """``fn`` on 512 small images: at most BATCH_FACTOR times slower than the reference layer (catches loops over
+    the images of the batch). Returns the ratio."""
+    ref_fn, args = batch_problem(backward)
+    ratio, timing = _ratio_rule(name, fn, ref_fn, args, BATCH_FACTOR)
     shape = f"x {BATCH_SHAPE['x']}, w {BATCH_SHAPE['w']}"
-    timing = _("{mine:.2f} ms vs {theirs:.2f} ms, {rounds} rounds of {repeats} runs", mine=_median(mine) * 1e3,
-               theirs=_median(theirs) * 1e3, rounds=ROUNDS, repeats=REPEATS)
     if ratio > BATCH_FACTOR:
         fail(_("{name} is {ratio:.0f}x slower than the reference layer on a batch of many small images ({shape}; "
                "{timing}): it must stay within {factor}x. A loop over the images of the batch pays Python's cost "
@@ -197,4 +212,31 @@ def check_batch_rule(name: str, fn, backward: bool) -> float:
                name=name, ratio=ratio, shape=shape, timing=timing, factor=BATCH_FACTOR), "too_slow")
     print(_("{name}: {ratio:.1f}x the reference layer's time on {shape} ({timing}; at most {factor}x allowed)",
             name=name, ratio=ratio, shape=shape, timing=timing, factor=BATCH_FACTOR))
+    return ratio
+
+
+def window_problem():
+    """(reference maxpool_backward, args) of the window rule's shape: few large images, many small windows."""
+    rng = np.random.default_rng(562)
+    x = rng.normal(size=WINDOW_SHAPE).astype(np.float32)
+    out, cache = ref.maxpool_forward(x, 2, 2)
+    return ref.maxpool_backward, (rng.normal(size=out.shape).astype(np.float32), cache)
+
+
+def check_window_rule(name: str, fn) -> float:
+    """``fn`` (maxpool_backward) on few large images (WINDOW_SHAPE, 2x2 windows, stride 2): at most WINDOW_FACTOR
+    times the reference layer (catches loops over the windows). Returns the ratio."""
+    ref_fn, args = window_problem()
+    ratio, timing = _ratio_rule(name, fn, ref_fn, args, WINDOW_FACTOR)
+    shape = f"x {WINDOW_SHAPE}"
+    windows = WINDOW_SHAPE[2] * WINDOW_SHAPE[3] // 4
+    if ratio > WINDOW_FACTOR:
+        fail(_("{name} is {ratio:.0f}x slower than the reference layer on a few large images ({shape}, 2x2 "
+               "windows: {windows} per channel of each image; {timing}): it must stay within {factor}x. A loop over "
+               "the windows (or pixels) pays Python's cost once per window; loop over the size * size offsets (p, q) "
+               "of the window instead and handle every window at once with the strided slices "
+               "x[:, :, p::stride, q::stride].",
+               name=name, ratio=ratio, shape=shape, windows=windows, timing=timing, factor=WINDOW_FACTOR), "too_slow")
+    print(_("{name}: {ratio:.1f}x the reference layer's time on {shape} ({timing}; at most {factor}x allowed)",
+            name=name, ratio=ratio, shape=shape, timing=timing, factor=WINDOW_FACTOR))
     return ratio

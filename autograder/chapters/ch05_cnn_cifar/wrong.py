@@ -22,6 +22,7 @@ from autograder.chapters.ch05_cnn_cifar.wrong_speed import (
     fast_bwd_is_naive,
     fast_is_naive,
     pool_backward_loops,
+    pool_bwd_window_loop,
     pool_forward_pixel_loops,
     pool_forward_reshape_trick,
     pool_forward_window_view,
@@ -416,12 +417,13 @@ WRONG = {
     "maxpool_forward": [pool_forward_pixel_loops, pool_mean, pool_stride_is_size, pool_ceil_size,
                         pool_no_cache_x, pool_forward_reshape_trick, pool_forward_window_view, pool_float64_out],
     "maxpool_backward": [pool_backward_loops, pool_bwd_every_tie, pool_bwd_every_element,
-                         pool_bwd_last_max, pool_bwd_overwrite, pool_bwd_marks_cache, pool_bwd_float64_dx],
+                         pool_bwd_last_max, pool_bwd_overwrite, pool_bwd_marks_cache, pool_bwd_float64_dx,
+                         pool_bwd_window_loop],
 }
 
 _SPEED_ONLY = ("right values, only too slow: a visible test cannot time it fairly on a busy machine (no tight "
                "wall-clock asserts), so the speed rules are the hidden check's (>= 50x the naive loops, the batch "
-               "and step rules of step_timing), which report the measured ratios")
+               "window and step rules of step_timing), which report the measured ratios")
 NOT_VISIBLE = {
     "conv_forward_fast": {"fast_is_naive": _SPEED_ONLY, "conv_forward_window_loop": _SPEED_ONLY,
                           "conv_forward_per_image": _SPEED_ONLY},
@@ -429,13 +431,14 @@ NOT_VISIBLE = {
                            "conv_backward_per_image": _SPEED_ONLY},
     "maxpool_forward": {"pool_forward_pixel_loops": _SPEED_ONLY, "pool_forward_reshape_trick": _SPEED_ONLY,
                         "pool_forward_window_view": _SPEED_ONLY},
-    "maxpool_backward": {"pool_backward_loops": _SPEED_ONLY},
+    "maxpool_backward": {"pool_backward_loops": _SPEED_ONLY, "pool_bwd_window_loop": _SPEED_ONLY},
 }
 
 # The words each of these answers' check message must contain ("!word": must not contain), case-insensitive:
 # the message names the real fault (tests/test_check_messages.py).
 MESSAGES = {
-    "maxpool_backward": {"pool_bwd_every_element": ("only the window's maximum", "!tie")},
+    "maxpool_backward": {"pool_bwd_every_element": ("only the window's maximum", "!tie"),
+                         "pool_bwd_window_loop": ("loop over the windows", "offsets")},
     "maxpool_forward": {"pool_forward_reshape_trick": ("the reference layer", "window view", "np.maximum"),
                         "pool_forward_window_view": ("the reference layer", "window view", "np.maximum"),
                         "pool_float64_out": ("dtype float64", "float32 in, float32 out")},
