@@ -32,13 +32,25 @@ WORDS = re.compile(r"[A-Za-z]{2,}[ ,:;]+[A-Za-z]{2,}")  # two words: a sentence,
 ALLOWED = {"f'[grade] ": "course-grade's progress log for the instructor",
            "raise ValueError(f'no float32 case for ": "a course error (a check asked for a case it lacks), never a "
                                                        "learner's",
-           "raise KeyError(f'unknown target ": "the judge's protocol, never a learner's"}
+           "raise KeyError(f'unknown target ": "the judge's protocol, never a learner's",
+           "raise ProtocolError(": "a broken protocol stream (a tampered channel), which a learner's code cannot cause",
+           "raise ImportError(f'{name} is not available to answers": "raised into the answer's own code, like Python's "
+                                                                      "own errors",
+           "f'unknown check ": "an instructor error (a test cell calls a check that does not exist)",
+           '"numerical_gradient and relative_error are': "the student-edition builder's reason, for the instructor",
+           '"Re-run a notebook\'s checks out of the kernel': "the help of course-grade's internal command"}
+# keys of a verdict or result dict whose text a learner reads
+MESSAGE_KEYS = {"message", "note"}
 # the chapters' checks (their failures and case descriptions, through the instructor-side 'checks' catalog of
 # autograder.chapters.messages): every chapter module that builds failures with course.compare
 CHECK_MODULES = sorted(p for p in (ROOT / "autograder" / "chapters").rglob("*.py") if "__pycache__" not in p.parts
                        and "course.compare import" in p.read_text(encoding="utf-8"))
-# and the judge's own verdicts and the kernel's client of it (the channel's crash messages are not wrapped yet)
-CHECK_MODULES += [ROOT / "autograder" / "trusted" / "judge.py", ROOT / "autograder" / "trusted" / "client.py"]
+# and the trusted side's own messages: the judge's verdicts, the kernel's client of it, the channel's and the
+# sandbox's keyed messages (errors.py's table, worded by wording.py), the re-check's verdicts and notes, and the
+# feedback run's "not run" text
+CHECK_MODULES += [ROOT / "autograder" / "trusted" / f"{m}.py"
+                  for m in ("judge", "client", "channel", "errors", "sandbox", "wording", "recheck", "rebuild")]
+CHECK_MODULES += [ROOT / "autograder" / "grading" / "preprocessors" / "sandboxed_execute.py"]
 # the argument of a comparison helper that describes the case a learner reads (its ``what``), by position
 WHAT_ARGS = {"expect_close": 2, "expect_scalar": 2, "expect_shape": 2, "expect_tuple": 2, "as_array": 1,
              "expect_float32": 2}
@@ -81,11 +93,21 @@ def unwrapped(path: Path) -> list[str]:
         exprs = list(node.args[:1]) if name in SINK_CALLS else []
         exprs += list(node.args[WHAT_ARGS[name]:WHAT_ARGS[name] + 1]) if name in WHAT_ARGS else []
         exprs += [k.value for k in node.keywords if k.arg in SINK_KEYWORDS or (k.arg == "what" and name in WHAT_ARGS)]
+        if name == "append" and isinstance(node.func.value, ast.Name) and node.func.value.id == "notes":
+            exprs += node.args[:1]  # a note for the learner
         found += [f"{rel}:{e.lineno}: {ast.unparse(e)[:80]}" for e in exprs if is_text(e)]
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
         if isinstance(node, ast.Raise) and isinstance(node.exc, ast.Call) and node.exc.args \
                 and is_text(node.exc.args[0]):
             found.append(f"{rel}:{node.lineno}: raise {ast.unparse(node.exc)[:80]}")
+        # a verdict's message or note: ``{"message": f"..."}``
+        if isinstance(node, ast.Dict):
+            found += [f"{rel}:{v.lineno}: {ast.unparse(v)[:80]}" for k, v in zip(node.keys, node.values)
+                      if isinstance(k, ast.Constant) and k.value in MESSAGE_KEYS and is_text(v)]
+        # a table of messages (``NOTES = {"key": "text ..."}``): each entry marked with N_
+        if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id.isupper() for t in node.targets) \
+                and isinstance(node.value, ast.Dict):
+            found += [f"{rel}:{v.lineno}: {ast.unparse(v)[:80]}" for v in node.value.values if is_text(v)]
         # a case description built for the messages: ``what = f"..."``
         if isinstance(node, ast.Assign) and any(isinstance(t, ast.Name) and t.id == "what" for t in node.targets) \
                 and is_text(node.value):
@@ -117,6 +139,11 @@ UNWRAPPED_CASES = [
     ('what = _("case {i}: logits {shape}", i=i, shape=shape)', 0),
     ('expect_tuple(out, 2, what, "loss, grads")', 0),
     ('expect_close(g, e, _("{what}: the gradient of W", what=what))', 0),
+    ('verdict = {"ok": False, "message": f"the check of {name} did not finish"}', 1),
+    ('verdict = {"ok": False, "message": _("the check of {name} did not finish", name=name)}', 0),
+    ('notes.append(f"cell {cell} raised an error")', 1),
+    ('NOTES = {"missing": "solution cell {grade_id} is missing"}', 1),
+    ('NOTES = {"missing": N_("solution cell {grade_id} is missing")}', 0),
 ]
 
 
@@ -161,6 +188,24 @@ def test_the_scan_fails_when_a_real_check_message_is_unwrapped(tmp_path):
     found = unwrapped(module)
     assert [f for f in found if "what = f'perceptron_train on case" in f], found
     assert [f for f in found if "mistakes per epoch" in f], found
+
+
+@pytest.mark.parametrize("module, wrapped, unwrapped_text, flagged", [
+    ("recheck.py", '_("the check of {name} did not finish within {seconds:g} s (an endless "\n'
+                   '                                            "loop or generator? far too slow?)", name=fn_name, '
+                   'seconds=timeout)', 'f"the check of {fn_name} did not finish within {timeout:g} s"', "the check of"),
+    ("rebuild.py", 'N_("solution cell {grade_id} is missing")', '"solution cell {grade_id} is missing"',
+     "solution cell"),
+    ("sandbox.py", 'raise tagged(NameError(english(key, names)), key, names)',
+     'raise NameError(f"{name} is not defined: did you delete its cell?")', "is not defined"),
+])
+def test_the_scan_fails_when_a_real_trusted_message_is_unwrapped(tmp_path, module, wrapped, unwrapped_text, flagged):
+    """Undo the wording of a real verdict (recheck), note (rebuild) and sandbox message: the scan names it."""
+    path = ROOT / "autograder" / "trusted" / module
+    src = path.read_text(encoding="utf-8")
+    assert wrapped in src and unwrapped(path) == []
+    (tmp_path / module).write_text(src.replace(wrapped, unwrapped_text))
+    assert [f for f in unwrapped(tmp_path / module) if flagged in f], unwrapped(tmp_path / module)
 
 
 def table_messages() -> list[str]:

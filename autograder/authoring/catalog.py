@@ -41,6 +41,9 @@ CHECKS = "checks"
 DOMAINS = {DOMAIN: (LOCALE_DIR, "course.i18n import", COURSE / "i18n.py"),
            CHECKS: (AUTOGRADER / "locale", "autograder.chapters.messages import",
                     AUTOGRADER / "chapters" / "messages.py")}
+# modules holding a domain's messages that may not import its reader (the sandbox loads them): they mark their
+# messages with a local N_ and the trusted side translates them
+ALSO = {CHECKS: (AUTOGRADER / "trusted" / "errors.py",)}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,)}
 
 
@@ -57,9 +60,10 @@ def sources(roots: tuple[Path, ...] = (COURSE, AUTOGRADER), domain: str = DOMAIN
     feedback; checks: the chapters' checks)."""
     _folder, mark, reader = DOMAINS[domain]
     others = [m for d, (_f, m, _r) in DOMAINS.items() if d != domain]  # a module belongs to one domain
-    return sorted(p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts
-                  and p.name != "i18n.py" and p not in (reader, Path(__file__).resolve())
-                  and mark in (text := p.read_text(encoding="utf-8")) and not any(m in text for m in others))
+    also = [p for p in ALSO.get(domain, ()) if any(p.is_relative_to(root) for root in roots)]
+    return sorted(also + [p for root in roots for p in root.rglob("*.py") if "__pycache__" not in p.parts
+                          and p.name != "i18n.py" and p not in (reader, Path(__file__).resolve(), *also)
+                          and mark in (text := p.read_text(encoding="utf-8")) and not any(m in text for m in others)])
 
 
 def extract(paths: list[Path], domain: str = DOMAIN) -> Catalog:

@@ -32,7 +32,7 @@ import time
 import numpy as np
 
 from autograder.trusted.codec import BIT_GENERATORS, Puller, after_state, apply_after, decode, encode
-from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
+from autograder.trusted.errors import REMOTE_KEYS, ProtocolError, RemoteDied, StudentError, english, key_of, tagged
 from autograder.trusted.proxies import RemoteFunction, RemoteIterator
 from course.compare import recording_warnings
 
@@ -42,9 +42,13 @@ __all__ = ["Endpoint", "ProtocolError", "RemoteDied", "RemoteFunction", "RemoteI
 
 
 class Endpoint:
-    """One side of a length-prefixed JSON channel. Both sides can call the other (nested calls allowed)."""
+    """One side of a length-prefixed JSON channel. Both sides can call the other (nested calls allowed).
 
-    def __init__(self, rfd: int, wfd: int, resolve, timeout: float | None = None, peer=None):
+    ``render(key, names)``: the text of a keyed message (:data:`autograder.trusted.errors.MESSAGES`) this side
+    raises; English by default (the sandbox's side), the learner's language on the trusted side
+    (:func:`autograder.trusted.wording.render`)."""
+
+    def __init__(self, rfd: int, wfd: int, resolve, timeout: float | None = None, peer=None, render=None):
         self.rfd, self.wfd = rfd, wfd
         self.resolve = resolve  # target string -> local callable (raises KeyError if not allowed)
         self.handles: dict[int, object] = {}
@@ -52,6 +56,7 @@ class Endpoint:
         self.peer = peer  # Popen of the other side, to report its exit code
         self.next_id = 0
         self.dead: str | None = None
+        self.render = render or english
         self.rngs: dict[int, np.random.Generator] = {}  # tag -> generator (same tag on both sides)
         self.rng_tags: dict[int, int] = {}  # id(generator) -> tag
         self.current_track: list | None = None  # the arguments of the call being answered / returned
@@ -105,7 +110,7 @@ class Endpoint:
                 n = os.write(self.wfd, view)
                 view = view[n:]
         except OSError as exc:
-            self._die(f"the connection broke ({exc.strerror})")
+            self._die(f"the connection broke ({exc.strerror})", key="broke", names={"error": exc.strerror})
 
     def _read_exact(self, n: int, deadline: float | None) -> bytes:
         chunks, got = [], 0
@@ -121,7 +126,7 @@ class Endpoint:
             got += len(chunk)
         return b"".join(chunks)
 
-    def _die(self, what: str, timeout: bool = False):
+    def _die(self, what: str, timeout: bool = False, key: str = "crashed", names: dict | None = None):
         if timeout and self.peer is not None:
             self.peer.kill()
         code = None
@@ -130,24 +135,28 @@ class Endpoint:
                 code = self.peer.wait(timeout=5)
             except subprocess.TimeoutExpired:
                 self.peer.kill()
-        detail = f" (exit code {code})" if code is not None and not timeout else ""
         self.dead = what
         if timeout:
-            raise RemoteDied(f"your code did not finish within {self.timeout:g} s (infinite loop? far too slow?)")
-        raise RemoteDied(f"the Python process running your code {what}{detail}: it crashed, called "
-                         "os._exit, or ran out of memory")
+            key, names = "timeout", {"seconds": self.timeout}
+        elif key == "crashed" and code is not None:
+            key, names = "crashed_code", {"code": code}
+        raise self._keyed(RemoteDied, key, names or {})
 
-    def _desync(self, what: str):
+    def _keyed(self, kind, key: str, names: dict) -> BaseException:
+        """An error of type ``kind`` whose message is ``key``'s, rendered on this side (and remembering its key)."""
+        return tagged(kind(self.render(key, names)), key, names)
+
+    def _desync(self, what: str, key: str | None = None, names: dict | None = None):
         """The stream can no longer be trusted to be in step: end the other side and refuse further calls."""
         self.dead = what
         if self.peer is not None:
             self.peer.kill()
-        raise ProtocolError(what)
+        raise self._keyed(ProtocolError, key, names or {}) if key else ProtocolError(what)
 
     def _recv(self, deadline: float | None) -> dict:
         (n,) = struct.unpack(">Q", self._read_exact(8, deadline))
         if n > MAX_MESSAGE:
-            self._desync(f"sent a message of {n / 1e6:.0f} MB, more than the {MAX_MESSAGE >> 20} MB allowed")
+            self._desync("too big", key="too_big", names={"size": n / 1e6, "limit": MAX_MESSAGE >> 20})
         try:
             msg = json.loads(self._read_exact(n, deadline))
         except ValueError:
@@ -169,7 +178,7 @@ class Endpoint:
         during the call. With ``repeat=K`` the other side times K runs instead; the value is their durations.
         """
         if self.dead:
-            raise RemoteDied(f"the Python process running your code {self.dead} earlier in this check")
+            raise self._keyed(RemoteDied, "dead_timeout" if self.dead == "timed out" else "dead_earlier", {})
         self.next_id += 1
         my_id = self.next_id
         track = [] if track is None else track  # an iterator's next() mirrors its creating call's arguments
@@ -205,10 +214,32 @@ class Endpoint:
                     value = decode(msg.get("value"), self)
                     apply_after(track, msg.get("after") or [], self)
                     return value, info
-                raise StudentError(str(msg.get("ename", "Exception"))[:100], str(msg.get("message", ""))[:2000],
-                                   info["warnings"])
+                raise self._student_error(msg, info["warnings"])
             else:
                 raise ProtocolError(f"unexpected message {op!r}")
+
+    def _student_error(self, msg: dict, warnings: list) -> StudentError:
+        """The error the other side's code raised. A message it sent by key (one of ``REMOTE_KEYS``, with plain
+        values) is rendered here, in this side's language; any other text is kept as sent, never parsed."""
+        ename, text = str(msg.get("ename", "Exception"))[:100], str(msg.get("message", ""))[:2000]
+        key, names = msg.get("key"), msg.get("names")
+        if key in REMOTE_KEYS and isinstance(names, dict) and len(names) <= 5 \
+                and all(isinstance(k, str) and type(v) in (str, int, float) for k, v in names.items()):
+            names = {k[:40]: v[:1000] if isinstance(v, str) else v for k, v in names.items()}
+            try:
+                return tagged(StudentError(ename, self.render(key, names), warnings), key, names)
+            except (KeyError, IndexError, ValueError):
+                pass
+        return StudentError(ename, text, warnings)
+
+    def _raise_reply(self, call_id, exc: BaseException, ename: str | None = None, **extra) -> dict:
+        """The ``raise`` message for ``exc`` (its key and values too when it carries them, see ``tagged``)."""
+        msg = {"op": "raise", "id": call_id, "ename": ename or type(exc).__name__, "message": _safe_str(exc),
+               **extra}
+        key = key_of(exc)
+        if key in REMOTE_KEYS:
+            msg["key"], msg["names"] = key, getattr(exc, "message_names", {})
+        return msg
 
     def _serve_one(self, msg: dict):
         call_id = msg.get("id")
@@ -222,7 +253,7 @@ class Endpoint:
                 args = [decode(a, self, track) for a in msg.get("args", [])]
                 kwargs = {str(k): decode(v, self, track) for k, v in msg.get("kwargs", [])}
         except Exception as exc:
-            self._send({"op": "raise", "id": call_id, "ename": "ProtocolError", "message": str(exc)[:500]})
+            self._send(self._raise_reply(call_id, exc, "ProtocolError"))
             return
         if repeat is not None:
             return self._serve_timing(call_id, fn, msg, repeat)
@@ -240,8 +271,7 @@ class Endpoint:
         except BaseException as exc:  # noqa: B036 - SystemExit/KeyboardInterrupt from student code are answers too
             if isinstance(exc, RemoteDied):
                 raise
-            self._send({"op": "raise", "id": call_id, "ename": type(exc).__name__,
-                        "message": _safe_str(exc), "rngs": self._rng_states(), "warnings": log})
+            self._send(self._raise_reply(call_id, exc, rngs=self._rng_states(), warnings=log))
             return
         finally:
             self.serving.pop()
@@ -252,9 +282,9 @@ class Endpoint:
             value = encode(result, self)
             after = after_state(track, self)
         except TypeError as exc:
-            self._send({"op": "raise", "id": call_id, "ename": "TypeError",
-                        "message": f"returned {exc}, which the checks cannot compare; return NumPy arrays, "
-                                   "numbers, or tuples/lists/dicts of them", "warnings": log})
+            key = key_of(exc) or "uncomparable_type"
+            names = getattr(exc, "message_names", None) or {"type_name": type(result).__name__}
+            self._send(self._raise_reply(call_id, self._keyed(TypeError, key, names), warnings=log))
             return
         self._send({"op": "return", "id": call_id, "value": value, "after": after, "rngs": self._rng_states(),
                     "warnings": log})

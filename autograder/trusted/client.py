@@ -26,8 +26,9 @@ def _start_judge():
     proc = subprocess.Popen([sys.executable, "-m", "autograder.trusted.judge"], stdin=subprocess.PIPE,
                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, close_fds=True)
     from autograder.trusted.channel import Endpoint
+    from autograder.trusted.wording import render
 
-    ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), None, peer=proc)
+    ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), None, peer=proc, render=render)
     ep.resolve = lambda target: ep.handles[int(target[2:])]
     _judge = (proc, ep)
     return _judge

@@ -14,7 +14,7 @@ import json
 
 import numpy as np
 
-from autograder.trusted.errors import ProtocolError
+from autograder.trusted.errors import ProtocolError, tagged
 
 # Values as JSON-able data, never objects. Subclasses of dict/list/tuple (OrderedDict, defaultdict, namedtuples)
 # travel as their base type: the receiving side only ever builds dict, list and tuple. ``track`` lists the
@@ -48,7 +48,7 @@ def encode(value, ep, track: list | None = None, depth: int = 0):
     """JSON-able form of ``value`` (``ep``: the endpoint, for handles and generator tags; may be None for
     plain data). ``track`` collects arrays, generators and containers in pre-order."""
     if depth > MAX_DEPTH:
-        raise TypeError("a structure nested too deeply (or containing itself)")
+        raise tagged(TypeError("a structure nested too deeply (or containing itself)"), "uncomparable_nested", {})
     if track is not None and isinstance(value, (np.ndarray, np.random.Generator, dict, list, tuple)):
         track.append(value)
     if value is None or isinstance(value, bool):
@@ -62,7 +62,7 @@ def encode(value, ep, track: list | None = None, depth: int = 0):
     if isinstance(value, (np.ndarray, np.generic)):
         arr = np.asarray(value)
         if arr.dtype == object:
-            raise TypeError("an array of Python objects")
+            raise tagged(TypeError("an array of Python objects"), "uncomparable_objects", {})
         buf = io.BytesIO()
         np.save(buf, arr, allow_pickle=False)
         return {"t": "a", "s": isinstance(value, np.generic), "b": base64.b64encode(buf.getvalue()).decode()}
@@ -83,7 +83,8 @@ def encode(value, ep, track: list | None = None, depth: int = 0):
         return {"t": "h", "h": ep.register(value), "n": str(getattr(value, "__name__", "function"))[:80]}
     if hasattr(value, "__next__") and hasattr(value, "__iter__"):  # a generator/iterator: pulled lazily
         return {"t": "it", "h": ep.register(Puller(value, ep.current_track)), "n": type(value).__name__}
-    raise TypeError(f"a {type(value).__name__} object")
+    name = type(value).__name__
+    raise tagged(TypeError(f"a {name} object"), "uncomparable_type", {"type_name": name})
 
 
 def decode(obj, ep, track: list | None = None):

@@ -41,10 +41,10 @@ from __future__ import annotations
 import os
 import sys
 
-from autograder.chapters.messages import english_of
 from autograder.chapters.messages import gettext as _
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
+from autograder.trusted.wording import hint_of, render
 
 
 def real_checks() -> dict:
@@ -69,9 +69,8 @@ def run_check(check, fn) -> dict:
     except CheckFailure as exc:
         return {"ok": False, "message": str(exc), "not_implemented": isinstance(exc, NotImplementedError),
                 "hint": getattr(exc, "hint", None)}
-    except RemoteDied as exc:
-        english = english_of(exc.args[0]) if exc.args else str(exc)  # the key, whatever the language
-        return {"ok": False, "message": str(exc), "hint": "timeout" if "did not finish" in english else "crashed"}
+    except RemoteDied as exc:  # the hint from the message's key, whatever the language
+        return {"ok": False, "message": str(exc), "hint": hint_of(exc) or "crashed"}
     except AssertionError as exc:
         return {"ok": False, "message": str(exc) or "check failed"}
     except ProtocolError as exc:
@@ -99,7 +98,7 @@ def judge_main():
             return ep.handles[int(target[2:])]
         raise KeyError(f"unknown target {target}")
 
-    ep = Endpoint(rfd, wfd, resolve)
+    ep = Endpoint(rfd, wfd, resolve, render=render)
     ep.serve_forever()
 
 

@@ -22,26 +22,28 @@ from __future__ import annotations
 import ast
 import symtable
 
+from autograder.chapters.messages import N_
+from autograder.chapters.messages import gettext as _
 from autograder.notebook import cell_source, grade_id, strip_magics
 
 STUDENT_KINDS = ("solution", "added")
 
-# User-facing notes (whole sentences with named placeholders, for translation).
+# User-facing notes (whole sentences with named placeholders), in the learner's language through the checks' catalog
 NOTES = {
-    "missing_solution": "solution cell {grade_id} is missing",
-    "redefined": "your notebook redefines {name} in cell {cell} ({first_line}) after its solution cell; the grade "
-                 "uses the last definition, as your notebook does",
-    "redefined_after_test": "your notebook redefines {name} in cell {cell} ({first_line}) after its visible test "
-                            "{test_id}: run from the top, that test checked the earlier definition, so its verdict "
-                            "in the notebook is not about this one; the grade and the cells below use this last "
-                            "definition, as your notebook does (run the test cell again after this cell to see its "
-                            "verdict, or delete the cell)",
-    "added_raised": "cell {cell} ({first_line}), a cell you added, raised an error when the grader re-ran your "
-                    "notebook: {error}; the cells after it still ran",
-    "timed_out": "cell {cell} ({first_line}) did not finish within {seconds:g} s when the grader re-ran your "
-                 "notebook: it was stopped and skipped; the cells after it still ran",
-    "chapter_raised": "a cell of the chapter ({name}) raised an error when the grader re-ran it because your cells "
-                      "use what it defines: {error}",
+    "missing_solution": N_("solution cell {grade_id} is missing"),
+    "redefined": N_("your notebook redefines {name} in cell {cell} ({first_line}) after its solution cell; the grade "
+                    "uses the last definition, as your notebook does"),
+    "redefined_after_test": N_("your notebook redefines {name} in cell {cell} ({first_line}) after its visible test "
+                               "{test_id}: run from the top, that test checked the earlier definition, so its verdict "
+                               "in the notebook is not about this one; the grade and the cells below use this last "
+                               "definition, as your notebook does (run the test cell again after this cell to see its "
+                               "verdict, or delete the cell)"),
+    "added_raised": N_("cell {cell} ({first_line}), a cell you added, raised an error when the grader re-ran your "
+                       "notebook: {error}; the cells after it still ran"),
+    "timed_out": N_("cell {cell} ({first_line}) did not finish within {seconds:g} s when the grader re-ran your "
+                    "notebook: it was stopped and skipped; the cells after it still ran"),
+    "chapter_raised": N_("a cell of the chapter ({name}) raised an error when the grader re-ran it because your "
+                         "cells use what it defines: {error}"),
 }
 
 
@@ -145,7 +147,7 @@ def notebook_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str], dic
     entries = _classify(plan, submitted_nb)
     _needed(entries)
     present = {e["id"] for e in entries if e["kind"] == "solution"}
-    notes = [NOTES["missing_solution"].format(grade_id=c["id"]) for c in plan["cells"]
+    notes = [_(NOTES["missing_solution"], grade_id=c["id"]) for c in plan["cells"]
              if c["kind"] == "solution" and c["id"] not in present]
     graded = {fn for test in plan["tests"] for _, fn in test["checks"]}
     tested_by = {t["id"]: {fn for _, fn in t["checks"]} for t in plan["tests"]}
@@ -161,8 +163,8 @@ def notebook_cells(plan: dict, submitted_nb) -> tuple[list[dict], list[str], dic
         if e["kind"] == "added":
             for name in sorted(defines(e["source"]) & solved):
                 where = dict(name=name, cell=e["cell"], first_line=first_line(e["source"]))
-                note = (NOTES["redefined_after_test"].format(test_id=tested[name], **where) if name in tested
-                        else NOTES["redefined"].format(**where))
+                note = (_(NOTES["redefined_after_test"], test_id=tested[name], **where) if name in tested
+                        else _(NOTES["redefined"], **where))
                 notes.append(note)
                 about.setdefault(name, []).append(note)
         if not e["run"]:
@@ -180,11 +182,11 @@ def cell_notes(cells: list[dict], failures: list[dict]) -> list[str]:
     for failure in failures:
         cell = cells[failure["index"]]
         if failure.get("seconds") is not None and cell["kind"] in STUDENT_KINDS:
-            out.append(NOTES["timed_out"].format(cell=cell["cell"], first_line=first_line(cell["source"]),
-                                                 seconds=failure["seconds"]))
+            out.append(_(NOTES["timed_out"], cell=cell["cell"], first_line=first_line(cell["source"]),
+                         seconds=failure["seconds"]))
         elif cell["kind"] == "added":
-            out.append(NOTES["added_raised"].format(cell=cell["cell"], first_line=first_line(cell["source"]),
-                                                    error=failure["error"]))
+            out.append(_(NOTES["added_raised"], cell=cell["cell"], first_line=first_line(cell["source"]),
+                         error=failure["error"]))
         elif cell["kind"] in ("test", "demo"):
-            out.append(NOTES["chapter_raised"].format(name=cell["name"], error=failure["error"]))
+            out.append(_(NOTES["chapter_raised"], name=cell["name"], error=failure["error"]))
     return out

@@ -14,12 +14,14 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.chapters.messages import gettext as _
 from autograder.notebook import BEGIN_HIDDEN, hidden_source, nbgrader_meta, strip_hidden
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
 from autograder.trusted.judge import real_checks, run_check
 from autograder.trusted.limits import limits
 from autograder.trusted.proxies import RemoteFunction
+from autograder.trusted.wording import hint_of, render
 
 
 def plan_from_notebook(source_nb) -> dict:
@@ -93,7 +95,8 @@ class _Sandbox:
                                      close_fds=True, pass_fds=(self.attempts.child_fd,))
         self.attempts.started()
         self.ep = Endpoint(self.proc.stdout.fileno(), self.proc.stdin.fileno(),
-                           lambda t: (_ for _ in ()).throw(KeyError(t)), timeout=timeout, peer=self.proc)
+                           lambda t: (_ for _ in ()).throw(KeyError(t)), timeout=timeout, peer=self.proc,
+                           render=render)  # its messages in the learner's language (COURSE_LANG)
         ep = self.ep
         ep.resolve = lambda t: ep.handles[int(t[2:])] if t.startswith("h:") else (_ for _ in ()).throw(KeyError(t))
         self.expired = False
@@ -215,8 +218,8 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
                 fn = RemoteFunction(sb.ep, f"fn:{fn_name}", fn_name)
                 try:
                     sb.ep.call("exists", (fn_name,), {})
-                except (StudentError, RemoteDied, ProtocolError) as exc:
-                    verdict = {"ok": False, "message": str(exc)}
+                except (StudentError, RemoteDied, ProtocolError) as exc:  # not defined, not their own function
+                    verdict = {"ok": False, "message": str(exc), "hint": hint_of(exc)}
                     break
 
                 def expire(sb=sb):
@@ -231,8 +234,9 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
                     watchdog.cancel()
                     timing["checks"] += time.monotonic() - started
                 if sb.expired:
-                    verdict = {"ok": False, "message": f"the check of {fn_name} did not finish within {timeout:g} s "
-                                                       "(an endless loop or generator? far too slow?)"}
+                    verdict = {"ok": False, "hint": "timeout",
+                               "message": _("the check of {name} did not finish within {seconds:g} s (an endless "
+                                            "loop or generator? far too slow?)", name=fn_name, seconds=timeout)}
                 if not verdict["ok"]:
                     break
             results[test["id"]] = {**verdict, "points": test["points"]}
@@ -291,7 +295,7 @@ def verify_notebook(source_nb_path: Path, submitted_nb_path: Path | None, timeou
         try:
             submitted = nbformat.read(str(submitted_nb_path), as_version=4)
         except Exception as exc:
-            notes.append(f"notebook could not be read: {type(exc).__name__}")
+            notes.append(_("the notebook could not be read: {error_type}", error_type=type(exc).__name__))
     out = check_notebook(source_nb, submitted, timeout, mem_mb, cpu_s, isolation, only)
     out["notes"] = notes + out["notes"]
     del out["plan"]

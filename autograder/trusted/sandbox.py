@@ -117,6 +117,7 @@ def main(argv: list[str] | None = None) -> int:
 
         install(int(argv[1]), **json.loads(argv[2]))
     from autograder.trusted.channel import Endpoint
+    from autograder.trusted.errors import english, tagged
 
     ns: dict = {"__name__": "__main__", "get_ipython": _FakeIPython}
     errors: list[str] = []
@@ -131,13 +132,14 @@ def main(argv: list[str] | None = None) -> int:
 
     def exists(name):
         fn = ns.get(name)
-        if fn is None:
-            raise NameError(f"{name} is not defined: did you delete or rename its solution cell, or did that "
-                            "cell fail? (" + ("; ".join(errors) or "no cell raised an error") + ")")
+        if fn is None:  # sent by key and values: the trusted side words it in the learner's language
+            key, names = ("not_defined", {"name": name, "errors": "; ".join(errors)}) if errors \
+                else ("not_defined_no_error", {"name": name})
+            raise tagged(NameError(english(key, names)), key, names)
         code = getattr(fn, "__code__", None)
         if not isinstance(fn, types.FunctionType) or code is None or code.co_filename not in own_files:
-            raise TypeError(f"{name} must be a function written in your notebook (its solution cell or a cell you "
-                            f"added), got {type(fn).__name__}")
+            names = {"name": name, "type_name": type(fn).__name__}
+            raise tagged(TypeError(english("not_own_function", names)), "not_own_function", names)
         return True
 
     def resolve(target: str):

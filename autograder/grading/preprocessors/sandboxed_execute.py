@@ -7,12 +7,15 @@ from nbclient.util import run_sync
 from nbformat.v4 import new_output
 from nbgrader.preprocessors import Execute
 
+from autograder.chapters.messages import N_
+from autograder.chapters.messages import gettext as _
 from autograder.grading.kernel import SandboxedKernelManager
 from autograder.grading.nbgrader_log import ready_line
 
-NOT_RUN = ("not run: cell {0} did not finish within {1} s, so the rest of the notebook was not run for this page "
-           "(each later cell could wait as long). Your score does not depend on it: the course's checker runs every "
-           "test on its own.\n")
+# in the submission's language (course-grade runs nbgrader with COURSE_LANG set to it)
+NOT_RUN = N_("not run: cell {cell} did not finish within {seconds} s, so the rest of the notebook was not run for this "
+             "page (each later cell could wait as long). Your score does not depend on it: the course's checker runs "
+             "every test on its own.")
 
 
 class SandboxedExecute(Execute):
@@ -32,7 +35,8 @@ class SandboxedExecute(Execute):
 
     def preprocess_cell(self, cell, resources, index):
         if self.course_timed_out is not None and cell.cell_type == "code":
-            cell.outputs = [new_output("stream", name="stdout", text=NOT_RUN.format(*self.course_timed_out))]
+            number, seconds = self.course_timed_out
+            cell.outputs = [new_output("stream", name="stdout", text=_(NOT_RUN, cell=number, seconds=seconds) + "\n")]
             cell.execution_count = None
             return cell, resources
         self.course_cell = index + 1  # as a reader counts the notebook's cells
