@@ -113,6 +113,9 @@ def test_feedback_math_is_mathml_and_code_is_left_alone():
     assert "costs $5 and" in out and "<code>$keep$</code>" in out and "<pre>$raw$</pre>" in out
     assert "white-space: pre-wrap" in out and render_page(out) == out
     assert "<script" not in out
+    # nbgrader's feedback page escapes a formula's ">" twice (chapter 1's "1 if $s > 0$"): still the operator
+    twice = render_page('<div class="text_cell_render"><p><strong>1 if $s &amp;gt; 0$, else 0</strong></p></div>')
+    assert "<mo>&#x0003E;</mo>" in twice and "<mi>&amp;</mi>" not in twice and "<mi>g</mi>" not in twice
 
 
 def test_edition_hub_image_has_the_single_user_server_and_locks_instructor_panels():

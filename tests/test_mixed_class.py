@@ -27,8 +27,15 @@ CASES = ("correct", "wrong_predict")  # full marks, and a failed test cell with 
 
 def chinese(case: str, folder: Path) -> Path:
     """The corpus case's notebook as a student of the Chinese edition submits it: its markdown in Chinese and the
-    metadata the build writes into release-zh_CN (code cells untouched)."""
+    metadata the build writes into release-zh_CN (code cells untouched). The corpus was made from an earlier
+    release, whose prose may have changed since: its markdown cells are first the current release's (by key), as a
+    student of the current Chinese release would have them."""
     nb = nbformat.read(str(CORPUS / CHAPTER / case / f"{CHAPTER}.ipynb"), as_version=4)
+    release = nbformat.read(str(ROOT / "release" / CHAPTER / f"{CHAPTER}.ipynb"), as_version=4)
+    current = {c.metadata["key"]: c for c in release.cells if c.cell_type == "markdown" and "key" in c.metadata}
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.metadata.get("key") in current:
+            cell.source, cell.metadata = current[cell.metadata["key"]].source, current[cell.metadata["key"]].metadata
     out = folder / case / f"{CHAPTER}.ipynb"
     out.parent.mkdir(parents=True)
     nbformat.write(translate(nb, load_store(get(CHAPTER), "zh_CN"), "zh_CN"), str(out))

@@ -20,6 +20,7 @@ WRAP_STYLE = ("<style>div.output_area pre, div.output_subarea pre, div.output_te
 MARKDOWN_DIV = re.compile(r'<div class="[^"]*\b(?:text_cell_render|jp-RenderedMarkdown)\b[^"]*"[^>]*>')
 DIV_TAG = re.compile(r"<(/?)div\b[^>]*>", re.I)
 TAG = re.compile(r"(<[^>]+>)")
+ESCAPED = re.compile(r"&(?:lt|gt|amp);")
 # display math first, then inline; an inline $ opens before a non-space and closes after one, not before a digit
 MATH = re.compile(r"\$\$(?P<d1>.+?)\$\$|\\\[(?P<d2>.+?)\\\]|\\\((?P<i1>.+?)\\\)"
                   r"|(?<![\\$])\$(?P<i2>[^\s$](?:[^$]*?[^\s\\$])?)\$(?!\d)", re.S)
@@ -40,6 +41,8 @@ def render_math_text(text: str) -> str:
     def one(m: re.Match) -> str:
         display = m.group("d1") is not None or m.group("d2") is not None
         latex = html.unescape(next(g for g in (m.group("d1"), m.group("d2"), m.group("i1"), m.group("i2")) if g))
+        if ESCAPED.search(latex):  # nbgrader's feedback page escapes a formula's < > & twice ($s &amp;gt; 0$)
+            latex = html.unescape(latex)
         return latex_to_mathml(latex, display) or m.group(0)
 
     return MATH.sub(one, text)
