@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The README's two commands:
 #   ./run.sh course   set up .venv and start JupyterLab on release/ (the student notebooks)
+#                     (--lang zh_CN, or COURSE_LANG=zh_CN: on release-zh_CN/, messages and JupyterLab in Chinese)
 #   ./run.sh test     set up .venv with test extras and run the whole test suite
 set -euo pipefail
 cd "$(dirname "$0")"
@@ -28,12 +29,36 @@ export PATH="$VENV/bin:$PATH"
 
 case "${1:-}" in
     course)
-        setup ""
         shift
+        lang=${COURSE_LANG:-en}  # --lang zh_CN (or COURSE_LANG=zh_CN): the notebooks of release-zh_CN/
+        case "${1:-}" in
+            --lang) lang=${2:?--lang needs a language, e.g. --lang zh_CN}; shift 2 ;;
+            --lang=*) lang=${1#--lang=}; shift ;;
+        esac
+        lang=${lang%%.*}; lang=${lang/-/_}  # zh-CN, zh_CN.UTF-8 -> zh_CN
+        notebooks=release lab_flags=()
+        if [ "$lang" != en ] && [ "$lang" != C ] && [ "$lang" != POSIX ]; then
+            notebooks="release-$lang"
+            if [ ! -d "$notebooks" ]; then
+                echo "no notebooks in $lang ($notebooks/ is missing); languages: en $(ls -d release-* 2>/dev/null \
+                    | sed 's/^release-//' | tr '\n' ' ')" >&2
+                exit 2
+            fi
+            export COURSE_LANG="$lang"  # the course's messages (visible tests, monitor, self-check) in $lang
+            # JupyterLab's own interface in $lang (its language pack is a course dependency): a settings folder of
+            # this language's own, so the English run keeps its settings (Settings > Language changes it here too)
+            settings="$VENV/share/course-lab-settings/$lang"
+            plugin="$settings/@jupyterlab/translation-extension/plugin.jupyterlab-settings"
+            if [ ! -f "$plugin" ]; then
+                mkdir -p "$(dirname "$plugin")"
+                echo "{\"locale\": \"$lang\"}" > "$plugin"
+            fi
+            lab_flags=(--LabApp.user_settings_dir="$settings")
+        fi
+        setup ""
         # JupyterLab refuses to start as root unless told so (containers, Binder-like images).
-        root_flag=()
-        if [ "$(id -u)" -eq 0 ]; then root_flag=(--allow-root); fi
-        exec "$VENV/bin/jupyter" lab --notebook-dir=release "${root_flag[@]}" "$@"
+        if [ "$(id -u)" -eq 0 ]; then lab_flags+=(--allow-root); fi
+        exec "$VENV/bin/jupyter" lab --notebook-dir="$notebooks" "${lab_flags[@]}" "$@"
         ;;
     test)
         setup "[test]"
@@ -50,7 +75,7 @@ case "${1:-}" in
         exec "$VENV/bin/python" -m pytest -n "$workers" --dist loadfile --durations=40 "$@"
         ;;
     *)
-        echo "usage: ./run.sh course | ./run.sh test [pytest args]" >&2
+        echo "usage: ./run.sh course [--lang zh_CN] [jupyter lab args] | ./run.sh test [pytest args]" >&2
         exit 2
         ;;
 esac

@@ -83,6 +83,7 @@ def student_readme(guide: str, version: str, template: Path | None = None) -> st
     """README.md of the edition: the template's set-up section, then the student guide without its title and
     without the parts marked ``<!-- self-learner -->`` (they name commands the edition does not have)."""
     body = SELF_LEARNER.sub("", guide)
+    body = re.sub(r"^<!-- en: [^\n]*-->\n", "", body, flags=re.M)  # a translation's record of the English it follows
     body = re.sub(r"\A# [^\n]*\n+", "", body)  # the guide's own title; the README has one
     body = re.sub(r"\n{3,}", "\n\n", body)
     if "<!-- self-learner" in body or "<!-- /self-learner" in body:

@@ -16,6 +16,8 @@ Usage::
     python -m autograder.authoring.translations status [--lang zh_CN] [chapter ...]   # exit 1 if incomplete
     python -m autograder.authoring.translations stub [--lang zh_CN] [chapter ...]     # add todo blocks (English)
     python -m autograder.authoring.translations stamp CHAPTER KEY ...   # the translation was checked: new hash
+
+``status`` also reports the translated student guide and README (:mod:`autograder.authoring.doc_translations`).
 """
 
 from __future__ import annotations
@@ -217,6 +219,10 @@ def main(argv: list[str] | None = None) -> int:
         for label, keys in (("missing", s.missing), ("stale", s.stale), ("orphan", s.orphans)):
             if keys:
                 print(f"  {label}: {' '.join(keys)}")
+    if args.command == "status" and not args.args:  # every chapter: the translated guide and README too
+        from autograder.authoring import doc_translations
+
+        incomplete += doc_translations.main(["status"])
     return 1 if incomplete else 0
 
 
