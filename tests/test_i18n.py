@@ -80,6 +80,21 @@ def test_the_catalog_check_fails_on_what_it_must(entries, expected):
     assert len(found) == len(expected) and all(e in f for e, f in zip(expected, found)), found
 
 
+def test_a_message_left_in_english_is_reported_unless_it_is_pure_code():
+    """A case description that is only a call needs no translation; one with prose in it does (issue 30)."""
+    template = Catalog()
+    for msgid in ("{name}(dout, cache)", "psnr(pred, target {shape}, data_range={data_range})", "{what} is wrong"):
+        template.add(msgid)
+    c = Catalog(locale="zh_CN")
+    for m in template:
+        if m.id:
+            c.add(m.id, m.id)  # "translated" identically
+    found = catalog.problems(template, c, "zh_CN")
+    assert len(found) == 2 and all("left in English" in f for f in found), found
+    assert not any("dout, cache" in f for f in found)
+    assert catalog.is_code("{name}(dout, cache)") and not catalog.is_code("{name}(lr {shape}, factor={f})")
+
+
 def test_a_fuzzy_entry_is_not_a_translation():
     c = Catalog(locale="zh_CN")
     c.add("shapes differ: {a} vs {b}", "形状不同：{a} 与 {b}", flags=["fuzzy"])

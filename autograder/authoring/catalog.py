@@ -19,7 +19,9 @@ Usage::
 from __future__ import annotations
 
 import argparse
+import ast
 import io
+import re
 import string
 import sys
 from collections import Counter
@@ -84,6 +86,16 @@ def placeholders(text: str) -> Counter:
         return Counter({("<malformed>", "", None): 1})
 
 
+def is_code(text: str) -> bool:
+    """Whether a message is pure code (``{name}(dout, cache)``: a Python call once its placeholders are values),
+    which a translation may keep as it is; anything else is prose to translate (``x is wrong`` parses too)."""
+    try:
+        tree = ast.parse(re.sub(r"\{[^{}]*\}", "x", text).strip(), mode="eval")
+    except SyntaxError:
+        return False
+    return isinstance(tree.body, ast.Call)
+
+
 def problems(template: Catalog, catalog: Catalog, lang: str) -> list[str]:
     """What a language's catalog lacks against the messages the code uses."""
     out = []
@@ -103,6 +115,8 @@ def problems(template: Catalog, catalog: Catalog, lang: str) -> list[str]:
             out.append(f"{lang}: fuzzy (unchecked) translation of {ident!r}")
         elif any(placeholders(s) != placeholders(ids[min(i, len(ids) - 1)]) for i, s in enumerate(strs)):
             out.append(f"{lang}: the placeholders of {ident!r} differ in its translation")
+        elif strs[0] == ids[0] and not is_code(ids[0]):
+            out.append(f"{lang}: {ident!r} is left in English (only a message that is pure code may stay as it is)")
     used = {m.id for m in template if m.id}
     out += [f"{lang}: obsolete entry {m.id!r} (run update)" for m in catalog if m.id and m.id not in used]
     return out
