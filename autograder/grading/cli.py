@@ -121,7 +121,8 @@ def grade(assignment: str, course: Path, students: list[str] | None, opts) -> li
     bar.close()
     maxes = gbk.max_scores(course, assignment)
     if opts.feedback:
-        feedback(course, assignment, students, results, list(maxes), len(students) == len(all_students))
+        feedback(course, assignment, students, results, list(maxes), len(students) == len(all_students),
+                 min(opts.workers, os.cpu_count() or 1))  # the class's pages split over the workers
     # refused ids: a row each (escaped), never a path (no feedback folder named after them)
     results += [refused_result(s, why, gbk.max_scores(course, assignment), opts.isolation) for s, why in refused_ids]
     similar = similarity_report(course, assignment, all_students)

@@ -5,9 +5,11 @@ from __future__ import annotations
 
 import html
 import os
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from autograder.grading.feedback_page import render_page
+from autograder.grading.feedback_parts import part_args
 from autograder.grading.processes import run_nbgrader
 from autograder.grading.submission_language import localise_page, submitted_language
 from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
@@ -72,19 +74,22 @@ def annotate(path: Path, verdicts: dict):
 
 
 def feedback(course: Path, assignment: str, students: list[str], results: list[dict], notebooks: list[str],
-             everyone: bool):
-    """``nbgrader generate_feedback`` (one run for everyone, else per student; a fork of the grader's fork server,
-    which has imported nbgrader already); a plain page for each of
+             everyone: bool, parallel: int = 1):
+    """``nbgrader generate_feedback`` (for everyone: ``parallel`` runs at once, each for its part of the class,
+    :mod:`autograder.grading.feedback_parts`; else per student; forks of the grader's fork server, which has
+    imported nbgrader already); a plain page for each of
     ``notebooks`` where it fails; every page gets the no-script Content-Security-Policy."""
     env = tool_env()
     base = ["generate_feedback", assignment, "--force",
             f"--CourseDirectory.root={course}"]
     print(f"[grade] feedback for {len(students)} students", flush=True)
     if everyone:
-        run_nbgrader(base, course, env, 60 + 10 * len(students))
+        parts = part_args(course, assignment, students, parallel)
+        with ThreadPoolExecutor(max_workers=len(parts)) as pool:
+            list(pool.map(lambda extra: run_nbgrader(base + extra, course, env, 60 + 10 * len(students)), parts))
     else:
-        for student in students:
-            run_nbgrader(base + [f"--student={student}"], course, env, 300)
+        with ThreadPoolExecutor(max_workers=max(1, parallel)) as pool:
+            list(pool.map(lambda student: run_nbgrader(base + [f"--student={student}"], course, env, 300), students))
     for r in results:
         for nb_name in notebooks:
             page = course / "feedback" / r["student"] / assignment / f"{nb_name}.html"
