@@ -142,7 +142,7 @@ nb = nbformat.read(sys.argv[1], as_version=4)
 nb.cells.insert(0, nbformat.v4.new_code_cell(sys.argv[4]))
 nb.cells.append(nbformat.v4.new_code_cell(sys.argv[3]))
 NotebookClient(nb, timeout=3600, kernel_name="python3", allow_errors=True).execute()
-print([o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout"][-1])
+print("".join(o["text"] for o in nb.cells[-1].outputs if o.get("name") == "stdout"))
 """
 
 
@@ -177,7 +177,8 @@ def chapters_run(names, modes):
                 print(f"{chapter:16s} {r['title'][:42]:42s} {r['mode']:6s} {r['calls']:6d} {r['samples']:7d} "
                       f"{r['redraws']:7d} {r['seconds']:7.2f} {share:10.1%} {r['close_seconds']:7.2f} "
                       f"{r.get('messages', 0):5d} {r.get('bytes_sent', 0) / 1000:7.1f}  {ratios}"
-                      + "  ms: " + " ".join(f"{k} {v * 1e3:.1f}" for k, v in r.get("parts", {}).items()),
+                      + "  ms: " + " ".join(f"{k} {v * 1e3:.1f}" for k, v in r.get("parts", {}).items())
+                      + f"  modelled loop {r.get('modelled_loop_seconds', 0):.2f} s",
                       flush=True)
         print("  load average now (1/5/15 min): " + " ".join(f"{v:.2f}" for v in os.getloadavg()), flush=True)
 

@@ -62,7 +62,7 @@ HEALTHY_UPDATE_RATIO = 1e-3  # CS231n: "somewhere around 1e-3"; see course.diagn
 # shares of overhead_budget; their sum stays below 1 to leave room for the first samples and evaluation, which are
 # taken whatever they cost, and each call's bookkeeping. "draw": creating the live widget with its first draw (on
 # the modelled work: a loop too short for it is drawn once, at close), then the redraws (in time: every_seconds)
-SHARES = {"stats": 0.45, "diagnose": 0.2, "draw": 0.2}
+SHARES = {"stats": 0.4, "diagnose": 0.2, "draw": 0.2}
 # the monitor's summaries (catalog messages, shown in the learner's language); the usual x labels are in the catalog
 SO_FAR_CLEAN = N_("✔ no problems detected so far")
 FINISHED_CLEAN = N_("✔ Finished at {x_label} {step}: no problems detected.")
@@ -218,7 +218,7 @@ class TrainingMonitor:
         sampler, budget = self._sampler, self._budget
         elapsed = t0 - self._started
         live = self._live
-        if live:  # the loop's modelled work since the last call
+        if True:  # the loop's modelled work since the last call (static mode: for the cost summary only)
             since = 1 if self._last_updates is None else updates - self._last_updates
             self._last_updates = updates
             budget.add_loop(since, params, grads, activations, outputs)
@@ -332,6 +332,7 @@ class TrainingMonitor:
                      "close_seconds": self.close_seconds, "median_update_ratio": ratios,
                      "parts": {"stats": self._sampler.cost, "diagnose": self._diag_cost, "draw": self._draw_cost,
                                "first_call": self._first_call},
+                     "modelled_loop_seconds": self._budget.loop * 1e-9,
                      "messages": self._view.plots.messages if self._view else 0,
                      "bytes_sent": self._view.plots.bytes_sent if self._view else 0,
                      "diagnoses": [d.code for d in self.log.entries]})

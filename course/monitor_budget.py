@@ -16,16 +16,20 @@ from __future__ import annotations
 
 import numpy as np
 
-# modelled nanoseconds: one NumPy call's overhead, one multiply-add in a matrix product (BLAS), one element of an
-# elementwise pass; calls in one training step, in one sample per parameter / activation (the monitor's calls are
-# Python-heavy: "monitor_call"), one evaluation of the diagnoses with its cost per recorded point, and creating and
-# first drawing the live widget. Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03, re-measured
-# after the sampler reused its float64 buffers): a sample 0.10 / 0.12 / 1.4 / 3.7 / 24 ms measured for 2-8-1,
-# 784-10-10, 784-128-64-10, 12288-20-7-5-1 and 768-256-12288 (modelled 0.10 / 0.19 / 1.6 / 3.6 / 47 ms); an
-# evaluation 0.3-1.2 ms measured (modelled 0.45-1.4 ms); the widget 10-14 ms in a kernel (modelled 15 ms). The
-# model errs towards a cheaper loop and a dearer monitor.
-NS = {"call": 800.0, "matmul": 0.05, "element": 0.5, "step_calls": 30, "sample_element": 7.0, "monitor_call": 2000.0,
-      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 400_000.0,
+from course.monitor_stats import SUBSET, SUBSET_ABOVE
+
+# modelled nanoseconds: one NumPy call's overhead, one flop of a matrix product (BLAS at about the 2 cores' peak,
+# 0.015 ns: 784-128-64-10 at batch 64 ran at ~0.02), one element of an elementwise pass; calls in one training
+# step, in one sample per parameter / activation (the monitor's calls are Python-heavy: "monitor_call"), one
+# evaluation of the diagnoses with its cost per recorded point, and creating and first drawing the live widget.
+# Calibrated on dense nets of the chapters' sizes (2 cores, 2026-12-03, after the sampler reused its float64 buffers
+# and measured weights above SUBSET_ABOVE entries on a subset): a sample 0.10 / 0.13 / 0.42 / 0.36 / 1.3-2.9 ms warm
+# for 2-8-1, 784-10-10, 784-128-64-10, 12288-20-7-5-1 and 768-256-12288 (in a training loop's cold caches up to 2-4x
+# that), modelled 0.20 / 0.25 / 0.94 / 1.2 / 1.9 ms; an evaluation 0.5-1.4 ms (modelled 0.55-1.5 ms); the widget
+# 10-14 ms in a kernel (modelled 15 ms). The model errs towards a cheaper loop and a dearer monitor; the batch of
+# a loop that hands over neither outputs nor activations is unknown (ASSUMED_BATCH).
+NS = {"call": 800.0, "matmul": 0.015, "element": 0.25, "step_calls": 30, "sample_element": 3.0, "monitor_call": 3000.0,
+      "sample_calls_per_weight": 14, "sample_calls_per_activation": 4, "sample_calls": 12, "evaluate": 500_000.0,
       "evaluate_per_point": 300.0, "view": 15_000_000.0}
 ASSUMED_BATCH = 64  # examples per step when the loop hands over no activations or outputs to count them
 ALWAYS = 3  # the first samples and evaluations are taken whatever they cost
@@ -74,7 +78,9 @@ class WorkBudget:
         parameter and gradient, the dead-unit and output statistics, and their NumPy calls."""
         arrays = [*(params or {}).values(), *(grads or {}).values()]
         acts = list((activations or {}).values()) + ([outputs] if outputs is not None else [])
-        return (NS["sample_element"] * sum(_size(a) for a in arrays) + 4 * NS["element"] * sum(_size(a) for a in acts)
+        # a huge array is measured on a strided subset: a cache line per entry, about 5 entries' cost each
+        measured = (n if n <= SUBSET_ABOVE else 4 * SUBSET for n in map(_size, arrays))
+        return (NS["sample_element"] * sum(measured) + 4 * NS["element"] * sum(_size(a) for a in acts)
                 + NS["monitor_call"] * (NS["sample_calls"] + NS["sample_calls_per_weight"] * len(params or {})
                                         + NS["sample_calls_per_activation"] * len(acts)))
 

@@ -22,6 +22,8 @@ EVAL_DENSE = 4  # diagnoses evaluated at every call up to here, then EVAL_DENSE 
 # evaluations of a short loop
 DEAD_EXAMPLES = 64  # a unit is counted dead when it was 0 for this many sampled examples in a row (not one image)
 HIST_SAMPLE = 20_000  # values per histogram (a strided sample of bigger arrays)
+SUBSET_ABOVE = 1 << 17  # a weight or gradient with more entries is measured on a fixed strided subset of them ...
+SUBSET = 1 << 15  # ... of about this many entries (chapter 6's 3.1M-weight layer: a sample 24 -> ~3 ms)
 MAX_LAYERS = 6
 
 
@@ -38,6 +40,21 @@ def norm(a) -> float:
     """Euclidean norm of any array (0.0 for an empty one), in float64."""
     a = np.asarray(a)
     return float(np.sqrt(np.vdot(a, a).real)) if a.size else 0.0
+
+
+def entries(a) -> tuple[np.ndarray, float]:
+    """``a`` itself, or for an array of more than :data:`SUBSET_ABOVE` entries a fixed strided view of about
+    :data:`SUBSET` of them (the stride shares no factor with the rows' length, so every column is visited); with
+    the factor (entries / entries measured) that scales a sum over the view to the whole array. Norms, ratios
+    and zero fractions of the view estimate those of the array; the same entries every time for one shape."""
+    a = np.asarray(a)
+    if a.size <= SUBSET_ABOVE:
+        return a, 1.0
+    stride = -(-a.size // SUBSET)
+    while math.gcd(stride, a.shape[-1]) != 1:
+        stride += 1
+    view = a.reshape(-1)[::stride]
+    return view, a.size / view.size
 
 
 def flat_sample(a) -> np.ndarray:
@@ -77,7 +94,8 @@ class StatsSampler:
     ``first_order`` (``{"predicted": sum over weights of <grad, W_new - W_old>``, ``"from_step"``: the sampled
     step, ``"trapezoid"``: the same with the mean of the gradients at both ends, over every parameter that has a
     gradient}: the loss change the gradients predict). ``facts`` holds shapes: ``{"params": {name: shape},
-    "grads": {name: shape}}``.
+    "grads": {name: shape}}``. A weight or gradient of more than :data:`SUBSET_ABOVE` entries is measured on a
+    fixed strided subset of them (:func:`entries`; sums such as ``first_order`` scaled up to the whole array).
     """
 
     def __init__(self):
@@ -111,7 +129,7 @@ class StatsSampler:
         if self._snapshot is None or params is None:
             return
         t0 = time.monotonic()
-        then, then_step, snap, gsnap, extra = self._snapshot
+        then, then_step, snap, gsnap, extra, shapes = self._snapshot
         self._snapshot = None
         n = updates - then
         if n > 0:
@@ -123,10 +141,10 @@ class StatsSampler:
                     if name not in params:
                         end = math.nan
                         continue
-                    new = np.asarray(params[name])
-                    if new.shape != old.shape:
+                    if np.shape(params[name]) != shapes[name]:
                         end = math.nan
                         continue
+                    new, scale = entries(params[name])  # the entries copied at the sample (all but of huge weights)
                     delta = np.subtract(new, old, out=self._buffer(("delta", name), old.shape), dtype=np.float64)
                     denom, diff = norm(old), norm(delta)
                     if denom > 0 and math.isfinite(denom):  # a weight that starts at 0 has no ratio yet
@@ -136,12 +154,12 @@ class StatsSampler:
                         complete = False
                         continue
                     gnorm = norm(g)
-                    dot = float(np.vdot(g, delta))
+                    dot = float(np.vdot(g, delta)) * scale
                     if gnorm > 0 and diff > 0 and math.isfinite(dot):
                         self.add("update_cos", name, step, -dot / (gnorm * diff))
                         self.add("step_size", name, step, diff / gnorm)
                     predicted += dot
-                    end += self._end_dot(grads, name, delta, self._buffer(("end", name), delta.shape))
+                    end += self._end_dot(grads, name, delta, self._buffer(("end", name), delta.shape), shapes[name])
                 start = predicted  # <g_t, W_t+1 - W_t> over the weights and (below) every other parameter
                 if complete and math.isfinite(end):
                     for name, (old, g) in extra.items():
@@ -160,16 +178,18 @@ class StatsSampler:
         self.cost += time.monotonic() - t0
 
     @staticmethod
-    def _end_dot(grads, name, delta, buffer=None) -> float:
-        """<this call's gradient of ``name``, delta>, nan when it is missing or of another shape (``buffer``: a
-        float64 array of delta's shape to convert the gradient into)."""
+    def _end_dot(grads, name, delta, buffer=None, shape=None) -> float:
+        """<this call's gradient of ``name``, delta>, nan when it is missing or of another shape. With ``shape``
+        (the weight's), ``delta`` holds the weight's :func:`entries` and ``buffer`` (a float64 array of delta's
+        shape) receives the gradient's same entries."""
         g = grads.get(name) if grads is not None else None
-        if g is None or np.shape(g) != delta.shape:
+        if g is None or np.shape(g) != (delta.shape if shape is None else shape):
             return math.nan
-        if buffer is None:
+        if shape is None:
             return float(np.vdot(np.asarray(g, dtype=np.float64), delta))
+        g, scale = entries(g)
         np.copyto(buffer, g, casting="unsafe")
-        return float(np.vdot(buffer, delta))
+        return float(np.vdot(buffer, delta)) * scale
 
     def _buffer(self, key, shape) -> np.ndarray:
         """A float64 array of ``shape`` kept for ``key`` from one sample to the next: large weights are copied and
@@ -197,14 +217,17 @@ class StatsSampler:
                     w = np.asarray(params[name])
                     self.facts["params"][name] = tuple(w.shape)
                     if w.ndim >= 2 and w.size:
-                        self.add("weight_scale", name, step, norm(w) / math.sqrt(w.size) * math.sqrt(fan_in(w.shape)))
+                        v = entries(w)[0]
+                        self.add("weight_scale", name, step, norm(v) / math.sqrt(v.size) * math.sqrt(fan_in(w.shape)))
             if grads is not None:
                 order = weight_names(params) if params is not None else []  # layers in the params' order
                 for name in [n for n in order if n in grads] + [n for n in weight_names(grads) if n not in order]:
                     g = np.asarray(grads[name])
                     self.facts["grads"][name] = tuple(g.shape)
+                    ndim = g.ndim
+                    g = entries(g)[0]
                     self.add("grad_rms", name, step, norm(g) / math.sqrt(max(g.size, 1)))
-                    if g.ndim >= 2 and g.size:
+                    if ndim >= 2 and g.size:
                         zero = g == 0
                         count = np.count_nonzero(zero)
                         self.add("zero_grad_frac", name, step, float(count) / g.size)
@@ -218,12 +241,13 @@ class StatsSampler:
             names = weight_names(params)
             gsnap, extra = {}, None
             if grads is not None:
-                gsnap = {n: self._copy64(("g", n), grads[n]) for n in names if n in grads}
+                gsnap = {n: self._copy64(("g", n), entries(grads[n])[0]) for n in names
+                         if n in grads and np.shape(grads[n]) == np.shape(params[n])}
                 if set(params) <= set(grads):  # every parameter has a gradient: the rest copied for the trapezoid
                     extra = {n: (np.array(params[n], dtype=np.float64, copy=True),
                                  np.array(grads[n], dtype=np.float64, copy=True)) for n in params if n not in names}
-            self._snapshot = (updates, step, {n: self._copy64(("w", n), params[n]) for n in names},
-                              gsnap, extra)
+            self._snapshot = (updates, step, {n: self._copy64(("w", n), entries(params[n])[0]) for n in names},
+                              gsnap, extra, {n: np.shape(params[n]) for n in names})
         self.cost += time.monotonic() - t0
 
     def _never_moved(self, name, step, zero) -> None:
