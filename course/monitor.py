@@ -218,10 +218,10 @@ class TrainingMonitor:
         sampler, budget = self._sampler, self._budget
         elapsed = t0 - self._started
         live = self._live
-        if True:  # the loop's modelled work since the last call (static mode: for the cost summary only)
-            since = 1 if self._last_updates is None else updates - self._last_updates
-            self._last_updates = updates
-            budget.add_loop(since, params, grads, activations, outputs)
+        # the loop's modelled work since the last call (static mode: only for the summary in RUNS)
+        since = 1 if self._last_updates is None else updates - self._last_updates
+        self._last_updates = updates
+        budget.add_loop(since, params, grads, activations, outputs)
         if sampler.pending():
             sampler.finish_ratio(step, updates, params, grads)
         if params is not None or grads is not None or activations is not None or outputs is not None:
