@@ -10,6 +10,7 @@ from pathlib import Path
 
 from autograder.grading.feedback_page import render_page
 from autograder.grading.feedback_parts import part_args
+from autograder.grading.page_reasons import worded
 from autograder.grading.processes import run_nbgrader
 from autograder.grading.submission_language import localise_page, submitted_language
 from autograder.grading.verdict_box import META_KEY, verdicts_of, with_verdicts
@@ -97,8 +98,9 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
             lang = submitted_language(course / "submitted" / r["student"] / assignment / f"{nb_name}.ipynb")
             if not page.exists():
                 with using(lang):
+                    reasons = worded(r["review"], r.get("page_reasons", []))  # the keyed ones in `lang`
                     write_simple_feedback(course, assignment, r["student"], nb_name,
-                                          r["review"] or [gettext("the feedback page could not be generated")],
+                                          reasons or [gettext("the feedback page could not be generated")],
                                           f"{r['total']:g}")
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")

@@ -25,6 +25,7 @@ from pathlib import Path
 from autograder.grading import gradebook as gbk
 from autograder.grading.feedback import annotate, write_simple_feedback
 from autograder.grading.nbgrader_log import ENV_NONCE, grader_fault, new_nonce
+from autograder.grading.page_reasons import keyed_reason
 from autograder.grading.processes import STOP, run_forked, run_nbgrader
 from autograder.grading.review import attempt_reasons
 from autograder.grading.student_ids import refused_files
@@ -64,11 +65,12 @@ def judge(course: Path, assignment: str, student: str, nb_name: str, opts, env: 
     return {"error": last}
 
 
-def result(student, scores, maxes, status, review, notes, t0, isolation="bwrap") -> dict:
+def result(student, scores, maxes, status, review, notes, t0, isolation="bwrap", page_reasons=()) -> dict:
     total = sum(scores.values())
     max_total = sum(v for cells in maxes.values() for v in cells.values())
     return {"student": student, "scores": scores, "total": total, "max": max_total, "status": status,
             "review": list(dict.fromkeys(review)), "notes": list(dict.fromkeys(notes)),
+            "page_reasons": list(page_reasons),  # the plain page's reasons, keyed: autograder.grading.page_reasons
             "seconds": round(time.monotonic() - t0, 1), "isolation": isolation}
 
 
@@ -91,6 +93,7 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
     t0 = time.monotonic()
     deadline = t0 + opts.student_timeout
     review: list[str] = []
+    page: list = []  # [key, values] of the review reasons a plain feedback page words in the learner's language
     notes: list[str] = []
     maxes = gbk.max_scores(course, assignment)
     scores = {f"{nb}:{cell}": 0.0 for nb, cells in maxes.items() for cell in cells}
@@ -135,19 +138,18 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
                           "after 3 tries; re-run course-grade for this student")
             return result(student, scores, maxes, status, review, notes, t0, iso)
         for m in re.finditer(r"Attribute 'checksum' for cell (\S+) has changed", log):
-            review.append(f"locked cell {m.group(1)} was edited (nbgrader restored it)")
+            review.append(keyed_reason(page, "locked_edited", cell=m.group(1)))
         for m in re.finditer(r"Missing grade cell (\S+) encountered", log):
             notes.append(f"test cell {m.group(1)} was deleted (re-added and graded)")
         if "Timeout waiting for execute reply" in log:
             notes.append("a cell of the feedback run timed out: the later cells were not run for the feedback page")
         if code == -9999:
-            review.append("the notebook run for the feedback page timed out as a whole (the score comes from "
-                          "the checker)")
+            review.append(keyed_reason(page, "run_timed_out"))
         elif code != 0:
             last = [ln for ln in log.splitlines() if "ERROR" in ln or "Error" in ln][-1:] or ["?"]
-            review.append(f"nbgrader autograde failed (exit {code}): {last[0][:200]}")
+            review.append(keyed_reason(page, "autograde_failed", code=code, line=last[0][:200]))
         if "DeadKernelError" in log or "kernel died" in log.lower():
-            review.append("the kernel died during the notebook run")
+            review.append(keyed_reason(page, "kernel_died"))
 
         verdicts_all = {}
         for nb_name in maxes:
@@ -156,7 +158,7 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
                 status = "grading error"
                 review.append(f"grading error (not the student's fault): the checker could not run: "
                               f"{verdict['error']}")
-                return result(student, {k: 0.0 for k in scores}, maxes, status, review, notes, t0, iso)
+                return result(student, {k: 0.0 for k in scores}, maxes, status, review, notes, t0, iso, page)
             for cell, v in verdict["tests"].items():
                 key = f"{nb_name}:{cell}"
                 if key in scores:
@@ -172,4 +174,4 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
         status = "grading error"
         review.append(f"grading error (not the student's fault): {type(exc).__name__}: {exc}")
         scores = {k: 0.0 for k in scores}
-    return result(student, scores, maxes, status, review, notes, t0, iso)
+    return result(student, scores, maxes, status, review, notes, t0, iso, page)

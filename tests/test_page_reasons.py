@@ -1,0 +1,24 @@
+"""The reasons a plain feedback page gives for a missing detailed page are in the submission's language (issue 30),
+while the review list (the CSV, the instructor) keeps them in English."""
+
+from __future__ import annotations
+
+from autograder.grading.page_reasons import REASONS, keyed_reason, worded
+from course.i18n import using
+
+
+def test_keyed_reasons_are_worded_in_the_language_of_the_page_and_stay_english_for_the_instructor():
+    page: list = []
+    review = [keyed_reason(page, "kernel_died"), keyed_reason(page, "locked_edited", cell="test_train"),
+              "similar to student b (an instructor's reason)"]
+    assert review[:2] == ["the kernel died during the notebook run",
+                          "locked cell test_train was edited (nbgrader restored it)"]
+    with using("zh_CN"):
+        shown = worded(review, page)
+    assert shown[0] == "运行笔记本时内核崩溃了" and "test_train" in shown[1] and "恢复" in shown[1]
+    assert shown[2] == review[2]  # not keyed: as it is
+    with using("en"):
+        assert worded(review, page) == review
+    with using("zh_CN"):
+        assert worded(review, []) == review  # a result without keys (an older run) shows its English
+    assert set(REASONS) == {"locked_edited", "run_timed_out", "autograde_failed", "kernel_died"}
