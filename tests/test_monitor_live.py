@@ -8,6 +8,8 @@ import json
 import re
 import shutil
 import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -319,3 +321,54 @@ def test_live_samples_and_evaluations_follow_the_modelled_work_not_the_clock(mon
     assert fast._sampler.samples == slow._sampler.samples and fast._evaluations == slow._evaluations
     assert fast.stats == slow.stats
     assert 3 < fast._sampler.samples < 100  # thinned to the budget: far fewer than the 200 the schedule names
+
+
+def test_the_live_panel_appears_once_the_loop_has_paid_for_it(monkeypatch):
+    """The widget (10-14 ms to create in a kernel) is displayed only when the drawing share of the elapsed loop
+    covers it, and counted in the monitor's own time; a shorter loop gets it once, at close."""
+    import course.monitor as monitor_module
+
+    clock = {"t": 0.0}
+    monkeypatch.setattr(monitor_module.time, "monotonic", lambda: clock["t"])
+    mon = TrainingMonitor("t", mode="live", every_seconds=1e9)
+    for step, t in enumerate([0.0, 0.5, 1.0, 1.4]):  # 1% of 1.4 s is less than the widget's 15 ms
+        clock["t"] = t
+        mon.update(step, loss=1.0)
+    assert mon._view is None and mon.redraws == 0
+    clock["t"] = 2.0
+    mon.update(4, loss=1.0)
+    assert mon._view is not None and mon.redraws == 1
+    short = TrainingMonitor("t", mode="live", every_seconds=1e9)
+    short.update(0, loss=1.0)
+    assert short._view is None
+    short.close()
+    assert short._view is not None and short.redraws == 1 and "Finished" in short._view.diag.value
+
+
+def test_the_monitor_imports_what_numpy_would_import_inside_the_loop():
+    """np.median imports numpy.ma on its first call: 10-30 ms inside a short loop's first evaluation."""
+    code = "import sys, course.monitor; print('numpy.ma' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120,
+                         cwd=Path(__file__).resolve().parent.parent)
+    assert out.stdout.strip() == "True", out.stderr
+
+
+def test_huge_weights_are_measured_on_a_subset_that_estimates_the_whole():
+    from course.monitor_stats import SUBSET_ABOVE, StatsSampler, entries
+
+    rng = np.random.default_rng(0)
+    w = rng.standard_normal((256, 12288)).astype(np.float32)  # chapter 6's 3.1M-weight layer
+    view, scale = entries(w)
+    assert view.size < SUBSET_ABOVE and abs(view.size * scale - w.size) < 1e-6 * w.size
+    stride = view.strides[0] // w.itemsize
+    assert len(set((np.arange(view.size) * stride % 12288).tolist())) == 12288  # every column is visited
+    g = (rng.standard_normal(w.shape) * (1 + (np.arange(12288) % 7))).astype(np.float32)  # uneven columns
+    s = StatsSampler()
+    s.sample(0, 0, {"W": w}, {"W": g}, None, None)
+    w2 = w - 0.01 * g
+    s.finish_ratio(1, 1, {"W": w2}, {"W": g})
+    exact_ratio = np.linalg.norm((w2 - w).astype(np.float64)) / np.linalg.norm(w.astype(np.float64))
+    exact_dot = float(np.vdot(g.astype(np.float64), (w2 - w).astype(np.float64)))
+    assert s.stats["update_ratio"]["W"][0][1] == pytest.approx(exact_ratio, rel=0.03)
+    assert s.stats["first_order"]["predicted"][0][1] == pytest.approx(exact_dot, rel=0.03)
+    assert s.stats["grad_rms"]["W"][0][1] == pytest.approx(np.sqrt(np.mean(g.astype(np.float64) ** 2)), rel=0.03)
