@@ -51,7 +51,8 @@ CHECK_MODULES = sorted(p for p in (ROOT / "autograder" / "chapters").rglob("*.py
 CHECK_MODULES += [ROOT / "autograder" / "trusted" / f"{m}.py"
                   for m in ("judge", "client", "channel", "errors", "sandbox", "wording", "recheck", "rebuild")]
 CHECK_MODULES += [ROOT / "autograder" / "grading" / "preprocessors" / "sandboxed_execute.py",
-                  ROOT / "autograder" / "grading" / "page_reasons.py"]
+                  ROOT / "autograder" / "grading" / "page_reasons.py",
+                  ROOT / "autograder" / "grading" / "preprocessors" / "cap_output.py"]
 # the argument of a comparison helper that describes the case a learner reads (its ``what``), by position
 WHAT_ARGS = {"expect_close": 2, "expect_scalar": 2, "expect_shape": 2, "expect_tuple": 2, "as_array": 1,
              "expect_float32": 2}

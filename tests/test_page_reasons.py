@@ -22,3 +22,25 @@ def test_keyed_reasons_are_worded_in_the_language_of_the_page_and_stay_english_f
     with using("zh_CN"):
         assert worded(review, []) == review  # a result without keys (an older run) shows its English
     assert set(REASONS) == {"locked_edited", "run_timed_out", "autograde_failed", "kernel_died"}
+
+
+def test_the_output_cap_notice_is_in_the_language_of_the_run():
+    """The grader's notice under a capped output (the feedback page) follows COURSE_LANG; a notice configured with
+    the older {what} placeholder still works."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_output
+
+    from autograder.grading.preprocessors.cap_output import CapOutput
+
+    cell = new_code_cell("print(1)")
+    cell.outputs = [new_output("stream", name="stdout", text="x\n" * 500)]
+
+    def notice(pre, lang):
+        with using(lang):
+            out, _ = pre.preprocess_cell(nbformat.from_dict(dict(cell)), {}, 0)
+        return out.outputs[-1].text
+
+    assert notice(CapOutput(), "en") == ("... [output truncated by the grader: at most 200 lines / 20000 characters "
+                                         "per cell] ...\n")
+    assert "评分程序" in notice(CapOutput(), "zh_CN") and "200" in notice(CapOutput(), "zh_CN")
+    assert notice(CapOutput(notice="[cut: {what}]"), "en") == "[cut: at most 200 lines / 20000 characters per cell]\n"

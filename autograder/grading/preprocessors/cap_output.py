@@ -8,6 +8,9 @@ from __future__ import annotations
 from nbgrader.preprocessors import NbGraderPreprocessor
 from traitlets import Integer, Unicode
 
+from autograder.chapters.messages import N_
+from autograder.chapters.messages import gettext as _
+
 
 class CapOutput(NbGraderPreprocessor):
     """Cap each code cell's outputs by bytes and lines; stderr without an error is not a failure."""
@@ -16,7 +19,10 @@ class CapOutput(NbGraderPreprocessor):
     max_lines = Integer(200, help="maximum lines of text output kept per cell").tag(config=True)
     max_line_chars = Integer(2000, help="longest kept line of text output").tag(config=True)
     max_rich_bytes = Integer(2_000_000, help="largest kept rich output (image, html) per cell").tag(config=True)
-    notice = Unicode("... [output truncated by the grader: {what}] ...").tag(config=True)
+    # in the submission's language (course-grade runs nbgrader with COURSE_LANG set to it); {what} (English) for a
+    # notice configured before {lines} and {chars}
+    notice = Unicode(N_("... [output truncated by the grader: at most {lines} lines / {chars} characters per cell] "
+                        "...")).tag(config=True)
 
     def _cap_text(self, text: str, budget: dict) -> tuple[str, bool]:
         lines, cut = [], False
@@ -78,7 +84,8 @@ class CapOutput(NbGraderPreprocessor):
         if cut:
             from nbformat.v4 import new_output
 
-            what = f"at most {self.max_lines} lines / {self.max_bytes} characters per cell"
-            outputs.append(new_output("stream", name="stdout", text=self.notice.format(what=what) + "\n"))
+            limits = f"at most {self.max_lines} lines / {self.max_bytes} characters per cell"  # an older {what}
+            notice = _(self.notice, lines=self.max_lines, chars=self.max_bytes, what=limits)
+            outputs.append(new_output("stream", name="stdout", text=notice + "\n"))
         cell.outputs = outputs
         return cell, resources
