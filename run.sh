@@ -30,20 +30,26 @@ export PATH="$VENV/bin:$PATH"
 case "${1:-}" in
     course)
         shift
-        lang=${COURSE_LANG:-en}  # --lang zh_CN (or COURSE_LANG=zh_CN): the notebooks of release-zh_CN/
+        lang=${COURSE_LANG:-en} asked=""  # --lang zh_CN (or COURSE_LANG=zh_CN): the notebooks of release-zh_CN/
         case "${1:-}" in
-            --lang) lang=${2:?--lang needs a language, e.g. --lang zh_CN}; shift 2 ;;
-            --lang=*) lang=${1#--lang=}; shift ;;
+            --lang) lang=${2:?--lang needs a language, e.g. --lang zh_CN} asked=1; shift 2 ;;
+            --lang=*) lang=${1#--lang=} asked=1; shift ;;
         esac
         lang=${lang%%.*}; lang=${lang/-/_}  # zh-CN, zh_CN.UTF-8 -> zh_CN
-        notebooks=release lab_flags=()
-        if [ "$lang" != en ] && [ "$lang" != C ] && [ "$lang" != POSIX ]; then
-            notebooks="release-$lang"
-            if [ ! -d "$notebooks" ]; then
-                echo "no notebooks in $lang ($notebooks/ is missing); languages: en $(ls -d release-* 2>/dev/null \
-                    | sed 's/^release-//' | tr '\n' ' ')" >&2
+        languages="en $(ls -d release-* 2>/dev/null | sed 's/^release-//' | tr '\n' ' ')"
+        if [ "$lang" != en ] && [ ! -d "release-$lang" ]; then
+            if [ -n "$asked" ]; then
+                echo "no notebooks in $lang (release-$lang/ is missing); languages: $languages" >&2
                 exit 2
             fi
+            # COURSE_LANG without notebooks of its own (C, POSIX, a language not translated): English, as the
+            # course's messages fall back to English
+            echo "COURSE_LANG=$COURSE_LANG: no notebooks in that language (languages: $languages); English" >&2
+            lang=en
+        fi
+        notebooks=release lab_flags=()
+        if [ "$lang" != en ]; then
+            notebooks="release-$lang"
             export COURSE_LANG="$lang"  # the course's messages (visible tests, monitor, self-check) in $lang
             # JupyterLab's own interface in $lang (its language pack is a course dependency): a settings folder of
             # this language's own, so the English run keeps its settings (Settings > Language changes it here too)

@@ -57,7 +57,11 @@ def test_chinese_notebooks_messages_and_interface(venv, args, lang):
     assert json.loads(plugin.read_text()) == {"locale": "zh_CN"}
 
 
-def test_a_language_without_notebooks_is_refused(venv):
+def test_a_language_without_notebooks_is_refused_when_asked_for_and_english_when_it_is_the_environments(venv):
     proc = run(venv, "--lang", "fr_FR")
     assert proc.returncode == 2 and "release-fr_FR/ is missing" in proc.stderr and "zh_CN" in proc.stderr
     assert "ARG" not in proc.stdout
+    for lang in ("fr_FR.UTF-8", "C"):  # COURSE_LANG the course falls back to English from: English notebooks
+        proc = run(venv, lang=lang)
+        assert proc.returncode == 0 and "ARG --notebook-dir=release\n" in proc.stdout, proc.stderr
+        assert "English" in proc.stderr
