@@ -140,3 +140,26 @@ def test_not_defined_and_not_their_own_function_from_the_sandbox_in_chinese():
     assert out["t1"]["message"] == ("perceptron_predict 没有定义：你是不是删除了它的练习单元格或改了名字？"
                                     "（没有单元格运行出错。）")
     assert out["t2"]["message"].startswith("perceptron_train 必须是在你的笔记本中"), out["t2"]
+
+
+def test_the_judges_notes_are_in_the_learners_language_and_in_english_for_the_csv(tmp_path, capsys):
+    """A redefinition note: in the submission's language for the pages and the self-check, in English for the
+    instructor's CSV (course-grade reads ``notes_en``)."""
+    import json
+
+    import nbformat
+
+    from autograder.paths import release_path, source_path
+    from autograder.trusted.recheck import main
+
+    nb = nbformat.read(str(release_path("01_perceptron")), as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell("def perceptron_predict(X, w, b):\n    return X @ w"))
+    nbformat.write(nb, str(tmp_path / "01_perceptron.ipynb"))
+    with using("zh_CN"):
+        main(["verify", str(source_path("01_perceptron")), str(tmp_path / "01_perceptron.ipynb"), "--isolation",
+              "none", "--test", "test_perceptron_predict"])
+    out = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(out["notes"]) == len(out["notes_en"]) == 1
+    assert out["notes"][0].startswith("你的笔记本在可见测试 test_perceptron_predict 之后的单元格")
+    assert out["notes_en"][0].startswith("your notebook redefines perceptron_predict in cell")
+    assert out["tests"]["test_perceptron_predict"]["note"] == out["notes"][0]

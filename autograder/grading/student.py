@@ -163,7 +163,7 @@ def grade_student(course: Path, assignment: str, student: str, opts) -> dict:
                 key = f"{nb_name}:{cell}"
                 if key in scores:
                     scores[key] = maxes[nb_name][cell] if v["ok"] else 0.0
-            notes += verdict.get("notes", [])
+            notes += verdict.get("notes_en") or verdict.get("notes", [])  # English for the CSV; pages: the language
             review += attempt_reasons(verdict)  # what the submission tried, recorded by the trusted judge
             verdicts_all[nb_name] = verdict["tests"]
             with using(lang):

@@ -14,6 +14,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from autograder.chapters.messages import english_of
 from autograder.chapters.messages import gettext as _
 from autograder.notebook import BEGIN_HIDDEN, hidden_source, nbgrader_meta, strip_hidden
 from autograder.trusted.channel import Endpoint
@@ -321,6 +322,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     result = verify_notebook(args.source, args.submission, args.timeout, args.mem_mb or None, args.cpu_s,
                              args.isolation, set(args.test) if args.test else None)
+    result["notes_en"] = [english_of(n) for n in result["notes"]]  # the CSV's, for the instructor (issue 30)
     print(json.dumps(result))
     return 0
 
