@@ -44,3 +44,16 @@ def test_the_output_cap_notice_is_in_the_language_of_the_run():
                                          "per cell] ...\n")
     assert "评分程序" in notice(CapOutput(), "zh_CN") and "200" in notice(CapOutput(), "zh_CN")
     assert notice(CapOutput(notice="[cut: {what}]"), "en") == "[cut: at most 200 lines / 20000 characters per cell]\n"
+
+
+def test_a_graded_notebook_without_its_detailed_page_says_the_checker_scored_it(tmp_path):
+    from autograder.grading.feedback import write_simple_feedback
+
+    with using("zh_CN"):
+        write_simple_feedback(tmp_path, "01_perceptron", "s1", "01_perceptron", ["运行笔记本时内核崩溃了"], "2",
+                              graded=True)
+        write_simple_feedback(tmp_path, "01_perceptron", "s2", "01_perceptron", ["01_perceptron.ipynb is missing"])
+    graded = (tmp_path / "feedback" / "s1" / "01_perceptron" / "01_perceptron.html").read_text(encoding="utf-8")
+    refused = (tmp_path / "feedback" / "s2" / "01_perceptron" / "01_perceptron.html").read_text(encoding="utf-8")
+    assert "没有详细的反馈页面" in graded and "得分：2，由课程的检查程序给出" in graded and "未能自动评分" not in graded
+    assert "未能自动评分" in refused and "得分：0" in refused

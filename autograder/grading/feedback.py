@@ -37,12 +37,19 @@ def add_csp(html_text: str) -> str:
 
 
 def write_simple_feedback(course: Path, assignment: str, student: str, notebook: str, reasons: list[str],
-                          score: str = "0"):
+                          score: str = "0", graded: bool = False):
+    """A plain page: the notebook was not graded (``reasons``), or (``graded``) the checker scored it but the run
+    that makes nbgrader's detailed page failed."""
     out = course / "feedback" / student / assignment
     out.mkdir(parents=True, exist_ok=True)
     items = "".join(f"<li>{html.escape(r)}</li>" for r in reasons)
-    heading = gettext("{assignment}: not graded automatically", assignment=html.escape(assignment))
-    score_text = gettext("Score: {score}. Your submission could not be run:", score=html.escape(score))
+    if graded:
+        heading = gettext("{assignment}: no detailed feedback page", assignment=html.escape(assignment))
+        score_text = gettext("Score: {score}, from the course's checker, which ran every test on its own. The run "
+                             "of your notebook that makes the detailed page failed:", score=html.escape(score))
+    else:
+        heading = gettext("{assignment}: not graded automatically", assignment=html.escape(assignment))
+        score_text = gettext("Score: {score}. Your submission could not be run:", score=html.escape(score))
     told = gettext("Your instructor has been told and will look at it.")
     (out / f"{notebook}.html").write_text(add_csp(
         f"<!DOCTYPE html><html><head><meta charset='utf-8'><title>{html.escape(assignment)}</title>"
@@ -101,7 +108,7 @@ def feedback(course: Path, assignment: str, students: list[str], results: list[d
                     reasons = worded(r["review"], r.get("page_reasons", []))  # the keyed ones in `lang`
                     write_simple_feedback(course, assignment, r["student"], nb_name,
                                           reasons or [gettext("the feedback page could not be generated")],
-                                          f"{r['total']:g}")
+                                          f"{r['total']:g}", graded=r["status"] == "graded")
                 if r["status"] == "graded":
                     r["review"].append("nbgrader generate_feedback failed: a plain feedback page was written")
             else:
