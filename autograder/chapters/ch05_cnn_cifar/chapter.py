@@ -31,8 +31,8 @@
 #
 # Nothing in that network is exotic; by the end of this chapter the same network trains to over 60% test accuracy
 # on the full CIFAR-10 (62.8% when we ran the chapter's last training cell on the course's lossy JPEG copy of all
-# 60,000 images: 12 epochs, 9.7 minutes on a busy 2-core machine; 63.0% in 7.0 minutes in a second run on a less
-# busy one: benchmarks/RESULTS.md records both with the machine's load), or to about 55% on the course's 10,000-image
+# 60,000 images: 12 epochs, 9.7 minutes on a busy 2-core machine; 63.0% in 4.8 minutes in a later run on a less
+# busy one: benchmarks/RESULTS.md records the runs with the machine's load), or to about 55% on the course's 10,000-image
 # offline subset. The training cells print what they measure on the data you have. You will build its layers, then
 # reproduce the report and fix it one problem at a time.
 #
