@@ -3,13 +3,16 @@
 A live monitor must slow a watched loop by less than its ``overhead_budget`` (5%). Deciding that with a clock
 makes the samples, and so the findings, depend on the machine's load. :class:`WorkBudget` decides on a model
 instead: from the array sizes an ``update()`` call hands over and the number of updates since the last call, it
-estimates the loop's work (a dense layer's step multiplies ``batch x weights`` three times; elementwise passes over
-activations and outputs; a fixed cost per NumPy call) and the work of one statistics sample or one evaluation of the
+estimates the loop's work (a dense layer's step multiplies ``batch x weights`` three times, a convolution's once per
+output position its dense layer shows; elementwise passes over activations and outputs; a fixed cost per NumPy
+call) and the work of one statistics sample or one evaluation of the
 diagnoses, all in nanoseconds of a typical core (:data:`NS`). Work is spent only while the modelled total stays
 within its share of the modelled loop: the same run, on any machine, samples and evaluates at the same calls.
 
-The model is deliberately conservative for the loop (a convolution's step is far more work than ``batch x
-weights``), so a monitor never takes more than its share; ``benchmarks/bench_monitor.py`` measures the real cost.
+The model is deliberately conservative for the loop (matrix products at about the machine's peak; positions lost
+to pooling not counted; a loop that hands over neither outputs nor activations is taken to use batches of
+:data:`ASSUMED_BATCH`), so a monitor never takes more than its share; ``benchmarks/bench_monitor.py`` measures the
+real cost and prints the modelled loop time beside the real one.
 """
 
 from __future__ import annotations
@@ -64,13 +67,29 @@ class WorkBudget:
         self._sample = None  # (sizes key, modelled work of one statistics sample)
 
     @staticmethod
+    def macs_per_example(params) -> int:
+        """Multiply-adds per example of a forward pass: each parameter's size, a convolution kernel (F, C, kh, kw)
+        times its output positions as far as a dense weight shows them (fan-in F x positions after flattening;
+        pooling before it makes this fewer than the convolution computes), else once."""
+        shapes = [np.shape(a) for a in (params or {}).values()]
+        total = 0
+        for shape in shapes:
+            n = int(np.prod(shape)) if shape else 1
+            if len(shape) == 4 and shape[0]:
+                dense = [s[0] for s in shapes if len(s) == 2 and s[0] > shape[0] and s[0] % shape[0] == 0]
+                n *= dense[0] // shape[0] if dense else 1
+            total += n
+        return total
+
+    @staticmethod
     def step_work(params, grads, activations, outputs) -> float:
-        """One training step: forward and backward through the weights (3 matrix products of ``batch x
-        weights``), a few elementwise passes over activations, outputs and parameters, and its NumPy calls."""
+        """One training step: forward and backward through the weights (3 matrix products of ``batch x``
+        :meth:`macs_per_example`), a few elementwise passes over activations, outputs and parameters, and its
+        NumPy calls."""
         weights = sum(_size(a) for a in (params or {}).values())
         acts = sum(_size(a) for a in (activations or {}).values()) + (_size(outputs) if outputs is not None else 0)
-        return (NS["matmul"] * 6 * _rows(activations, outputs) * weights + NS["element"] * (6 * acts + 4 * weights)
-                + NS["call"] * NS["step_calls"])
+        return (NS["matmul"] * 6 * _rows(activations, outputs) * WorkBudget.macs_per_example(params)
+                + NS["element"] * (6 * acts + 4 * weights) + NS["call"] * NS["step_calls"])
 
     @staticmethod
     def sample_work(params, grads, activations, outputs) -> float:

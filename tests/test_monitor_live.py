@@ -372,3 +372,16 @@ def test_huge_weights_are_measured_on_a_subset_that_estimates_the_whole():
     assert s.stats["update_ratio"]["W"][0][1] == pytest.approx(exact_ratio, rel=0.03)
     assert s.stats["first_order"]["predicted"][0][1] == pytest.approx(exact_dot, rel=0.03)
     assert s.stats["grad_rms"]["W"][0][1] == pytest.approx(np.sqrt(np.mean(g.astype(np.float64) ** 2)), rel=0.03)
+
+
+def test_a_convolution_is_modelled_once_per_output_position_its_dense_layer_shows():
+    """Chapter 5's conv kernel (16, 3, 3, 3) feeds a dense (3600, 10) weight: 225 positions per filter after
+    pooling, so 432 x 225 multiply-adds per example, not 432 (its loop was modelled at 1/130 of its time)."""
+    from course.monitor_budget import WorkBudget
+
+    conv = {"w1": np.zeros((16, 3, 3, 3)), "b1": np.zeros(16), "w2": np.zeros((3600, 10)), "b2": np.zeros(10)}
+    assert WorkBudget.macs_per_example(conv) == 432 * 225 + 16 + 3600 * 10 + 10
+    alone = {"w1": np.zeros((16, 3, 3, 3)), "w2": np.zeros((10, 7))}  # no dense weight shows its positions
+    assert WorkBudget.macs_per_example(alone) == 432 + 70
+    dense = {"W1": np.zeros((784, 10)), "b1": np.zeros(10)}
+    assert WorkBudget.macs_per_example(dense) == 7850
