@@ -73,6 +73,9 @@ w_small = np.array([1.0, 1.0])
 pred = run(perceptron_predict, X_small, w_small, 0.0)
 assert_shape(pred, (3,), "perceptron_predict(X_small, w_small, 0.0)")
 assert_close(pred, [1, 0, 0], "labels for X_small (the last score is exactly 0, so class 0)")
+assert np.asarray(pred).dtype.kind in "iu", (f"perceptron_predict returned labels of dtype {np.asarray(pred).dtype}: "
+                                             "return an integer array of 0/1 labels, as the docstring says (cast the "
+                                             "comparison: (X @ w + b > 0).astype(np.int64))")
 assert_close(run(perceptron_predict, X_small, w_small, 5.0), [1, 1, 1], "labels with bias b = 5")
 # A batch of 100 rows: the first feature runs from -2 to 2 (never exactly 0), the second is ignored (w = 0).
 X_line = np.stack([np.linspace(-2.0, 2.0, 100), np.ones(100)], axis=1)

@@ -19,6 +19,9 @@ def check_perceptron_predict(fn):
         X, w, b = rng.normal(size=(N, D)), rng.normal(size=D), float(rng.normal())
         what = _("perceptron_predict on X {shape}", shape=X.shape)
         out = expect_shape(call(fn, X, w, b), (N,), what)
+        if out.dtype.kind not in "iu":
+            fail(_("{what} returned labels of dtype {dtype}: return an integer array of 0/1 labels, as the docstring "
+                   "says (cast the comparison: (X @ w + b > 0).astype(np.int64))", what=what, dtype=out.dtype))
         if not np.isin(out, (0, 1)).all():
             fail(_("perceptron_predict must return labels 0 and 1 only, got values {values}",
                    values=np.unique(out)[:5]))

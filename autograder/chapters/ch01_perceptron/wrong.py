@@ -31,6 +31,16 @@ def predict_fixed_buffer(X, w, b):
     return labels[: len(X)]
 
 
+def predict_bool_labels(X, w, b):
+    """Returns the comparison itself: a bool array, not the integer labels the docstring asks for."""
+    return X @ w + b > 0
+
+
+def predict_float_labels(X, w, b):
+    """Returns 0.0/1.0 floats instead of integer labels."""
+    return np.where(X @ w + b > 0, 1.0, 0.0)
+
+
 def _train(X, y, lr, epochs, rng, *, shuffle=True, bias=True, sign=1, reset=False, count_after=False):
     N, D = X.shape
     w, b, errors = np.zeros(D), 0.0, []
@@ -175,7 +185,7 @@ def train_upcasting_update(X, y, lr, epochs, rng):
 
 WRONG = {
     "perceptron_predict": [predict_ge_zero, predict_no_bias, predict_sign_labels, predict_column,
-                           predict_fixed_buffer],
+                           predict_fixed_buffer, predict_bool_labels, predict_float_labels],
     "perceptron_train": [train_no_shuffle, train_no_bias, train_wrong_sign, train_reset_each_epoch,
                          train_counts_after_epoch, train_batch_update, train_permutation_once,
                          train_global_permutation, train_stale_predictions, train_float64_w,
@@ -184,6 +194,8 @@ WRONG = {
 
 # The words each of these answers' check message must contain, case-insensitive (tests/test_check_messages.py).
 MESSAGES = {
+    "perceptron_predict": {"predict_bool_labels": ("dtype bool", "integer array"),
+                           "predict_float_labels": ("dtype float64", "integer array")},
     "perceptron_train": {"train_float64_w": ("dtype float64", "float32 in, float32 out", "np.zeros(D, dtype=X.dtype)"),
                          "train_upcasting_update": ("dtype float64", "float32 in, float32 out", "in place")},
 }
