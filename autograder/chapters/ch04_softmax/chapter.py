@@ -587,7 +587,7 @@ plt.show()
 #
 # With a larger learning rate, more epochs and a learning rate that decays towards the end, the same small network
 # gets about 93% of the test digits right on the full MNIST (see `benchmarks/RESULTS.md`). Its 10 hidden units are a
-# bottleneck: a plain linear softmax classifier reaches about 92%.
+# bottleneck: the wider and deeper network of the next section, trained the same way, does clearly better.
 
 # %%
 epochs_small = 1 if QUICK else 10
