@@ -24,6 +24,14 @@ import numpy as np
 
 from course.i18n import gettext
 
+
+def readable(values) -> str:
+    """A 1-D array of losses or outputs as text a person can read when a run diverges: four significant digits
+    (``2.111e+17``, not ``211074306913651904.00``), and ``0`` for a negative zero (never ``-0``)."""
+    return np.array2string(np.asarray(values, dtype=np.float64),
+                           formatter={"float_kind": lambda v: f"{v + 0.0:.4g}"})
+
+
 FAULTS = ("sign", "relu_output", "loss_scale", "through_dW", "raw_inputs", "randn_init")
 SIZES = (768, 4, 5, 12288)
 ALPHA = 0.05

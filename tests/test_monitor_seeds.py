@@ -88,6 +88,16 @@ def test_seed1_sign_error_loss_rising_is_named_not_weights_not_changing():
     assert "weights_not_changing" not in found
 
 
+def test_seed1_diverged_numbers_print_readably():
+    """The clinic prints a diverging loss as 2.111e+17, not 211074306913651904.00, and a negative zero as 0."""
+    from course.clinic import readable
+
+    text = readable([2.11074306913651904e17, -0.0, 0.5, 1234.5678])
+    assert text == "[2.111e+17 0 0.5 1235]", text
+    _, losses = sr_report_trainer(steps=60)
+    assert "e+" in readable(losses[-5:]) and not any(len(word) > 12 for word in readable(losses).split())
+
+
 def test_seed1_variant_dead_output_relu_is_named():
     mon, losses = sr_report_trainer(steps=20, ascent=False, grad_scale="all")
     assert np.ptp(losses[2:]) < 1e-5 * losses[2]  # the loss froze: (almost) every output is 0

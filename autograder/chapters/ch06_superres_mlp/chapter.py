@@ -334,9 +334,8 @@ with TrainingMonitor("the reported trainer", metrics=["loss"], log_scale=True) a
     report = clinic.train_report(clinic_lr, clinic_hr, clinic_steps, seed=CLINIC_SEED, monitor=mon)
 report_losses = np.array(report["loss"])
 rises = int(np.sum(np.diff(report_losses) > 0))
-readable = {"float_kind": lambda v: f"{v + 0.0:.4g}"}  # 2.111e+17, not 211074306913651904.00; 0, not -0.0
-print("loss, every 5th step:        ", np.array2string(report_losses[::5], formatter=readable))
-print("largest |prediction|, every 5th:", np.array2string(np.array(report["max_abs_output"])[::5], formatter=readable),
+print("loss, every 5th step:        ", clinic.readable(report_losses[::5]))  # 2.111e+17, not 211074306913651904.00
+print("largest |prediction|, every 5th:", clinic.readable(np.array(report["max_abs_output"])[::5]),
       " (targets are 0..255)")
 print(f"the loss rose on {rises} of {len(report_losses) - 1} steps")
 print(f"RESULT ch06.clinic_loss_rises={rises}")
