@@ -18,6 +18,23 @@ NOT_RUN = N_("not run: cell {cell} did not finish within {seconds} s, so the res
              "every test on its own.")
 
 
+def merged_streams(outputs: list) -> list:
+    """The outputs with each run of adjacent stream outputs of one name (stdout, stderr) made one: the kernel flushes a
+    cell's printing in pieces at times that vary from run to run, and the page should not (nor two runs of a class)."""
+    merged: list = []
+    pieces: dict[int, list[str]] = {}  # joined once at the end: a flood of small pieces stays linear
+    for output in outputs:
+        last = merged[-1] if merged else None
+        if (output.get("output_type") == "stream" and last is not None and last.get("output_type") == "stream"
+                and last.get("name") == output.get("name")):
+            pieces.setdefault(len(merged) - 1, [last.get("text", "")]).append(output.get("text", ""))
+        else:
+            merged.append(output)
+    for i, texts in pieces.items():
+        merged[i]["text"] = "".join(texts)
+    return merged
+
+
 class SandboxedExecute(Execute):
     """nbgrader's Execute with the kernel in a bubblewrap sandbox (:mod:`autograder.grading.kernel`), stopping at the
     first cell that times out: the later code cells are not run but get :data:`NOT_RUN` as their output.
@@ -40,7 +57,9 @@ class SandboxedExecute(Execute):
             cell.execution_count = None
             return cell, resources
         self.course_cell = index + 1  # as a reader counts the notebook's cells
-        return super().preprocess_cell(cell, resources, index)
+        cell, resources = super().preprocess_cell(cell, resources, index)
+        cell.outputs = merged_streams(cell.get("outputs", []))
+        return cell, resources
 
     async def async_start_new_kernel_client(self):
         client = await super().async_start_new_kernel_client()
