@@ -45,8 +45,13 @@ DOMAINS = {DOMAIN: (LOCALE_DIR, "course.i18n import", COURSE / "i18n.py"),
                     AUTOGRADER / "chapters" / "messages.py")}
 # modules holding a domain's messages that may not import its reader (the sandbox loads them): they mark their
 # messages with a local N_ and the trusted side translates them
-ALSO = {CHECKS: (AUTOGRADER / "trusted" / "errors.py",)}
-KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,)}
+ALSO = {CHECKS: (AUTOGRADER / "trusted" / "errors.py",),
+        # the chapters' visible tests run in the learner's kernel: their case descriptions and messages are course's
+        DOMAIN: tuple(AUTOGRADER / "chapters" / folder / "chapter.py" for folder in (
+            ))}
+KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,),
+            # course.testing's helpers translate their case description (``what``, the third argument)
+            "assert_close": (3,), "assert_shape": (3,), "assert_returns_tuple": (3,)}
 
 
 def po_path(lang: str, domain: str = DOMAIN) -> Path:
