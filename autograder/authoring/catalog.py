@@ -48,6 +48,7 @@ DOMAINS = {DOMAIN: (LOCALE_DIR, "course.i18n import", COURSE / "i18n.py"),
 ALSO = {CHECKS: (AUTOGRADER / "trusted" / "errors.py",),
         # the chapters' visible tests run in the learner's kernel: their case descriptions and messages are course's
         DOMAIN: tuple(AUTOGRADER / "chapters" / folder / "chapter.py" for folder in (
+            "ch05_cnn_cifar", "ch06_superres_mlp",
             ))}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,),
             # course.testing's helpers translate their case description (``what``, the third argument)

@@ -61,9 +61,10 @@ import numpy as np
 
 from course.data import CIFAR10_CLASSES, load_cifar10
 from course.data.cifar import cifar10_source
+from course.i18n import gettext
 from course.monitor import TrainingMonitor
 from course.runtime import quick_mode
-from course.testing import assert_close, assert_returns_tuple, assert_shape, run
+from course.testing import assert_close, assert_returns_tuple, assert_shape, passed, run
 
 # %matplotlib inline
 
@@ -183,7 +184,8 @@ assert_close(res[0], [[[[10, 10], [-7, -8]], [[2, -2], [-5, -4]]], [[[0, 0], [-4
 assert_returns_tuple(res[1], 5, "the cache", "x, w, b, stride, pad")
 assert_close(res[1][0], x_two, "cache[0] (the input x itself, not the padded one)")
 assert_close(res[1][1], w_two, "cache[1] (the filters w)")
-assert tuple(res[1][3:5]) == (2, 1), f"cache[3:5] should be (stride, pad) = (2, 1), got {tuple(res[1][3:5])}"
+assert tuple(res[1][3:5]) == (2, 1), gettext("cache[3:5] should be (stride, pad) = (2, 1), got {got}",
+                                              got=tuple(res[1][3:5]))
 # Shapes with stride and padding.
 rng = np.random.default_rng(0)
 out, _ = run(conv_forward_naive, rng.normal(size=(2, 3, 5, 7)), rng.normal(size=(4, 3, 3, 3)), np.zeros(4), 2, 1)
@@ -191,9 +193,9 @@ assert_shape(out, (2, 4, 3, 4), "conv_forward_naive on x (2, 3, 5, 7), w (4, 3, 
 # float32 in, float32 out: the chapter trains in float32 (np.zeros(shape) alone would be float64).
 out32 = np.asarray(run(conv_forward_naive, x_two.astype(np.float32), w_two.astype(np.float32),
                        np.array([1.0, -2.0], np.float32), 2, 1)[0])
-assert out32.dtype == np.float32, (f"conv_forward_naive on float32 inputs returned dtype {out32.dtype}: keep the "
-                                   "inputs' dtype (float32 in, float32 out)")
-print("conv_forward_naive: visible tests passed")
+assert out32.dtype == np.float32, gettext("{name} on float32 inputs returned dtype {dtype}: keep the inputs' dtype "
+                                          "(float32 in, float32 out)", name="conv_forward_naive", dtype=out32.dtype)
+passed("conv_forward_naive")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_conv_forward_naive
 
@@ -266,10 +268,10 @@ assert_close(db_b, [5, -7, 4], "db (dout summed over images and positions)")
 grads32 = run(conv_backward_naive, dout_b.astype(np.float32), (x_b.astype(np.float32), w_b.astype(np.float32),
                                                               np.zeros(3, np.float32), 2, 1))
 for name32, g32 in zip(("dx", "dw", "db"), grads32):
-    assert np.asarray(g32).dtype == np.float32, (f"conv_backward_naive on float32 inputs returned {name32} of dtype "
-                                                 f"{np.asarray(g32).dtype}: keep the inputs' dtype (float32 in, "
-                                                 "float32 out)")
-print("conv_backward_naive: visible tests passed")
+    assert np.asarray(g32).dtype == np.float32, gettext(
+        "{name} on float32 inputs returned {grad} of dtype {dtype}: keep the inputs' dtype (float32 in, float32 out)",
+        name="conv_backward_naive", grad=name32, dtype=np.asarray(g32).dtype)
+passed("conv_backward_naive")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_conv_backward_naive
 
@@ -319,7 +321,8 @@ assert_close(res[0], [[[[5.0, 7.0], [13.0, 15.0]]]], "2x2 max-pool of 0..15")
 assert_close(run(maxpool_forward, x_pool, 3, 1)[0], [[[[10.0, 11.0], [14.0, 15.0]]]], "3x3 pool, stride 1")
 assert_returns_tuple(res[1], 3, "the cache", "x, size, stride")
 assert_close(res[1][0], x_pool, "cache[0] (the input x)")
-assert tuple(res[1][1:]) == (2, 2), f"cache[1:] should be (size, stride) = (2, 2), got {tuple(res[1][1:])}"
+assert tuple(res[1][1:]) == (2, 2), gettext("cache[1:] should be (size, stride) = (2, 2), got {got}",
+                                            got=tuple(res[1][1:]))
 # Two images with two channels each; the last row and column of a 5x5 image are not pooled (2x2, stride 2).
 x_two = np.arange(64.0).reshape(2, 2, 4, 4) % 11
 assert_close(run(maxpool_forward, x_two, 2, 2)[0], [[[[5, 7], [9, 10]], [[10, 8], [7, 9]]],
@@ -329,9 +332,9 @@ assert_shape(run(maxpool_forward, np.zeros((1, 1, 5, 5)), 2, 2)[0], (1, 1, 2, 2)
              "2x2 max-pool (stride 2) of a 5x5 image (no partial windows)")
 # float32 in, float32 out: the chapter trains in float32 (np.full(shape, -np.inf) alone would be float64).
 out32 = np.asarray(run(maxpool_forward, x_two.astype(np.float32), 2, 2)[0])
-assert out32.dtype == np.float32, (f"maxpool_forward on a float32 x returned dtype {out32.dtype}: keep the input's "
-                                   "dtype (float32 in, float32 out)")
-print("maxpool_forward: visible tests passed")
+assert out32.dtype == np.float32, gettext("{name} on a float32 x returned dtype {dtype}: keep the input's dtype "
+                                          "(float32 in, float32 out)", name="maxpool_forward", dtype=out32.dtype)
+passed("maxpool_forward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_maxpool_forward
 
@@ -381,9 +384,9 @@ assert_close(run(maxpool_backward, dout_ov, (x_ov, 3, 2)),
              "maxpool_backward (size 3, stride 2: overlapping windows add up)")
 # float32 in, float32 out: the chapter trains in float32 (np.zeros(shape) alone would be float64).
 dx32 = np.asarray(run(maxpool_backward, dout_ov.astype(np.float32), (x_ov.astype(np.float32), 3, 2)))
-assert dx32.dtype == np.float32, (f"maxpool_backward on float32 inputs returned dtype {dx32.dtype}: keep the inputs' "
-                                  "dtype (float32 in, float32 out)")
-print("maxpool_backward: visible tests passed")
+assert dx32.dtype == np.float32, gettext("{name} on float32 inputs returned dtype {dtype}: keep the inputs' dtype "
+                                         "(float32 in, float32 out)", name="maxpool_backward", dtype=dx32.dtype)
+passed("maxpool_backward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_maxpool_backward
 
@@ -453,12 +456,12 @@ assert_shape(run(im2col, np.zeros((2, 3, 5, 7)), 3, 3, 2, 1), (27, 2 * 3 * 4),
              "im2col, x (2, 3, 5, 7), 3x3 windows, stride 2, pad 1")
 # float32 in, float32 out: the chapter trains in float32 (np.empty(shape) alone would be float64).
 cols32 = np.asarray(run(im2col, x_nc.astype(np.float32), 2, 2, 1, 0))
-assert cols32.dtype == np.float32, (f"im2col on a float32 x returned dtype {cols32.dtype}: keep the input's dtype "
-                                    "(float32 in, float32 out)")
+assert cols32.dtype == np.float32, gettext("{name} on a float32 x returned dtype {dtype}: keep the input's dtype "
+                                           "(float32 in, float32 out)", name="im2col", dtype=cols32.dtype)
 cols64 = np.asarray(run(im2col, x_nc, 2, 2, 1, 0))
-assert cols64.dtype == np.float64, (f"im2col on a float64 x returned dtype {cols64.dtype}: keep the input's dtype "
-                                    "(float64 in, float64 out)")
-print("im2col: visible tests passed")
+assert cols64.dtype == np.float64, gettext("{name} on a float64 x returned dtype {dtype}: keep the input's dtype "
+                                           "(float64 in, float64 out)", name="im2col", dtype=cols64.dtype)
+passed("im2col")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_im2col
 
@@ -500,9 +503,9 @@ assert_close(run(col2im, np.arange(64.0).reshape(8, 8), (2, 2, 3, 3), 2, 2, 1, 0
              "col2im of 0..63 into x_shape (2, 2, 3, 3), 2x2 windows (columns in (n, i, j) order)")
 # float32 in, float32 out: the chapter trains in float32 (np.zeros(shape) alone would be float64).
 img32 = np.asarray(run(col2im, np.arange(64.0, dtype=np.float32).reshape(8, 8), (2, 2, 3, 3), 2, 2, 1, 0))
-assert img32.dtype == np.float32, (f"col2im of float32 columns returned dtype {img32.dtype}: keep the input's dtype "
-                                   "(float32 in, float32 out)")
-print("col2im: visible tests passed")
+assert img32.dtype == np.float32, gettext("col2im of float32 columns returned dtype {dtype}: keep the input's dtype "
+                                          "(float32 in, float32 out)", dtype=img32.dtype)
+passed("col2im")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_col2im
 
@@ -562,9 +565,9 @@ assert_close((w_f.reshape(2, -1) @ cols_f).reshape(2, 2, 2, 2).transpose(1, 0, 2
 # float32 in, float32 out: the chapter trains in float32 (a float64 buffer or constant would make it float64).
 out32 = np.asarray(run(conv_forward_fast, x_f.astype(np.float32), w_f.astype(np.float32), b_f.astype(np.float32),
                        2, 1)[0])
-assert out32.dtype == np.float32, (f"conv_forward_fast on float32 inputs returned dtype {out32.dtype}: keep the "
-                                   "inputs' dtype (float32 in, float32 out)")
-print("conv_forward_fast: visible tests passed")
+assert out32.dtype == np.float32, gettext("{name} on float32 inputs returned dtype {dtype}: keep the inputs' dtype "
+                                          "(float32 in, float32 out)", name="conv_forward_fast", dtype=out32.dtype)
+passed("conv_forward_fast")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_conv_forward_fast
 
@@ -615,10 +618,10 @@ assert_close(db_g, [2, -5, -5], "db")
 grads32 = run(conv_backward_fast, dout_g.astype(np.float32), (x_g.astype(np.float32), w_g.astype(np.float32),
                                                              np.zeros(3, np.float32), 1, 0, cols_g.astype(np.float32)))
 for name32, g32 in zip(("dx", "dw", "db"), grads32):
-    assert np.asarray(g32).dtype == np.float32, (f"conv_backward_fast on float32 inputs returned {name32} of dtype "
-                                                 f"{np.asarray(g32).dtype}: keep the inputs' dtype (float32 in, "
-                                                 "float32 out)")
-print("conv_backward_fast: visible tests passed")
+    assert np.asarray(g32).dtype == np.float32, gettext(
+        "{name} on float32 inputs returned {grad} of dtype {dtype}: keep the inputs' dtype (float32 in, float32 out)",
+        name="conv_backward_fast", grad=name32, dtype=np.asarray(g32).dtype)
+passed("conv_backward_fast")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_conv_backward_fast
 

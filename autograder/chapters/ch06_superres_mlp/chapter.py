@@ -57,10 +57,11 @@ from PIL import Image
 
 from course.data import TEST_PHOTOS, TRAIN_PHOTOS, load_superres
 from course.gradcheck import relative_error
+from course.i18n import gettext
 from course.monitor import TrainingMonitor
 from course.runtime import quick_mode
 from course.superres import dihedral, from_blocks, neighbourhoods, to_blocks, undihedral
-from course.testing import assert_close, assert_returns_tuple, assert_shape, run
+from course.testing import assert_close, assert_returns_tuple, assert_shape, passed, run
 
 # %matplotlib inline
 QUICK = quick_mode()  # True under the grader and in CI: demos are cut short
@@ -118,12 +119,16 @@ for bad_shape in [(1, 6, 8, 1), (1, 8, 6, 1)]:  # the height, then the width, is
         raise
     except Exception as exc:  # the exercise asks for ValueError
         raised = type(exc).__name__
-    assert raised == "ValueError", (f"downsample_box(hr of shape {bad_shape}, 4) should raise ValueError (4 does not "
-                                    f"divide H and W), {'raised ' + raised if raised else 'but returned a result'}")
+    assert raised == "ValueError", (
+        gettext("downsample_box(hr of shape {shape}, 4) should raise ValueError (4 does not divide H and W), raised "
+                "{error}", shape=bad_shape, error=raised) if raised else
+        gettext("downsample_box(hr of shape {shape}, 4) should raise ValueError (4 does not divide H and W), but "
+                "returned a result", shape=bad_shape))
 lr32 = np.asarray(run(downsample_box, block.astype(np.float32), 2))
-assert lr32.dtype == np.float32, (f"downsample_box of a float32 hr returned dtype {lr32.dtype}: keep a float input's "
-                                  "dtype (float32 in, float32 out; only integer photos become float64)")
-print("downsample_box: visible tests passed")
+assert lr32.dtype == np.float32, gettext("downsample_box of a float32 hr returned dtype {dtype}: keep a float input's "
+                                         "dtype (float32 in, float32 out; only integer photos become float64)",
+                                         dtype=lr32.dtype)
+passed("downsample_box")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_downsample_box
 
@@ -169,9 +174,9 @@ up = run(upsample_nearest, tiny, 2)
 assert_shape(up, (1, 4, 4, 1), "upsample_nearest of a 2x2 image, factor 2")
 assert_close(up[0, :, :, 0], [[1, 1, 2, 2], [1, 1, 2, 2], [3, 3, 4, 4], [3, 3, 4, 4]], "upsample_nearest(tiny, 2)")
 up32 = np.asarray(run(upsample_nearest, tiny.astype(np.float32), 2))
-assert up32.dtype == np.float32, (f"upsample_nearest of a float32 lr returned dtype {up32.dtype}: keep lr's dtype "
-                                  "(pixels are only repeated)")
-print("upsample_nearest: visible tests passed")
+assert up32.dtype == np.float32, gettext("upsample_nearest of a float32 lr returned dtype {dtype}: keep lr's dtype "
+                                         "(pixels are only repeated)", dtype=up32.dtype)
+passed("upsample_nearest")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_upsample_nearest
 
@@ -215,7 +220,7 @@ assert_close(run(upsample_bilinear, col, 2)[0, :, 0, 0], [0.0, 0.25, 0.75, 1.0],
              "the column [0, 1] upsampled 2x (interpolate along the height too)")
 flat = np.full((2, 3, 3, 3), 0.4)
 assert_close(run(upsample_bilinear, flat, 4), np.full((2, 12, 12, 3), 0.4), "bilinear upsampling of a flat image")
-print("upsample_bilinear: visible tests passed")
+passed("upsample_bilinear")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_upsample_bilinear
 
@@ -253,7 +258,7 @@ a = np.zeros((1, 2, 2, 1))
 b = np.full((1, 2, 2, 1), 0.1)
 assert_close(run(psnr, a, b, 1.0), 20.0, "psnr with MSE 0.01 and data_range 1 (10 log10(1 / 0.01))")
 assert_close(run(psnr, a * 255, b * 255, 255.0), 20.0, "the same images on the 0..255 scale, data_range 255")
-assert run(psnr, b, b.copy(), 1.0) == float("inf"), "identical images should have PSNR inf"
+assert run(psnr, b, b.copy(), 1.0) == float("inf"), gettext("identical images should have PSNR inf")
 # A batch of two images with MSE 0.01 and 0.04: the MSE of the whole batch is 0.025 (16.02 dB); the mean of the
 # two images' PSNRs (16.99 dB) is not the PSNR of the batch.
 pair = np.concatenate([np.full((1, 2, 2, 1), 0.1), np.full((1, 2, 2, 1), 0.2)])
@@ -261,7 +266,7 @@ assert_close(run(psnr, np.zeros((2, 2, 2, 1)), pair, 1.0), 16.0205999, "psnr of 
 # 8-bit images: a difference of 20 on every pixel is 22.11 dB; uint8 arithmetic would wrap around modulo 256.
 dark, light = np.zeros((1, 2, 2, 3), dtype=np.uint8), np.full((1, 2, 2, 3), 20, dtype=np.uint8)
 assert_close(run(psnr, dark, light, 255.0), 22.1101883, "psnr of uint8 images (convert to float first)")
-print("psnr: visible tests passed")
+passed("psnr")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_psnr
 
@@ -461,22 +466,24 @@ def init_mlp(sizes, rng):
 
 # %% nbgrader={"grade_id": "test_init_mlp", "schema_version": 3, "solution": false, "grade": true, "locked": true, "task": false, "points": 2}
 p = run(init_mlp, [10, 7, 3], np.random.default_rng(0))
-assert sorted(p) == ["W1", "W2", "b1", "b2"], f"init_mlp([10, 7, 3]) should have keys W1, b1, W2, b2; got {sorted(p)}"
+assert sorted(p) == ["W1", "W2", "b1", "b2"], gettext("init_mlp([10, 7, 3]) should have keys W1, b1, W2, b2; got "
+                                                        "{keys}", keys=sorted(p))
 assert_shape(p["W1"], (10, 7), "W1")
 assert_shape(p["b2"], (3,), "b2")
 assert_close(p["b1"], np.zeros(7), "b1 (biases start at zero)")
 W_big = run(init_mlp, [2000, 300], np.random.default_rng(0))["W1"]
-assert 0.028 < W_big.std() < 0.035, f"W1 of a 2000-input layer should have std sqrt(2/2000) = 0.032, got {W_big.std()}"
+assert 0.028 < W_big.std() < 0.035, gettext("W1 of a 2000-input layer should have std sqrt(2/2000) = 0.032, got "
+                                              "{std}", std=W_big.std())
 kurtosis = np.mean((W_big - W_big.mean()) ** 4) / W_big.var() ** 2
-assert 2.9 < kurtosis < 3.1, (f"W1's values have kurtosis {kurtosis:.2f}; Gaussian draws have 3 (uniform ones 1.8): "
-                              "use rng.standard_normal")
+assert 2.9 < kurtosis < 3.1, gettext("W1's values have kurtosis {kurtosis:.2f}; Gaussian draws have 3 (uniform ones "
+                                      "1.8): use rng.standard_normal", kurtosis=kurtosis)
 # The draws replayed: W1 then W2, each standard_normal((fan_in, fan_out)) * sqrt(2 / fan_in).
 p = run(init_mlp, [3, 2, 2], np.random.default_rng(0))
 assert_close(p["W1"], [[0.102658, -0.107863], [0.522903, 0.085651], [-0.437372, 0.295241]],
              "init_mlp([3, 2, 2], default_rng(0))['W1']", 1e-5, 1e-6)
 assert_close(p["W2"], [[1.304, 0.947081], [-0.703735, -1.265421]], "init_mlp([3, 2, 2], default_rng(0))['W2']",
              1e-5, 1e-6)
-print("init_mlp: visible tests passed")
+passed("init_mlp")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_init_mlp
 
@@ -528,7 +535,7 @@ assert_returns_tuple(result, 2, "mlp_loss_grads", "loss, grads")
 loss_t, grads_t = result
 assert_close(loss_t, 1.4628473, "the loss: mean of (out - y) ** 2 over all N * D_out values, linear output layer")
 for k in p:
-    assert_shape(grads_t[k], p[k].shape, f"grads['{k}']")
+    assert_shape(grads_t[k], p[k].shape, gettext("grads['{k}']", k=k))
     num = np.zeros_like(p[k])
     for idx in np.ndindex(p[k].shape):
         old = p[k][idx]
@@ -539,14 +546,15 @@ for k in p:
         p[k][idx] = old
         num[idx] = (up - down) / 2e-6
     err = relative_error(grads_t[k], num)
-    assert err < 1e-6, f"gradient check failed for {k}: relative error {err:.2e} (should be < 1e-6)"
+    assert err < 1e-6, gettext("gradient check failed for {k}: relative error {err:.2e} (should be < 1e-6)", k=k,
+                               err=err)
 p32 = {k: v.astype(np.float32) for k, v in p.items()}
 grads32 = run(mlp_loss_grads, p32, x_t.astype(np.float32), y_t.astype(np.float32))[1]
 for k in p32:
-    assert np.asarray(grads32[k]).dtype == np.float32, (f"mlp_loss_grads on a float32 network returned grads['{k}'] of "
-                                                        f"dtype {np.asarray(grads32[k]).dtype}: keep the inputs' dtype "
-                                                        "(float32 in, float32 out)")
-print("mlp_loss_grads: visible tests passed (gradient check on every parameter)")
+    assert np.asarray(grads32[k]).dtype == np.float32, gettext(
+        "mlp_loss_grads on a float32 network returned grads['{k}'] of dtype {dtype}: keep the inputs' dtype (float32 "
+        "in, float32 out)", k=k, dtype=np.asarray(grads32[k]).dtype)
+print(gettext("{name}: visible tests passed (gradient check on every parameter)", name="mlp_loss_grads"))
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mlp_loss_grads
 
@@ -587,20 +595,21 @@ expected_new = {"W1": [[1.019494, -1.278569, 0.174743, -0.289871], [-0.238361, -
                 "W2": [[0.210123, -0.177363], [0.484367, -0.181144], [-0.007894, 0.604715], [0.273675, -0.26074]],
                 "b2": [-0.042952, -0.003904]}
 for k, want in expected_new.items():
-    assert_close(new_p[k], want, f"new_params['{k}'] (params - lr * grads, for every key)", 1e-5, 2e-6)
+    assert_close(new_p[k], want, gettext("new_params['{k}'] (params - lr * grads, for every key)", k=k), 1e-5, 2e-6)
 losses_s = []
 for _ in range(10):
     loss_s, p = run(mlp_train_step, p, x_s, y_s, 0.1)
     losses_s.append(float(loss_s))
-assert np.all(np.isfinite(losses_s)), f"the loss should stay finite, got {losses_s}"
-assert all(b < a for a, b in zip(losses_s, losses_s[1:])), f"the loss should fall every step, got {losses_s}"
+assert np.all(np.isfinite(losses_s)), gettext("the loss should stay finite, got {losses}", losses=losses_s)
+assert all(b < a for a, b in zip(losses_s, losses_s[1:])), gettext("the loss should fall every step, got {losses}",
+                                                                     losses=losses_s)
 new32 = run(mlp_train_step, {k: np.asarray(v, np.float32) for k, v in p.items()}, x_s.astype(np.float32),
             y_s.astype(np.float32), 0.1)[1]
 for k in new32:
-    assert np.asarray(new32[k]).dtype == np.float32, (f"mlp_train_step on a float32 network returned new params['{k}'] "
-                                                      f"of dtype {np.asarray(new32[k]).dtype}: keep the inputs' dtype "
-                                                      "(float32 in, float32 out)")
-print("mlp_train_step: visible tests passed; losses", np.round(losses_s, 4))
+    assert np.asarray(new32[k]).dtype == np.float32, gettext(
+        "mlp_train_step on a float32 network returned new params['{k}'] of dtype {dtype}: keep the inputs' dtype "
+        "(float32 in, float32 out)", k=k, dtype=np.asarray(new32[k]).dtype)
+print(gettext("{name}: visible tests passed; losses", name="mlp_train_step"), np.round(losses_s, 4))
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mlp_train_step
 
