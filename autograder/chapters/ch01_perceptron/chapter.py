@@ -42,7 +42,8 @@ import matplotlib.pyplot as plt
 
 from course.data import make_blobs, make_xor
 from course.monitor import TrainingMonitor
-from course.testing import assert_close, assert_shape, run
+from course.i18n import gettext
+from course.testing import assert_close, assert_shape, passed, run
 
 # %matplotlib inline
 
@@ -73,15 +74,15 @@ w_small = np.array([1.0, 1.0])
 pred = run(perceptron_predict, X_small, w_small, 0.0)
 assert_shape(pred, (3,), "perceptron_predict(X_small, w_small, 0.0)")
 assert_close(pred, [1, 0, 0], "labels for X_small (the last score is exactly 0, so class 0)")
-assert np.asarray(pred).dtype.kind in "iu", (f"perceptron_predict returned labels of dtype {np.asarray(pred).dtype}: "
-                                             "return an integer array of 0/1 labels, as the docstring says (cast the "
-                                             "comparison: (X @ w + b > 0).astype(np.int64))")
+assert np.asarray(pred).dtype.kind in "iu", gettext(
+    "perceptron_predict returned labels of dtype {dtype}: return an integer array of 0/1 labels, as the docstring "
+    "says (cast the comparison: (X @ w + b > 0).astype(np.int64))", dtype=np.asarray(pred).dtype)
 assert_close(run(perceptron_predict, X_small, w_small, 5.0), [1, 1, 1], "labels with bias b = 5")
 # A batch of 100 rows: the first feature runs from -2 to 2 (never exactly 0), the second is ignored (w = 0).
 X_line = np.stack([np.linspace(-2.0, 2.0, 100), np.ones(100)], axis=1)
 assert_close(run(perceptron_predict, X_line, np.array([1.0, 0.0]), 0.0), np.repeat([0, 1], 50),
              "labels for a batch of 100 rows (the first 50 scores are negative, the last 50 positive)")
-print("perceptron_predict: visible tests passed")
+passed("perceptron_predict")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_perceptron_predict
 
@@ -139,12 +140,13 @@ def perceptron_train(X, y, lr, epochs, rng):
 X_and = np.array([[0.0, 0.0], [0.0, 1.0], [1.0, 0.0], [1.0, 1.0]])
 y_and = np.array([0, 0, 0, 1])
 result = run(perceptron_train, X_and, y_and, 1.0, 10, np.random.default_rng(0))
-assert isinstance(result, (tuple, list)) and len(result) == 3, "perceptron_train should return (w, b, errors)"
+assert isinstance(result, (tuple, list)) and len(result) == 3, gettext("perceptron_train should return (w, b, errors)")
 w_and, b_and, errors_and = result
 assert_shape(w_and, (2,), "w")
-assert len(errors_and) == 10, f"errors should have one entry per epoch (10), got {len(errors_and)}"
-assert errors_and[0] > 0, "the first epoch starts from w = 0, so it must make at least one mistake"
-assert errors_and[-1] == 0, f"AND is linearly separable: the last epoch should make no mistakes, got {errors_and}"
+assert len(errors_and) == 10, gettext("errors should have one entry per epoch (10), got {n}", n=len(errors_and))
+assert errors_and[0] > 0, gettext("the first epoch starts from w = 0, so it must make at least one mistake")
+assert errors_and[-1] == 0, gettext("AND is linearly separable: the last epoch should make no mistakes, got {errors}",
+                                     errors=errors_and)
 assert_close(w_and, [1.0, 1.0], "w learned for AND with default_rng(0)")
 assert_close(b_and, -1.0, "b learned for AND with default_rng(0)")
 # A fixed run replayed exactly: same seed, same rule, same visiting orders.
@@ -154,19 +156,21 @@ y_t = np.array([1, 1, 0, 0, 1, 0, 1, 0])
 w_t, b_t, errors_t = run(perceptron_train, X_t, y_t, 1.0, 5, np.random.default_rng(0))
 w_again, _, errors_again = run(perceptron_train, X_t, y_t, 1.0, 5, np.random.default_rng(0))
 assert list(errors_again) == list(errors_t) and np.array_equal(w_again, w_t), \
-    "two runs with the same seed gave different results: take every order from rng.permutation(N), not np.random"
-assert list(errors_t) == [5, 1, 1, 2, 1], (
-    f"mistakes per epoch with default_rng(0) should be [5, 1, 1, 2, 1], got {list(errors_t)}: draw a NEW order "
-    "with rng.permutation(N) at the start of every epoch, and predict each example with the CURRENT w and b")
+    gettext("two runs with the same seed gave different results: take every order from rng.permutation(N), not "
+            "np.random")
+assert list(errors_t) == [5, 1, 1, 2, 1], gettext(
+    "mistakes per epoch with default_rng(0) should be [5, 1, 1, 2, 1], got {errors}: draw a NEW order with "
+    "rng.permutation(N) at the start of every epoch, and predict each example with the CURRENT w and b",
+    errors=list(errors_t))
 assert_close(w_t, [2.5, 5.0], "w after 5 epochs with default_rng(0)")
 assert_close(b_t, 0.0, "b after 5 epochs with default_rng(0)")
 # float32 in, float32 out: the same run on a float32 X gives a float32 w.
 w32 = np.asarray(run(perceptron_train, X_t.astype(np.float32), y_t, 1.0, 5, np.random.default_rng(0))[0])
-assert w32.dtype == np.float32, (f"perceptron_train on a float32 X returned w of dtype {w32.dtype}: keep X's dtype "
-                                 "(float32 in, float32 out): start from w = np.zeros(D, dtype=X.dtype) and update it "
-                                 "in place (w += ...)")
+assert w32.dtype == np.float32, gettext(
+    "perceptron_train on a float32 X returned w of dtype {dtype}: keep X's dtype (float32 in, float32 out): start "
+    "from w = np.zeros(D, dtype=X.dtype) and update it in place (w += ...)", dtype=w32.dtype)
 assert_close(w32, np.array([2.5, 5.0], dtype=np.float32), "w after 5 epochs on the float32 X with default_rng(0)")
-print("perceptron_train: visible tests passed")
+passed("perceptron_train")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_perceptron_train
 

@@ -47,7 +47,8 @@ import matplotlib.pyplot as plt
 
 from course.monitor import TrainingMonitor
 from course.runtime import quick_mode
-from course.testing import assert_close, assert_returns_tuple, assert_shape, run
+from course.i18n import gettext
+from course.testing import assert_close, assert_returns_tuple, assert_shape, passed, run
 
 # %matplotlib inline
 
@@ -85,14 +86,15 @@ assert_returns_tuple(result, 2, "affine_forward(x_t, W_t, b_t)", "out, cache")
 out_t, cache_t = result
 assert_shape(out_t, (3, 3), "out for x (3, 2) and W (2, 3)")
 assert_close(out_t, [[2.1, 4.2, 1.3], [-0.4, -1.8, -0.7], [3.35, 1.2, -2.2]], "out")
-assert len(cache_t) == 3, f"the cache should be (x, W, b), got {len(cache_t)} items"
+assert len(cache_t) == 3, gettext("the cache should be (x, W, b), got {n} items", n=len(cache_t))
 assert_close(cache_t[0], x_t, "cache[0] (the input x, which the backward pass needs for dW)")
 assert_close(cache_t[1], W_t, "cache[1] (W)")
 assert_close(cache_t[2], b_t, "cache[2] (b)")
 out32 = np.asarray(run(affine_forward, x_t.astype(np.float32), W_t.astype(np.float32), b_t.astype(np.float32))[0])
-assert out32.dtype == np.float32, (f"affine_forward on float32 inputs returned dtype {out32.dtype}: keep the inputs' "
-                                   "dtype (float32 in, float32 out; later chapters train in float32)")
-print("affine_forward: visible tests passed")
+assert out32.dtype == np.float32, gettext(
+    "affine_forward on float32 inputs returned dtype {dtype}: keep the inputs' dtype (float32 in, float32 out; "
+    "later chapters train in float32)", dtype=out32.dtype)
+passed("affine_forward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_affine_forward
 
@@ -148,10 +150,10 @@ assert_close(dx_t, [[-1.0, 2.5], [1.0, 1.0], [0.0, 3.5]], "dx")
 grads32 = run(affine_backward, dout_t.astype(np.float32), (x_t.astype(np.float32), W_t.astype(np.float32),
                                                          b_t.astype(np.float32)))
 for name32, g32 in zip(("dx", "dW", "db"), grads32):
-    assert np.asarray(g32).dtype == np.float32, (f"affine_backward on float32 inputs returned {name32} of dtype "
-                                                 f"{np.asarray(g32).dtype}: keep the inputs' dtype (float32 in, "
-                                                 "float32 out; np.ones(N) alone is float64)")
-print("affine_backward: visible tests passed")
+    assert np.asarray(g32).dtype == np.float32, gettext(
+        "affine_backward on float32 inputs returned {name} of dtype {dtype}: keep the inputs' dtype (float32 in, "
+        "float32 out; np.ones(N) alone is float64)", name=name32, dtype=np.asarray(g32).dtype)
+passed("affine_backward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_affine_backward
 
@@ -192,9 +194,10 @@ loss_t, dpred_t = result
 assert_close(loss_t, 1.25, "loss = (0 + 4 + 0 + 1) / 4")
 assert_close(dpred_t, [[0.0, 1.0], [0.0, -0.5]], "dpred = 2 (pred - target) / 4")
 dpred32 = np.asarray(run(mse_loss, np.array([[1.0, 2.0]], np.float32), np.array([[1.0, 0.0]], np.float32))[1])
-assert dpred32.dtype == np.float32, (f"mse_loss on float32 inputs returned dpred of dtype {dpred32.dtype}: keep the "
-                                     "inputs' dtype (float32 in, float32 out; the loss is a Python float)")
-print("mse_loss: visible tests passed")
+assert dpred32.dtype == np.float32, gettext(
+    "mse_loss on float32 inputs returned dpred of dtype {dtype}: keep the inputs' dtype (float32 in, float32 out; "
+    "the loss is a Python float)", dtype=dpred32.dtype)
+passed("mse_loss")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_mse_loss
 
@@ -250,7 +253,7 @@ x_before = x_num.copy()
 g_num = numerical_gradient(lambda v: float(np.sum(v**2)), x_num)
 assert_shape(g_num, (2, 2), "numerical_gradient of sum(x**2) at a (2, 2) x")
 assert_close(g_num, 2 * x_before, "the gradient of sum(x**2) is 2x", rtol=1e-8, atol=1e-8)
-assert np.array_equal(x_num, x_before), "numerical_gradient must leave x exactly as it found it"
+assert np.array_equal(x_num, x_before), gettext("numerical_gradient must leave x exactly as it found it")
 # x**3: forward differences are off by about 3 x h here; central ones by h**2.
 g_cubic = numerical_gradient(lambda v: float(np.sum(v**3)), x_num, 1e-3)
 assert_close(g_cubic, 3 * x_before**2, "the gradient of sum(x**3) with h=1e-3 (use central differences)",
@@ -262,10 +265,10 @@ assert_close(g_big_h, 3 * x_before**2 + 0.01, "numerical_gradient(sum(x**3), x, 
 # A loss that reads the array directly and ignores its argument, like a network's loss reads its weights.
 # Section 6 relies on it: perturb x itself, in place, not a copy.
 g_closure = numerical_gradient(lambda _: float(np.sum(x_num**2)), x_num)
-assert np.allclose(g_closure, 2 * x_before, rtol=1e-8, atol=1e-8), (
+assert np.allclose(g_closure, 2 * x_before, rtol=1e-8, atol=1e-8), gettext(
     "numerical_gradient(lambda _: loss(), x) is wrong (an f that reads x itself, as the gradient check of "
     "section 6 does): perturb x itself, in place (x[idx] = old + h), not a copy of x")
-print("numerical_gradient: visible tests passed")
+passed("numerical_gradient")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_numerical_gradient
 
@@ -309,7 +312,7 @@ assert_close(run(relative_error, np.array([3.0, 4.0]), np.array([-3.0, -4.0])), 
 assert_close(run(relative_error, np.array([3.0, 4.0]), np.array([0.0, 0.0])), 1.0, "b = 0")
 assert_close(run(relative_error, np.zeros(3), np.zeros(3)), 0.0, "two zero arrays (not nan)")
 assert_close(run(relative_error, np.array([[1e-9]]), np.array([[3e-9]])), 0.5, "tiny values (scale-free)")
-print("relative_error: visible tests passed")
+passed("relative_error")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_relative_error
 
