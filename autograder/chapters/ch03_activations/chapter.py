@@ -47,7 +47,8 @@ from course.data import CIFAR10_CLASSES, load_cifar10
 from course.gradcheck import check_params
 from course.monitor import TrainingMonitor
 from course.runtime import quick_mode
-from course.testing import assert_close, assert_returns_tuple, assert_shape, run
+from course.i18n import gettext
+from course.testing import assert_close, assert_returns_tuple, assert_shape, passed, run
 
 # %matplotlib inline
 
@@ -95,9 +96,9 @@ assert_returns_tuple(result, 2, "relu_forward(x_r)", "out, cache")
 assert_close(result[0], [[0.0, 0.0, 3.0], [1.5, 0.0, 0.0]], "relu_forward(x_r)[0]")
 assert_close(result[1], x_r, "relu_forward(x_r)[1] (the cache: the input x itself, negative entries included)")
 out32 = np.asarray(run(relu_forward, x_r.astype(np.float32))[0])
-assert out32.dtype == np.float32, (f"relu_forward on a float32 x returned dtype {out32.dtype}: keep the input's dtype "
-                                   "(float32 in, float32 out; the chapter trains in float32)")
-print("relu_forward: visible tests passed")
+assert out32.dtype == np.float32, gettext("relu_forward on a float32 x returned dtype {dtype}: keep the input's dtype "
+                                          "(float32 in, float32 out; the chapter trains in float32)", dtype=out32.dtype)
+passed("relu_forward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_relu_forward
 
@@ -122,9 +123,10 @@ dout_r = np.array([[1.0, 2.0, 3.0], [4.0, 5.0, 6.0]])
 assert_close(run(relu_backward, dout_r, x_r), [[0.0, 0.0, 3.0], [4.0, 0.0, 0.0]],
              "relu_backward(dout_r, x_r) (zero where x <= 0, including x == 0)")
 dx32 = np.asarray(run(relu_backward, dout_r.astype(np.float32), x_r.astype(np.float32)))
-assert dx32.dtype == np.float32, (f"relu_backward on float32 inputs returned dtype {dx32.dtype}: keep the inputs' "
-                                  "dtype (float32 in, float32 out; np.zeros(shape) alone is float64)")
-print("relu_backward: visible tests passed")
+assert dx32.dtype == np.float32, gettext("relu_backward on float32 inputs returned dtype {dtype}: keep the inputs' "
+                                         "dtype (float32 in, float32 out; np.zeros(shape) alone is float64)",
+                                         dtype=dx32.dtype)
+passed("relu_backward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_relu_backward
 
@@ -175,9 +177,9 @@ assert_close(s_s, [0.0, 2.0322e-313, 4.2483542552915889e-18, 0.2689414213699951,
              "sigmoid_forward(x_s)[0] (tiny values must not come out as 0)", rtol=1e-4, atol=0)
 assert_close(result[1], s_s, "the cache (the output s)")
 s32 = np.asarray(run(sigmoid_forward, np.array([-3.0, 0.0, 2.0], np.float32))[0])
-assert s32.dtype == np.float32, (f"sigmoid_forward on a float32 x returned dtype {s32.dtype}: keep the input's dtype "
-                                 "(float32 in, float32 out; the chapter trains in float32)")
-print("sigmoid_forward: visible tests passed")
+assert s32.dtype == np.float32, gettext("sigmoid_forward on a float32 x returned dtype {dtype}: keep the input's dtype "
+                                        "(float32 in, float32 out; the chapter trains in float32)", dtype=s32.dtype)
+passed("sigmoid_forward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sigmoid_forward
 
@@ -202,9 +204,9 @@ s_b = np.array([0.5, 0.25, 0.9])
 assert_close(run(sigmoid_backward, np.array([1.0, 2.0, -1.0]), s_b), [0.25, 0.375, -0.09],
              "sigmoid_backward(dout, s) with s = [0.5, 0.25, 0.9]")
 dx32 = np.asarray(run(sigmoid_backward, np.array([1.0, 2.0, -1.0], np.float32), s_b.astype(np.float32)))
-assert dx32.dtype == np.float32, (f"sigmoid_backward on float32 inputs returned dtype {dx32.dtype}: keep the inputs' "
-                                  "dtype (float32 in, float32 out)")
-print("sigmoid_backward: visible tests passed")
+assert dx32.dtype == np.float32, gettext("sigmoid_backward on float32 inputs returned dtype {dtype}: keep the inputs' "
+                                         "dtype (float32 in, float32 out)", dtype=dx32.dtype)
+passed("sigmoid_backward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sigmoid_backward
 
@@ -257,9 +259,10 @@ assert_close(loss_b, (np.log(2) + 2 + np.log1p(np.exp(-2.0)) + 1e4) / 4, "loss (
 assert_close(dz_b, [-0.125, 0.8807970779778823 / 4, -0.25, 0.0], "dlogits = (sigmoid(z) - y) / N")
 dz32 = np.asarray(run(bce_with_logits, np.array([0.0, 2.0, -3.0], np.float32),
                       np.array([1.0, 0.0, 1.0], np.float32))[1])
-assert dz32.dtype == np.float32, (f"bce_with_logits on float32 logits returned dlogits of dtype {dz32.dtype}: keep the "
-                                  "inputs' dtype (float32 in, float32 out; the loss is a Python float)")
-print("bce_with_logits: visible tests passed")
+assert dz32.dtype == np.float32, gettext("bce_with_logits on float32 logits returned dlogits of dtype {dtype}: keep the "
+                                         "inputs' dtype (float32 in, float32 out; the loss is a Python float)",
+                                         dtype=dz32.dtype)
+passed("bce_with_logits")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_bce_with_logits
 
@@ -311,31 +314,34 @@ def init_params(layer_dims, scheme, rng):
 
 # %% nbgrader={"grade_id": "test_init_params", "schema_version": 3, "solution": false, "grade": true, "locked": true, "task": false, "points": 2}
 p_t = run(init_params, [300, 50, 1], "he", np.random.default_rng(0))
-assert isinstance(p_t, dict) and sorted(p_t) == ["W1", "W2", "b1", "b2"], "keys should be W1, b1, W2, b2"
+assert isinstance(p_t, dict) and sorted(p_t) == ["W1", "W2", "b1", "b2"], gettext("keys should be W1, b1, W2, b2")
 assert_shape(p_t["W1"], (300, 50), "W1")
 assert_shape(p_t["b2"], (1,), "b2")
 assert_close(p_t["b1"], np.zeros(50), "b1 (zeros)")
-assert abs(p_t["W1"].std() / np.sqrt(2 / 300) - 1) < 0.05, f"He: W1 std should be ~{np.sqrt(2 / 300):.4f}"
+assert abs(p_t["W1"].std() / np.sqrt(2 / 300) - 1) < 0.05, gettext("He: W1 std should be ~{std:.4f}",
+                                                                     std=np.sqrt(2 / 300))
 assert abs(run(init_params, [300, 50, 1], "small", np.random.default_rng(0))["W1"].std() - 0.01) < 5e-4, \
-    "small: W1 std should be ~0.01"
+    gettext("small: W1 std should be ~0.01")
 xavier_std = run(init_params, [300, 50, 1], "xavier", np.random.default_rng(0))["W1"].std()
-assert abs(xavier_std / np.sqrt(1 / 300) - 1) < 0.05, (f"xavier: W1 std should be ~{np.sqrt(1 / 300):.4f} (the fan-in "
-                                                       f"form sqrt(1 / n_prev)), got {xavier_std:.4f}")
+assert abs(xavier_std / np.sqrt(1 / 300) - 1) < 0.05, gettext("xavier: W1 std should be ~{std:.4f} (the fan-in "
+                                                               "form sqrt(1 / n_prev)), got {got:.4f}",
+                                                               std=np.sqrt(1 / 300), got=xavier_std)
 w_centred = p_t["W1"] - p_t["W1"].mean()
 kurtosis = np.mean(w_centred**4) / np.mean(w_centred**2) ** 2
 assert abs(kurtosis - 3) < 0.4, \
-    f"W1 should be Gaussian (rng.standard_normal): its kurtosis is {kurtosis:.2f}, a Gaussian's is 3 (a uniform's 1.8)"
+    gettext("W1 should be Gaussian (rng.standard_normal): its kurtosis is {kurtosis:.2f}, a Gaussian's is 3 "
+            "(a uniform's 1.8)", kurtosis=kurtosis)
 p_again = run(init_params, [300, 50, 1], "he", np.random.default_rng(0))
-assert np.array_equal(p_again["W1"], p_t["W1"]), "the same seed must give the same weights: draw them from rng"
+assert np.array_equal(p_again["W1"], p_t["W1"]), gettext("the same seed must give the same weights: draw them from rng")
 assert not np.array_equal(run(init_params, [300, 50, 1], "he", np.random.default_rng(1))["W1"], p_t["W1"]), \
-    "different seeds gave the same weights: draw them from rng"
+    gettext("different seeds gave the same weights: draw them from rng")
 try:
     init_params([4, 3, 1], "lecun", np.random.default_rng(0))
 except ValueError:
     pass
 else:
-    raise AssertionError("init_params with an unknown scheme ('lecun') should raise ValueError")
-print("init_params: visible tests passed")
+    raise AssertionError(gettext("init_params with an unknown scheme ('lecun') should raise ValueError"))
+passed("init_params")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_init_params
 
@@ -397,16 +403,17 @@ probs_t, caches_t = result
 assert_shape(probs_t, (2,), "probs")
 # hidden layer: Z1 = [[3.5, -1.5], [0.5, 0.25]] -> A1 = [[3.5, 0], [0.5, 0.25]]; Z2 = [[3.75], [0.25]]
 assert_close(probs_t, [1 / (1 + np.exp(-3.75)), 1 / (1 + np.exp(-0.25))], "probs")
-assert len(caches_t) == 2, "one cache per layer"
+assert len(caches_t) == 2, gettext("one cache per layer")
 assert_close(caches_t[0][0][0], X_small, "caches[0][0][0] (A0 = X, the input of layer 1)")
 assert_close(caches_t[0][1], [[3.5, -1.5], [0.5, 0.25]], "caches[0][1] (Z1, before the ReLU: negative entries stay)")
 assert_close(caches_t[1][0][0], [[3.5, 0.0], [0.5, 0.25]], "caches[1][0][0] (A1 = relu(Z1), the input of layer 2)")
 assert_close(caches_t[1][1], [[3.75], [0.25]], "caches[1][1] (Z2, the logits before the sigmoid)")
 probs32 = np.asarray(run(deep_forward, X_small.astype(np.float32),
                          {k: np.asarray(v, np.float32) for k, v in p_small.items()})[0])
-assert probs32.dtype == np.float32, (f"deep_forward on a float32 X and float32 params returned probs of dtype "
-                                     f"{probs32.dtype}: keep the inputs' dtype (float32 in, float32 out)")
-print("deep_forward: visible tests passed")
+assert probs32.dtype == np.float32, gettext("deep_forward on a float32 X and float32 params returned probs of dtype "
+                                            "{dtype}: keep the inputs' dtype (float32 in, float32 out)",
+                                            dtype=probs32.dtype)
+passed("deep_forward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_deep_forward
 
@@ -444,16 +451,16 @@ caches_d = [((X_d, W1_d, b1_d), np.array([[3.5, -1.5], [0.5, 0.25]])),
 probs_d = np.array([0.9770226300899744, 0.5621765008857981])  # sigmoid([3.75, 0.25])
 grads_t = run(deep_backward, probs_d, np.array([1.0, 0.0]), caches_d)
 shapes = {"W1": (2, 2), "b1": (2,), "W2": (2, 1), "b2": (1,)}
-assert isinstance(grads_t, dict) and sorted(grads_t) == sorted(shapes), "grads needs the keys of params"
+assert isinstance(grads_t, dict) and sorted(grads_t) == sorted(shapes), gettext("grads needs the keys of params")
 for key in shapes:
-    assert_shape(grads_t[key], shapes[key], f"grads[{key!r}]")
+    assert_shape(grads_t[key], shapes[key], gettext("grads[{key}]", key=repr(key)))
 assert_close(grads_t["b2"], [0.2695995654878862], "grads['b2'] (dZ2 = (probs - y) / N summed over the batch)")
 assert_close(grads_t["W2"], [[0.10033372787890465], [0.07027206261072476]], "grads['W2'] = A1.T @ dZ2")
 assert_close(grads_t["b1"], [0.2695995654878862, -0.5621765008857981],
              "grads['b1'] (through the ReLU of layer 1: blocked where the cached Z1 <= 0)")
 assert_close(grads_t["W1"], [[-0.29257693539791185, 0.5621765008857981], [0.1290554402664367, -0.28108825044289903]],
              "grads['W1'] = X.T @ dZ1")
-print("deep_backward: visible tests passed")
+passed("deep_backward")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_deep_backward
 

@@ -50,7 +50,8 @@ import matplotlib.pyplot as plt
 from course.data import load_mnist
 from course.monitor import TrainingMonitor
 from course.runtime import quick_mode
-from course.testing import assert_close, assert_returns_tuple, assert_shape, run
+from course.i18n import gettext
+from course.testing import assert_close, assert_returns_tuple, assert_shape, passed, run
 
 # %matplotlib inline
 
@@ -92,12 +93,12 @@ assert_shape(p_small, (2, 3), "softmax(z_small)")
 assert_close(p_small, [[0.09003057, 0.24472847, 0.66524096], [1 / 3, 1 / 3, 1 / 3]], "softmax(z_small)", 1e-6)
 assert_close(p_small.sum(axis=1), [1.0, 1.0], "row sums of softmax(z_small)")
 p_big = run(softmax, np.array([[1000.0, 0.0], [-1000.0, -1000.0]]))
-assert np.all(np.isfinite(p_big)), f"softmax overflowed for large logits: {p_big}"
+assert np.all(np.isfinite(p_big)), gettext("softmax overflowed for large logits: {p_big}", p_big=p_big)
 assert_close(p_big, [[1.0, 0.0], [0.5, 0.5]], "softmax of large logits")
 p32 = np.asarray(run(softmax, np.array([[1.0, 2.0, 3.0]], np.float32)))
-assert p32.dtype == np.float32, (f"softmax of float32 logits returned dtype {p32.dtype}: keep the input's dtype "
-                                 "(float32 in, float32 out; the chapter trains in float32)")
-print("softmax: visible tests passed")
+assert p32.dtype == np.float32, gettext("softmax of float32 logits returned dtype {dtype}: keep the input's dtype "
+                                        "(float32 in, float32 out; the chapter trains in float32)", dtype=p32.dtype)
+passed("softmax")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_softmax
 
@@ -157,9 +158,10 @@ assert_close(loss_zero, np.log(10), "loss when all 10 classes get the same score
 loss_big, d_big = run(softmax_cross_entropy, np.array([[1e4, 0.0, -1e4]]), np.array([2]))
 assert_close(loss_big, 2e4, "loss for logits [1e4, 0, -1e4] and label 2 (should be 2e4, not inf)")
 d32 = np.asarray(run(softmax_cross_entropy, np.array([[1.0, 2.0, 3.0]], np.float32), np.array([2]))[1])
-assert d32.dtype == np.float32, (f"softmax_cross_entropy on float32 logits returned dlogits of dtype {d32.dtype}: "
-                                 "keep the input's dtype (float32 in, float32 out; the loss is a Python float)")
-print("softmax_cross_entropy: visible tests passed")
+assert d32.dtype == np.float32, gettext("softmax_cross_entropy on float32 logits returned dlogits of dtype {dtype}: "
+                                        "keep the input's dtype (float32 in, float32 out; the loss is a Python float)",
+                                        dtype=d32.dtype)
+passed("softmax_cross_entropy")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_softmax_cross_entropy
 
@@ -223,7 +225,7 @@ assert_close(oh, [[0, 0, 1, 0], [1, 0, 0, 0], [0, 1, 0, 0], [0, 0, 1, 0]], "one_
 # The width is num_classes even when the largest labels are missing; MNIST's labels are uint8.
 assert_close(run(one_hot, np.array([1, 0], dtype=np.uint8), 5), [[0, 1, 0, 0, 0], [1, 0, 0, 0, 0]],
              "one_hot(uint8 labels [1, 0], 5) (5 columns although no label is above 1)")
-print("one_hot: visible tests passed")
+passed("one_hot")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_one_hot
 
@@ -283,22 +285,23 @@ batches = one_epoch(np.random.default_rng(7))
 assert_close(X_ids[:, 0], np.arange(10), "X after an epoch (shuffle the indices, not X or y in place)")
 assert_close(y_ids, np.arange(10) + 100, "y after an epoch (shuffle the indices, not X or y in place)")
 sizes = [len(yb) for _, yb in batches]
-assert sizes == [4, 4, 2], f"expected batch sizes [4, 4, 2] (the last one smaller), got {sizes}"
+assert sizes == [4, 4, 2], gettext("expected batch sizes [4, 4, 2] (the last one smaller), got {sizes}", sizes=sizes)
 seen = np.concatenate([xb[:, 0] for xb, _ in batches]).astype(int)
-assert sorted(seen) == list(range(10)), f"every example must appear exactly once per epoch, saw {sorted(seen)}"
-assert list(seen) != list(range(10)), "the examples came in their original order: shuffle them with rng"
+assert sorted(seen) == list(range(10)), gettext("every example must appear exactly once per epoch, saw {seen}",
+                                                  seen=sorted(seen))
+assert list(seen) != list(range(10)), gettext("the examples came in their original order: shuffle them with rng")
 for xb, yb in batches:
     assert_close(yb, xb[:, 0] + 100, "labels of a batch (X and y must stay aligned)")
 # All the randomness comes from rng: the same seed gives the same order, another seed another order, and every
 # epoch drawn from one generator has a new order.
 assert epoch_order(np.random.default_rng(7)) == list(seen), \
-    "two generators with the same seed gave different orders: shuffle with rng, not np.random"
+    gettext("two generators with the same seed gave different orders: shuffle with rng, not np.random")
 assert epoch_order(np.random.default_rng(8)) != list(seen), \
-    "generators with different seeds gave the same order: draw the permutation from the rng argument"
+    gettext("generators with different seeds gave the same order: draw the permutation from the rng argument")
 shared_rng = np.random.default_rng(9)
 assert epoch_order(shared_rng) != epoch_order(shared_rng), \
-    "two epochs drawn from the same rng came in the same order: draw a new rng.permutation(N) at every call"
-print("iterate_minibatches: visible tests passed")
+    gettext("two epochs drawn from the same rng came in the same order: draw a new rng.permutation(N) at every call")
+passed("iterate_minibatches")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_iterate_minibatches
 
@@ -339,12 +342,13 @@ grads_demo = {"W": np.full((2, 3), 2.0, dtype=np.float32), "b": np.array([1.0, -
 grads_before = {k: g.copy() for k, g in grads_demo.items()}
 sgd_step(params_demo, grads_demo, 0.1)
 for k in grads_demo:
-    assert_close(grads_demo[k], grads_before[k], f"grads['{k}'] after the step (only params may change)", 0, 0)
-assert params_demo["W"] is W_demo, "params['W'] was replaced by a new array: update it in place (-=)"
-assert W_demo.dtype == np.float32, f"the update changed W's dtype to {W_demo.dtype}"
+    assert_close(grads_demo[k], grads_before[k], gettext("grads['{k}'] after the step (only params may change)", k=k),
+                 0, 0)
+assert params_demo["W"] is W_demo, gettext("params['W'] was replaced by a new array: update it in place (-=)")
+assert W_demo.dtype == np.float32, gettext("the update changed W's dtype to {dtype}", dtype=W_demo.dtype)
 assert_close(W_demo, np.full((2, 3), 0.8, dtype=np.float32), "W after one step (1 - 0.1 * 2)", 1e-6)
 assert_close(params_demo["b"], np.array([-0.1, 0.1, 0.0], dtype=np.float32), "b after one step", 1e-6)
-print("sgd_step: visible tests passed")
+passed("sgd_step")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_sgd_step
 
@@ -374,11 +378,12 @@ def accuracy(logits, y):
 # %% nbgrader={"grade_id": "test_accuracy", "schema_version": 3, "solution": false, "grade": true, "locked": true, "task": false, "points": 1}
 acc_demo = run(accuracy, np.array([[0.1, 0.9], [0.8, 0.2], [0.3, 0.7], [0.6, 0.4]]), np.array([1, 0, 0, 0]))
 assert_close(acc_demo, 0.75, "accuracy with 3 of 4 right")
-assert isinstance(acc_demo, float), f"accuracy should return a Python float, got {type(acc_demo).__name__}"
+assert isinstance(acc_demo, float), gettext("accuracy should return a Python float, got {type}",
+                                             type=type(acc_demo).__name__)
 labels_big = (np.arange(3000) % 10).astype(np.uint8)  # a large batch with MNIST's uint8 labels, all right
 assert_close(run(accuracy, np.eye(10)[labels_big], labels_big), 1.0,
              "accuracy of 3000 correct rows with uint8 labels (count the matches as integers, not in uint8)")
-print("accuracy: visible tests passed")
+passed("accuracy")
 ### BEGIN HIDDEN TESTS
 from autograder.checks import check_accuracy
 
