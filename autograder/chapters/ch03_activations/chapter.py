@@ -259,8 +259,8 @@ assert_close(loss_b, (np.log(2) + 2 + np.log1p(np.exp(-2.0)) + 1e4) / 4, "loss (
 assert_close(dz_b, [-0.125, 0.8807970779778823 / 4, -0.25, 0.0], "dlogits = (sigmoid(z) - y) / N")
 dz32 = np.asarray(run(bce_with_logits, np.array([0.0, 2.0, -3.0], np.float32),
                       np.array([1.0, 0.0, 1.0], np.float32))[1])
-assert dz32.dtype == np.float32, gettext("bce_with_logits on float32 logits returned dlogits of dtype {dtype}: keep the "
-                                         "inputs' dtype (float32 in, float32 out; the loss is a Python float)",
+assert dz32.dtype == np.float32, gettext("bce_with_logits on float32 logits returned dlogits of dtype {dtype}: keep "
+                                         "the inputs' dtype (float32 in, float32 out; the loss is a Python float)",
                                          dtype=dz32.dtype)
 passed("bce_with_logits")
 ### BEGIN HIDDEN TESTS
