@@ -48,15 +48,12 @@ def translated_chapters() -> set[str]:
     return {p.parent.name.removeprefix("ch") for p in ALSO[DOMAIN]}
 
 
-def test_the_listed_chapters_are_chapters():
-    assert translated_chapters() <= set(chapter_names())
-    assert all(p.is_file() for p in ALSO[DOMAIN])
+def test_the_catalog_reads_every_chapters_visible_tests():
+    assert translated_chapters() == set(chapter_names())
 
 
 @pytest.mark.parametrize("chapter", chapter_names())
 def test_visible_tests_speak_through_the_catalog(chapter):
-    if chapter not in translated_chapters():
-        pytest.skip(f"{chapter}'s visible tests are not in the catalog yet")
     found = [f"cell {i}: {f}" for i, src in enumerate(visible_test_sources(chapter)) for f in untranslated(src)]
     assert not found, f"{chapter}: wrap these in gettext (course.i18n) and translate them:\n" + "\n".join(found)
 

@@ -46,10 +46,9 @@ DOMAINS = {DOMAIN: (LOCALE_DIR, "course.i18n import", COURSE / "i18n.py"),
 # modules holding a domain's messages that may not import its reader (the sandbox loads them): they mark their
 # messages with a local N_ and the trusted side translates them
 ALSO = {CHECKS: (AUTOGRADER / "trusted" / "errors.py",),
-        # the chapters' visible tests run in the learner's kernel: their case descriptions and messages are course's.
-        # A chapter joins when its text imports course.i18n (its test cells translated); found, not named (test_layout)
-        DOMAIN: tuple(p for p in sorted((AUTOGRADER / "chapters").glob("ch*/chapter.py"))
-                      if "course.i18n import" in p.read_text(encoding="utf-8"))}
+        # the chapters' visible tests run in the learner's kernel: their case descriptions and messages are course's
+        # (every chapter text; found, not named: test_layout)
+        DOMAIN: tuple(sorted((AUTOGRADER / "chapters").glob("ch*/chapter.py")))}
 KEYWORDS = {"_": None, "gettext": None, "ngettext": (1, 2), "N_": None, "gettext_in": (2,),
             # course.testing's helpers translate their case description (``what``, the third argument)
             "assert_close": (3,), "assert_shape": (3,), "assert_returns_tuple": (3,)}
