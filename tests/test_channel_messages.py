@@ -4,21 +4,18 @@ hint comes from the key, whatever the language."""
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 import textwrap
 
 import numpy as np
 import pytest
 
-from autograder.paths import ROOT
 from autograder.trusted import wording
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import MESSAGES, RemoteDied, StudentError, english, key_of
 from autograder.trusted.judge import run_check
 from autograder.trusted.proxies import RemoteFunction
 from course.i18n import using
+from tests.student_process import spawn
 
 STUDENT = textwrap.dedent('''
     import os, time
@@ -43,31 +40,14 @@ STUDENT = textwrap.dedent('''
         time.sleep(30)
 ''')
 
-SERVER = textwrap.dedent('''
-    import os, sys
-    from autograder.trusted.channel import Endpoint
-    rfd, wfd = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0); os.dup2(devnull, 1)
-    ns = {"__name__": "student"}
-    exec(compile(open(sys.argv[1]).read(), "<solution>", "exec"), ns)
-    ep = Endpoint(rfd, wfd, lambda target: ns[target[3:]])
-    ep.serve_forever()
-    os._exit(0)
-''')
 
 
 @pytest.fixture
 def student(tmp_path):
     """``student(name, timeout)``: a function of a fresh student process, called through a trusted Endpoint that
     words its messages with :func:`autograder.trusted.wording.render`."""
-    (tmp_path / "solution.py").write_text(STUDENT)
-    (tmp_path / "server.py").write_text(SERVER)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
-    env.pop("COURSE_LANG", None)  # the student side's own language is English: the trusted side words the message
-    proc = subprocess.Popen([sys.executable, str(tmp_path / "server.py"), str(tmp_path / "solution.py")],
-                            stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env,
-                            cwd=tmp_path)
+    # the student side's own language is English: the trusted side words the message
+    proc = spawn(tmp_path, STUDENT, drop_env=("COURSE_LANG",))
     ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), None, timeout=60, peer=proc, render=wording.render)
     yield lambda name, timeout=60: (setattr(ep, "timeout", timeout), RemoteFunction(ep, f"fn:{name}", name))[1]
     proc.kill()

@@ -6,19 +6,16 @@ from __future__ import annotations
 
 import collections
 import json
-import os
-import subprocess
-import sys
 import textwrap
 import warnings
 
 import numpy as np
 import pytest
 
-from autograder.paths import ROOT
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.proxies import RemoteFunction
 from course.compare import CheckFailure, call, time_calls
+from tests.student_process import spawn
 
 STUDENT = textwrap.dedent('''
     import collections
@@ -108,34 +105,12 @@ STUDENT = textwrap.dedent('''
         return float(x[0])
 ''')
 
-SERVER = textwrap.dedent('''
-    import json, os, sys
-    from autograder.trusted.channel import Endpoint
-    rfd, wfd = os.dup(0), os.dup(1)
-    devnull = os.open(os.devnull, os.O_RDWR)
-    os.dup2(devnull, 0); os.dup2(devnull, 1)
-    ns = {"__name__": "student"}
-    exec(compile(open(sys.argv[1]).read(), "<solution>", "exec"), ns)
-    ep = None
-    def resolve(target):
-        if target.startswith("fn:"):
-            return ns[target[3:]]
-        return ep.handles[int(target[2:])]
-    ep = Endpoint(rfd, wfd, resolve)
-    ep.serve_forever()
-    os._exit(0)
-''')
 
 
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
     """``student(name)``: a RemoteFunction for a function defined in a separate student process."""
-    d = tmp_path_factory.mktemp("student")
-    (d / "solution.py").write_text(STUDENT)
-    (d / "server.py").write_text(SERVER)
-    env = dict(os.environ, PYTHONPATH=str(ROOT), OPENBLAS_NUM_THREADS="1")
-    proc = subprocess.Popen([sys.executable, str(d / "server.py"), str(d / "solution.py")], stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, env=env, cwd=d)
+    proc = spawn(tmp_path_factory.mktemp("student"), STUDENT)
     ep = Endpoint(proc.stdout.fileno(), proc.stdin.fileno(), None, timeout=60, peer=proc)
     ep.resolve = lambda t: ep.handles[int(t[2:])]
     yield lambda name: RemoteFunction(ep, f"fn:{name}", name)
