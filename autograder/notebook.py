@@ -97,6 +97,18 @@ def strip_magics(source: str) -> str:
     return "\n".join("" if MAGIC.match(line) else line for line in source.splitlines())
 
 
+def python_code(source: str) -> str:
+    """A cell's source as the plain Python IPython runs (``%matplotlib inline`` becomes
+    ``get_ipython().run_line_magic(...)``): text only, nothing is run. Made on the trusted side, so the judge's
+    sandbox never imports IPython."""
+    try:
+        from IPython.core.inputtransformer2 import TransformerManager
+
+        return TransformerManager().transform_cell(source)
+    except Exception:
+        return strip_magics(source)
+
+
 def load_functions(path) -> dict:
     """Execute a notebook's setup (locked) and solution cells in a fresh namespace and return it.
 

@@ -179,3 +179,31 @@ def test_added_cell_patching_numpy_and_the_helpers_changes_nothing_the_judge_see
             "import course.compare as c\nc.expect_close = lambda a, *x, **k: a\nc.fail = lambda m: None\n"
             "def check_perceptron_predict(fn):\n    return None")
     assert not _check(nb)["tests"]["test_perceptron_predict"]["ok"]
+
+
+# --- the rebuild's start: matplotlib deferred, magics made plain Python on the trusted side (issue 29) ------------
+
+@needs_bwrap
+def test_setup_imports_no_matplotlib_until_a_graded_function_uses_it():
+    wrong_if_loaded = ("import sys\n" + PREDICT.replace("return", "if 'matplotlib.figure' in sys.modules:\n"
+                                                        "        return None\n    return"))
+    out = _check(_submission(wrong_if_loaded))
+    assert out["tests"]["test_perceptron_predict"]["ok"], out["tests"]  # setup's pyplot import loaded nothing
+    plotting = PREDICT.replace("return", "fig = plt.figure()\n    plt.plot([0, 1])\n    plt.close(fig)\n    return")
+    out = _check(_submission(plotting))
+    assert out["tests"]["test_perceptron_predict"]["ok"], out["tests"]  # the real pyplot, loaded at first use
+    assert not out["attempts"], out["attempts"]  # loading it late is not an attempt
+
+
+@needs_bwrap
+def test_magics_in_added_cells_are_no_ops_and_the_rest_of_the_cell_runs():
+    nb = _submission()
+    _insert(nb, _at(nb, "perceptron_predict") + 1,
+            "OFFSET = 0\n%time 1 + 1\n!echo hi\nfiles = !ls\nif True:\n    %matplotlib inline\n"
+            "def perceptron_predict(X, w, b):\n    return (X @ w + b + OFFSET > 0).astype(np.int64)")
+    out = _check(nb)
+    assert out["tests"]["test_perceptron_predict"]["ok"], out
+    assert not any("raised" in n for n in out["notes"]), out["notes"]
+    nb = _submission()
+    _insert(nb, _at(nb, "perceptron_predict") + 1, "%%capture\nperceptron_predict = None")  # a cell magic's body
+    assert _check(nb)["tests"]["test_perceptron_predict"]["ok"]  # is the magic's (a no-op here), as before

@@ -16,7 +16,7 @@ from pathlib import Path
 
 from autograder.chapters.messages import english_of
 from autograder.chapters.messages import gettext as _
-from autograder.notebook import BEGIN_HIDDEN, hidden_source, nbgrader_meta, strip_hidden
+from autograder.notebook import BEGIN_HIDDEN, hidden_source, nbgrader_meta, python_code, strip_hidden
 from autograder.trusted.channel import Endpoint
 from autograder.trusted.errors import ProtocolError, RemoteDied, StudentError
 from autograder.trusted.judge import real_checks, run_check
@@ -160,7 +160,7 @@ def verify_cells(cells: list[dict], tests: list[dict], timeout: float = DEFAULT_
     checks = real_checks()
     box = Path(tempfile.mkdtemp(prefix="course-verify-"))
     cells_file = box / "cells.json"
-    cells_file.write_text(json.dumps(cells))
+    cells_file.write_text(json.dumps([{**c, "code": python_code(c["source"])} for c in cells]))
     runtime = runtime_dir(box)
     results: dict = {}
     failures: list[dict] = []
