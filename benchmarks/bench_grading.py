@@ -180,10 +180,9 @@ def side_by_side(chapter: str, n: int, timeout: int, tmp: Path, rounds: int = 1)
         print(f"[bench] {chapter}: {name}: {wall / n:.2f} s per submission, CPU "
               f"{None if cpu is None else round(cpu / n, 2)} s (load {os.getloadavg()[0]:.2f})", flush=True)
         if stock:
-            wall, cpu = timed(nbgrader + ["generate_feedback", chapter, "--force"], course, env)
-            seen.setdefault(STOCK_FEEDBACK, []).append((seen[name][-1][0] + wall,
-                                                        None if cpu is None or seen[name][-1][1] is None
-                                                        else seen[name][-1][1] + cpu))
+            pages_wall, pages_cpu = timed(nbgrader + ["generate_feedback", chapter, "--force"], course, env)
+            seen.setdefault(STOCK_FEEDBACK, []).append(
+                (wall + pages_wall, None if cpu is None or pages_cpu is None else cpu + pages_cpu))
     for name, values in seen.items():
         row[name] = round(statistics.median(w for w, _ in values) / n, 2)
         cpus = [c for _, c in values if c is not None]

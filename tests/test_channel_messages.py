@@ -41,7 +41,6 @@ STUDENT = textwrap.dedent('''
 ''')
 
 
-
 @pytest.fixture
 def student(tmp_path):
     """``student(name, timeout)``: a function of a fresh student process, called through a trusted Endpoint that

@@ -106,7 +106,6 @@ STUDENT = textwrap.dedent('''
 ''')
 
 
-
 @pytest.fixture(scope="module")
 def student(tmp_path_factory):
     """``student(name)``: a RemoteFunction for a function defined in a separate student process."""
